@@ -1,0 +1,28 @@
+package store
+
+import "context"
+
+// Audit outcomes.
+const (
+	OutcomeOK       = "ok"       // the change was made
+	OutcomeDenied   = "denied"   // authentication or authorisation refused it
+	OutcomeRejected = "rejected" // the input or the state refused it (4xx)
+	OutcomeFailed   = "failed"   // the service failed (5xx)
+)
+
+// AppendAudit writes one line to the audit log. The table refuses UPDATE
+// and DELETE, so lines can only be added.
+func (s *Store) AppendAudit(ctx context.Context, e *AuditEntry) error {
+	e.ID = 0
+	if e.At.IsZero() {
+		e.At = s.Now().UTC()
+	}
+	_, err := s.db.NewInsert().Model(e).Exec(ctx)
+	return translate(err, "audit entry")
+}
+
+// ListAudit returns a page of a village's audit log, oldest first.
+func (s *Store) ListAudit(ctx context.Context, villageID int64, p Page) ([]*AuditEntry, int64, error) {
+	q := s.db.NewSelect().Where("village_id = ?", villageID)
+	return paginate(ctx, q, p, func(e *AuditEntry) int64 { return e.ID }, "audit log")
+}

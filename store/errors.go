@@ -1,0 +1,102 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Error codes. The api package turns each into one HTTP status; nothing
+// else in the service decides what a failure looks like to a client.
+const (
+	ENOTFOUND     = "not_found"    // the record does not exist, or the caller may not know it does
+	ECONFLICT     = "conflict"     // a unique rule or a state rule refuses the change
+	EINVALID      = "invalid"      // the input breaks a rule the schema cannot express
+	EPRECONDITION = "precondition" // If-Match named a version that is no longer current
+	EUNAUTHORIZED = "unauthorized" // no credentials, or credentials that match nothing
+	EFORBIDDEN    = "forbidden"    // known caller, operation not allowed for its role
+	EINTERNAL     = "internal"     // a bug or an unavailable database; details are only logged
+)
+
+// Error is the one error type of the domain. Message is safe to show to a
+// client; Field names the input at fault (e.g. "body.area") when there is one.
+type Error struct {
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Field)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Errorf returns a domain error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an EINVALID error naming the field at fault.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Message: fmt.Sprintf(format, args...), Field: field}
+}
+
+// ErrorCode returns the code of a domain error, EINTERNAL for any other
+// error and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	default:
+		return EINTERNAL
+	}
+}
+
+// ErrorMessage returns the client-safe message of a domain error; for any
+// other error it returns a generic text, since driver messages leak schema.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error 内部错误"
+}
+
+// translate turns driver errors into domain errors; what names the record
+// ("household 12") so the message says what was missing or clashed.
+func translate(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return Errorf(ENOTFOUND, "%s not found 未找到", what)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return Errorf(ECONFLICT, "%s already exists 已存在", what)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return Errorf(EINVALID, "%s refers to a record that does not exist 引用的记录不存在", what)
+		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+			return Errorf(EINVALID, "%s breaks a rule of the records 不符合记录规则", what)
+		case sqlite3.SQLITE_CONSTRAINT_TRIGGER:
+			return Errorf(ECONFLICT, "%s cannot be changed 不可修改", what)
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%s: database busy: %w", what, err)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,144 @@
+package store
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Crops a field can carry.
+const (
+	CropEarlyRice  = "early_rice"
+	CropLateRice   = "late_rice"
+	CropSingleRice = "single_rice"
+	CropRapeseed   = "rapeseed"
+	CropOther      = "other"
+)
+
+// Crops lists every crop in the order the API documents them.
+var Crops = []string{CropEarlyRice, CropLateRice, CropSingleRice, CropRapeseed, CropOther}
+
+// Roles a token can carry.
+const (
+	RoleCadre     = "cadre"     // 村干部: the whole village
+	RoleLeader    = "leader"    // 队长: one team
+	RoleHousehold = "household" // 农户: one household
+)
+
+// Village is one 村; every other record belongs to exactly one.
+type Village struct {
+	bun.BaseModel `bun:"table:villages"`
+
+	ID        int64     `bun:",pk,autoincrement"`
+	Name      string    `bun:",notnull"`
+	County    string    `bun:",notnull"`
+	Township  string    `bun:",notnull"`
+	Timezone  string    `bun:",notnull"`
+	CreatedAt time.Time `bun:",notnull"`
+}
+
+// Household is one 户 with its labor and the flags that make it vulnerable.
+type Household struct {
+	bun.BaseModel `bun:"table:households"`
+
+	ID            int64  `bun:",pk,autoincrement"`
+	VillageID     int64  `bun:",notnull"`
+	HeadName      string `bun:",notnull"`
+	Group         int    `bun:"group_no,notnull"` // 村民小组, numbered from 1
+	Laborers      int    `bun:",notnull"`         // able-bodied workers
+	Members       int    `bun:",notnull"`
+	Elderly       bool   `bun:",notnull"`
+	LeftBehind    bool   `bun:",notnull"`
+	Disabled      bool   `bun:",notnull"`
+	FiveGuarantee bool   `bun:",notnull"` // 五保户
+	// Exempt households have the help they receive covered by the village fund.
+	Exempt      bool      `bun:",notnull"`
+	PartyMember string    `bun:",notnull"` // 联户党员, the party member linked to the household
+	Phone       string    `bun:",notnull"`
+	Version     int64     `bun:",notnull"`
+	CreatedAt   time.Time `bun:",notnull"`
+	UpdatedAt   time.Time `bun:",notnull"`
+}
+
+// Vulnerable reports whether any flag marks the household as short of help.
+func (h *Household) Vulnerable() bool {
+	return h.Elderly || h.LeftBehind || h.Disabled || h.FiveGuarantee
+}
+
+// Field is one 田块. Its area is kept in hundredths of a mu so that sums
+// and comparisons are exact.
+type Field struct {
+	bun.BaseModel `bun:"table:fields"`
+
+	ID          int64     `bun:",pk,autoincrement"`
+	VillageID   int64     `bun:",notnull"`
+	HouseholdID int64     `bun:",notnull"`
+	Name        string    `bun:",notnull"`
+	AreaCentimu int64     `bun:",notnull"`
+	Crop        string    `bun:",notnull"`
+	Group       int       `bun:"group_no,notnull"`
+	Version     int64     `bun:",notnull"`
+	CreatedAt   time.Time `bun:",notnull"`
+	UpdatedAt   time.Time `bun:",notnull"`
+}
+
+// Team is one 互助队. Its leader is a person of a member household.
+type Team struct {
+	bun.BaseModel `bun:"table:teams"`
+
+	ID                int64     `bun:",pk,autoincrement"`
+	VillageID         int64     `bun:",notnull"`
+	Name              string    `bun:",notnull"`
+	LeaderName        string    `bun:",notnull"`
+	LeaderHouseholdID *int64    ``
+	Version           int64     `bun:",notnull"`
+	CreatedAt         time.Time `bun:",notnull"`
+	UpdatedAt         time.Time `bun:",notnull"`
+
+	Members []*TeamMember `bun:"rel:has-many,join:id=team_id"`
+}
+
+// TeamMember is a household that works for a team: how many of its
+// laborers it offers a day, and the dates it cannot come.
+type TeamMember struct {
+	bun.BaseModel `bun:"table:team_members"`
+
+	TeamID          int64     `bun:",pk"`
+	HouseholdID     int64     `bun:",pk"`
+	WorkersPerDay   int       `bun:",notnull"`
+	UnavailableDays []string  `bun:",type:json,notnull"` // YYYY-MM-DD in the village's timezone
+	CreatedAt       time.Time `bun:",notnull"`
+
+	Household *Household `bun:"rel:belongs-to,join:household_id=id"`
+}
+
+// Token is a bearer credential. Only the SHA-256 of the secret is kept.
+type Token struct {
+	bun.BaseModel `bun:"table:tokens"`
+
+	ID          int64      `bun:",pk,autoincrement"`
+	VillageID   int64      `bun:",notnull"`
+	Role        string     `bun:",notnull"`
+	TeamID      *int64     ``
+	HouseholdID *int64     ``
+	Hash        []byte     `bun:",notnull,unique"`
+	Label       string     `bun:",notnull"`
+	CreatedAt   time.Time  `bun:",notnull"`
+	RevokedAt   *time.Time ``
+}
+
+// AuditEntry is one line of the append-only audit log: every mutating
+// request and every denial.
+type AuditEntry struct {
+	bun.BaseModel `bun:"table:audit_log"`
+
+	ID        int64     `bun:",pk,autoincrement"`
+	VillageID *int64    ``
+	TokenID   *int64    ``
+	Actor     string    `bun:",notnull"` // "cadre#3", "household#12@token4", "anonymous"
+	Action    string    `bun:",notnull"` // operation ID
+	Target    string    `bun:",notnull"` // request path, e.g. /v1/households/12
+	Status    int       `bun:",notnull"`
+	Outcome   string    `bun:",notnull"` // ok, denied, rejected, failed
+	At        time.Time `bun:",notnull"`
+}

@@ -1,0 +1,143 @@
+// Package store owns the village's records and the rules that guard them:
+// bun models over SQLite, embedded migrations, tokens and the audit log.
+// Driver errors never leave this package; callers see *Error codes.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/migrate"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"huangong/store/migrations"
+)
+
+// Store is the records of every village in one database.
+type Store struct {
+	db *bun.DB
+
+	// Now is the clock; tests replace it so nothing sleeps.
+	Now func() time.Time
+}
+
+// BusyTimeout is how long a connection waits for another writer.
+const BusyTimeout = 5 * time.Second
+
+// pragmas are set on every pooled connection through the DSN (the driver
+// runs them on each new connection) and read back by CheckPragmas.
+var pragmas = []struct{ name, set, want string }{
+	{"journal_mode", "WAL", "wal"},
+	{"synchronous", "FULL", "2"},
+	{"foreign_keys", "ON", "1"},
+	{"busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds()), fmt.Sprint(BusyTimeout.Milliseconds())},
+}
+
+// DSN turns a database path into a modernc.org/sqlite DSN that sets the
+// pragmas and makes every transaction BEGIN IMMEDIATE, so two writers never
+// deadlock upgrading a read lock. A value that already is a "file:" DSN is
+// kept and the missing settings are added.
+func DSN(path string) string {
+	base, query, _ := strings.Cut(path, "?")
+	if !strings.HasPrefix(base, "file:") {
+		base = "file:" + base
+	}
+	q, _ := url.ParseQuery(query)
+	for _, p := range pragmas {
+		q.Add("_pragma", fmt.Sprintf("%s(%s)", p.name, p.set))
+	}
+	if q.Get("_txlock") == "" {
+		q.Set("_txlock", "immediate")
+	}
+	return base + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path, checks the pragmas
+// on every connection it opens and applies pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.Contains(path, ":memory:") || strings.Contains(path, "mode=memory") {
+		// Each pooled connection to :memory: is a separate empty database;
+		// tests that want isolation use a file in t.TempDir() instead.
+		return nil, fmt.Errorf("store: %q: use a database file, not an in-memory database", path)
+	}
+	sqldb, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	// SQLite takes one writer at a time; a few readers beside it are plenty
+	// for a village and keep the pragma check below cheap.
+	sqldb.SetMaxOpenConns(4)
+	sqldb.SetMaxIdleConns(4)
+	s := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), Now: time.Now}
+	if err := s.CheckPragmas(ctx, 4); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the bun handle to sibling packages' tests and to migrations.
+func (s *Store) DB() *bun.DB { return s.db }
+
+// CheckPragmas holds n connections open at once and reads every pragma
+// back on each, refusing to go on if one did not take: the driver ignores
+// DSN parameters it does not know, so a typo would pass silently otherwise.
+func (s *Store) CheckPragmas(ctx context.Context, n int) error {
+	conns := make([]bun.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("store: connection %d: %w", i, err)
+		}
+		conns = append(conns, c)
+		for _, p := range pragmas {
+			var got string
+			if err := c.QueryRowContext(ctx, "PRAGMA "+p.name).Scan(&got); err != nil {
+				return fmt.Errorf("store: read pragma %s: %w", p.name, err)
+			}
+			if strings.ToLower(got) != p.want {
+				return fmt.Errorf("store: connection %d: pragma %s is %q, want %q", i, p.name, got, p.want)
+			}
+		}
+	}
+	return nil
+}
+
+// Migrate applies every pending migration, each in its own transaction,
+// and marks it applied only once it succeeded, so a failed step is retried
+// on the next start. bun's Lock does not guard Migrate and leaves a row
+// behind after a crash, so it is not used: two processes migrating at once
+// serialise on SQLite's write lock and the loser fails on "table exists".
+func (s *Store) Migrate(ctx context.Context) error {
+	m := migrate.NewMigrator(s.db, migrations.Migrations, migrate.WithMarkAppliedOnSuccess(true))
+	if err := m.Init(ctx); err != nil {
+		return fmt.Errorf("store: migrate init: %w", err)
+	}
+	if _, err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// inTx runs fn in one write transaction.
+func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return s.db.RunInTx(ctx, nil, fn)
+}

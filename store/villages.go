@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// DefaultTimezone is where every village in the service lies unless told.
+const DefaultTimezone = "Asia/Shanghai"
+
+// CreateVillage adds a village.
+func (s *Store) CreateVillage(ctx context.Context, v *Village) error {
+	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return s.createVillage(ctx, tx, v)
+	})
+}
+
+func (s *Store) createVillage(ctx context.Context, db bun.IDB, v *Village) error {
+	v.Name = strings.TrimSpace(v.Name)
+	if v.Name == "" {
+		return Invalid("name", "village name is required 村名必填")
+	}
+	if v.Timezone == "" {
+		v.Timezone = DefaultTimezone
+	}
+	if _, err := time.LoadLocation(v.Timezone); err != nil {
+		return Invalid("timezone", "unknown timezone %q 时区未知", v.Timezone)
+	}
+	v.ID, v.CreatedAt = 0, s.Now().UTC()
+	_, err := db.NewInsert().Model(v).Exec(ctx)
+	return translate(err, "village")
+}
+
+// GetVillage returns a village by ID.
+func (s *Store) GetVillage(ctx context.Context, id int64) (*Village, error) {
+	v := new(Village)
+	if err := s.db.NewSelect().Model(v).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, translate(err, fmt.Sprintf("village %d", id))
+	}
+	return v, nil
+}
+
+// FindVillage returns the village with the given name, or ENOTFOUND.
+func (s *Store) FindVillage(ctx context.Context, name string) (*Village, error) {
+	v := new(Village)
+	if err := s.db.NewSelect().Model(v).Where("name = ?", name).OrderExpr("id").Limit(1).Scan(ctx); err != nil {
+		return nil, translate(err, fmt.Sprintf("village %q", name))
+	}
+	return v, nil
+}
+
+// VillageCensus is a village and the figures a cadre checks after a seed.
+type VillageCensus struct {
+	Village    *Village
+	Households int64
+	Fields     int64
+	Teams      int64
+	Members    int64
+}
+
+// Census counts a village's records.
+func (s *Store) Census(ctx context.Context, villageID int64) (*VillageCensus, error) {
+	v, err := s.GetVillage(ctx, villageID)
+	if err != nil {
+		return nil, err
+	}
+	c := &VillageCensus{Village: v}
+	for _, n := range []struct {
+		model any
+		dst   *int64
+	}{{(*Household)(nil), &c.Households}, {(*Field)(nil), &c.Fields}, {(*Team)(nil), &c.Teams}} {
+		if *n.dst, err = s.db.NewSelect().Model(n.model).Where("village_id = ?", villageID).Count(ctx); err != nil {
+			return nil, translate(err, "census")
+		}
+	}
+	c.Members, err = s.db.NewSelect().Model((*TeamMember)(nil)).
+		Where("team_id IN (?)", s.db.NewSelect().Model((*Team)(nil)).Column("id").Where("village_id = ?", villageID)).
+		Count(ctx)
+	return c, translate(err, "census")
+}
