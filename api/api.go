@@ -1,0 +1,162 @@
+// Package api is the HTTP face of the service: huma v2 operations under
+// /v1, bearer-token auth by role, the audit of every change and denial, and
+// the one place where domain errors become RFC 9457 problems.
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"huangong/store"
+)
+
+// Version is the API version shown in the OpenAPI document.
+const Version = "0.1.0"
+
+// MaxBodyBytes caps every request body; larger ones get 413.
+const MaxBodyBytes = 1 << 20
+
+// Server is the HTTP handler of the service.
+type Server struct {
+	store *store.Store
+	log   *slog.Logger
+	mux   *http.ServeMux
+	api   huma.API
+}
+
+// NewServer registers every operation over st.
+func NewServer(st *store.Store, log *slog.Logger) *Server {
+	s := &Server{store: st, log: log, mux: http.NewServeMux()}
+	s.api = humago.New(s.mux, Config())
+	s.api.UseMiddleware(s.authenticate)
+	s.addRoutes()
+	return s
+}
+
+// Config is the huma configuration: the document's title, the bearer
+// scheme, and the strictness the service wants (unknown query parameters
+// are an error, not silently ignored).
+func Config() huma.Config {
+	cfg := huma.DefaultConfig("换工 Huangong", Version)
+	cfg.Info.Description = "Agricultural mutual-aid labor exchange for a village: households and fields, " +
+		"the village's mutual-aid teams, and the ledger of exchanged workdays. " +
+		"农忙换工互助：农户与田块、互助队派工、换工工日台账。\n\n" +
+		"Every operation under /v1 needs `Authorization: Bearer <token>`. The roles allowed are listed " +
+		"as the bearer scheme's scopes on each operation: `cadre` 村干部 (the whole village), " +
+		"`leader` 队长 (its own team), `household` 农户 (its own household)."
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		bearerScheme: {Type: "http", Scheme: "bearer", Description: "A token from `huangong token create`. 令牌由村干部生成。"},
+	}
+	cfg.RejectUnknownQueryParameters = true
+	return cfg
+}
+
+// Handler is the whole HTTP surface with request logging around it.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			// A panic is a bug; the client gets a problem, not a dropped
+			// connection, and the stack goes to the log.
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic", "value", v, "path", r.URL.Path, "stack", string(debug.Stack()))
+				if !rec.wrote {
+					w.Header().Set("Content-Type", "application/problem+json")
+					w.WriteHeader(http.StatusInternalServerError)
+					_, _ = w.Write([]byte(`{"title":"Internal Server Error","status":500,"detail":"internal error 内部错误"}`))
+				}
+			}
+		}()
+		s.mux.ServeHTTP(rec, r)
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "http",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
+	})
+}
+
+// OpenAPI is the 3.1 document the server serves.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status, r.wrote = code, true
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer (flush, deadlines).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (s *Server) addRoutes() {
+	s.addSystemRoutes()
+	s.addHouseholdRoutes()
+	s.addFieldRoutes()
+	s.addTeamRoutes()
+	s.addAuditRoutes()
+}
+
+type healthOutput struct {
+	Body struct {
+		Status string `json:"status" example:"ok" doc:"ok when the database answers"`
+	}
+}
+
+func (s *Server) addSystemRoutes() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-health",
+		Method:      http.MethodGet,
+		Path:        "/healthz",
+		Summary:     "Health check 健康检查",
+		Tags:        []string{"system"},
+		Errors:      []int{http.StatusServiceUnavailable},
+	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := s.store.DB().PingContext(ctx); err != nil {
+			s.log.Error("health: database", "err", err)
+			return nil, huma.Error503ServiceUnavailable("database unavailable 数据库不可用")
+		}
+		out := &healthOutput{}
+		out.Body.Status = "ok"
+		return out, nil
+	})
+}
+
+// Specs renders the OpenAPI document, 3.1 and downgraded 3.0 (for client
+// generators), indented so a change reads as a diff.
+func Specs(log *slog.Logger) (spec31, spec30 []byte, err error) {
+	s := NewServer(nil, log)
+	if spec31, err = json.MarshalIndent(s.OpenAPI(), "", "  "); err != nil {
+		return nil, nil, err
+	}
+	raw30, err := s.OpenAPI().Downgrade()
+	if err != nil {
+		return nil, nil, err
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw30, "", "  "); err != nil {
+		return nil, nil, err
+	}
+	return append(spec31, '\n'), append(buf.Bytes(), '\n'), nil
+}

@@ -1,0 +1,165 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"huangong/store"
+)
+
+const bearerScheme = "bearer"
+
+// Principal is who is calling: a live token's role, village and binding.
+type Principal struct {
+	TokenID     int64
+	VillageID   int64
+	Role        string
+	TeamID      int64 // leader only
+	HouseholdID int64 // household only
+}
+
+func (p *Principal) String() string {
+	switch p.Role {
+	case store.RoleLeader:
+		return fmt.Sprintf("leader:team%d#token%d", p.TeamID, p.TokenID)
+	case store.RoleHousehold:
+		return fmt.Sprintf("household:%d#token%d", p.HouseholdID, p.TokenID)
+	}
+	return fmt.Sprintf("%s#token%d", p.Role, p.TokenID)
+}
+
+type ctxKey int
+
+const (
+	principalKey ctxKey = iota
+	auditKey
+)
+
+// caller returns the authenticated principal; the middleware guarantees one
+// for every operation that declares security.
+func caller(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey).(*Principal)
+	if p == nil {
+		panic("api: operation without security reached a handler that needs a caller")
+	}
+	return p
+}
+
+// requestAudit travels with a request so handlers can mark a scoped-out
+// read (another household's record) as a denial for the audit log.
+type requestAudit struct {
+	principal *Principal
+	denied    bool
+}
+
+// deny marks the request as denied in the audit log and returns the 404 the
+// caller sees: a record outside one's scope is not admitted to exist.
+func deny(ctx context.Context, what string, id int64) error {
+	if ra, ok := ctx.Value(auditKey).(*requestAudit); ok {
+		ra.denied = true
+	}
+	return huma.Error404NotFound(fmt.Sprintf("%s %d not found 未找到", what, id))
+}
+
+// secured declares the roles allowed to call an operation. The roles are
+// the bearer scheme's scopes (OpenAPI 3.1 allows role names there), so the
+// document and the enforcement read the same list.
+func secured(roles ...string) []map[string][]string {
+	return []map[string][]string{{bearerScheme: roles}}
+}
+
+// authenticate enforces each operation's declared security, puts the
+// principal in the context and writes the audit log line for every
+// mutating request and every denial.
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	op := ctx.Operation()
+	if len(op.Security) == 0 {
+		next(ctx)
+		return
+	}
+	ra := &requestAudit{}
+	defer func() { s.audit(ctx, op, ra) }()
+
+	secret, ok := bearerToken(ctx.Header("Authorization"))
+	if !ok {
+		ra.denied = true
+		s.unauthorized(ctx, "missing or malformed Authorization: Bearer header 缺少或格式错误的令牌")
+		return
+	}
+	tok, err := s.store.Authenticate(ctx.Context(), secret)
+	if err != nil {
+		if store.ErrorCode(err) == store.EUNAUTHORIZED {
+			ra.denied = true
+			s.unauthorized(ctx, store.ErrorMessage(err))
+			return
+		}
+		s.log.Error("authenticate", "err", err)
+		huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "internal error 内部错误")
+		return
+	}
+	p := &Principal{TokenID: tok.ID, VillageID: tok.VillageID, Role: tok.Role}
+	if tok.TeamID != nil {
+		p.TeamID = *tok.TeamID
+	}
+	if tok.HouseholdID != nil {
+		p.HouseholdID = *tok.HouseholdID
+	}
+	ra.principal = p
+	if !slices.Contains(op.Security[0][bearerScheme], p.Role) {
+		ra.denied = true
+		huma.WriteErr(s.api, ctx, http.StatusForbidden,
+			fmt.Sprintf("role %s may not call %s 该角色无权执行此操作", p.Role, op.OperationID))
+		return
+	}
+	ctx = huma.WithValue(ctx, principalKey, p)
+	ctx = huma.WithValue(ctx, auditKey, ra)
+	next(ctx)
+}
+
+func bearerToken(header string) (string, bool) {
+	scheme, secret, ok := strings.Cut(strings.TrimSpace(header), " ")
+	secret = strings.TrimSpace(secret)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return "", false
+	}
+	return secret, true
+}
+
+func (s *Server) unauthorized(ctx huma.Context, msg string) {
+	ctx.SetHeader("WWW-Authenticate", `Bearer realm="huangong"`)
+	huma.WriteErr(s.api, ctx, http.StatusUnauthorized, msg)
+}
+
+// audit writes one line for a mutating request or a denial. It runs after
+// the response is written, so a failure here is logged, not shown.
+func (s *Server) audit(ctx huma.Context, op *huma.Operation, ra *requestAudit) {
+	status := ctx.Status()
+	mutating := op.Method != http.MethodGet && op.Method != http.MethodHead
+	if !mutating && !ra.denied {
+		return
+	}
+	e := &store.AuditEntry{Action: op.OperationID, Target: ctx.URL().Path, Status: status, Actor: "anonymous"}
+	if p := ra.principal; p != nil {
+		e.Actor, e.VillageID, e.TokenID = p.String(), &p.VillageID, &p.TokenID
+	}
+	switch {
+	case ra.denied || status == http.StatusUnauthorized || status == http.StatusForbidden:
+		e.Outcome = store.OutcomeDenied
+	case status >= 500:
+		e.Outcome = store.OutcomeFailed
+	case status >= 400:
+		e.Outcome = store.OutcomeRejected
+	default:
+		e.Outcome = store.OutcomeOK
+	}
+	// The request's context may already be cancelled by a client that
+	// left; the audit line is written regardless.
+	if err := s.store.AppendAudit(context.WithoutCancel(ctx.Context()), e); err != nil {
+		s.log.Error("audit", "err", err, "action", e.Action, "target", e.Target)
+	}
+}
