@@ -364,6 +364,16 @@ func TestTeamMembers(t *testing.T) {
 	assert.EqualValues(t, 3, body["capacity"])
 	assert.Len(t, body["members"], 2)
 
+	resp, body = e.call(t, "GET", "/v1/teams", e.cadre, nil)
+	require.Equal(t, 200, resp.StatusCode, body)
+	require.Len(t, body["items"], 1)
+	listed := body["items"].([]any)[0].(map[string]any)
+	assert.EqualValues(t, 3, listed["capacity"])
+	members := listed["members"].([]any)
+	require.Len(t, members, 2)
+	assert.Equal(t, "章仁标", members[0].(map[string]any)["headName"], "members in household order")
+	assert.Equal(t, "章吉仙", members[1].(map[string]any)["headName"])
+
 	resp, body = e.call(t, "PATCH", tp+"/members/"+itoa(e.neighbour.ID), e.cadre, map[string]any{"workersPerDay": 3})
 	require.Equal(t, 200, resp.StatusCode, body)
 	_, body = e.call(t, "GET", tp, e.leader, nil)

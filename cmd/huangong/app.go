@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"huangong/api"
+	"huangong/seed"
+	"huangong/store"
+)
+
+// Config is everything the service reads from flags and the environment.
+type Config struct {
+	Addr string // listen address, e.g. ":8080" or "127.0.0.1:0"
+	DB   string // database path or modernc DSN
+	Demo bool   // seed the demo village when it is absent
+}
+
+// App is the whole service wired together: store, HTTP API and server.
+type App struct {
+	cfg    Config
+	log    *slog.Logger
+	Store  *store.Store
+	server *http.Server
+	ln     net.Listener
+
+	// DemoTokens holds the secrets minted when this start seeded the demo
+	// village (nil otherwise: secrets are stored hashed, never shown again).
+	DemoTokens map[string]string
+	// Village is the demo village when cfg.Demo is set.
+	Village *store.Village
+}
+
+// ShutdownTimeout bounds how long in-flight requests get on shutdown.
+const ShutdownTimeout = 15 * time.Second
+
+// NewApp opens and migrates the database, seeds the demo village if asked
+// and it is absent, and builds the HTTP server. It does not listen yet.
+func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, Store: st}
+	if cfg.Demo {
+		if a.Village, a.DemoTokens, err = seed.EnsureDemo(ctx, st); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("seed demo village: %w", err)
+		}
+	}
+	a.server = &http.Server{
+		Handler:           api.NewServer(st, log).Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+// Listen binds the address; Addr is known afterwards (useful with ":0").
+func (a *App) Listen() error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", a.cfg.Addr, err)
+	}
+	a.ln = ln
+	return nil
+}
+
+// Addr is the bound address, e.g. "127.0.0.1:41234".
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Run serves until ctx is done, then lets in-flight requests finish.
+func (a *App) Run(ctx context.Context) error {
+	if a.ln == nil {
+		if err := a.Listen(); err != nil {
+			return err
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- a.server.Serve(a.ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down 正在停止")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	if err := a.server.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.Store.Close() }

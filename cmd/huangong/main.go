@@ -1,0 +1,241 @@
+// Command huangong is the one binary of the service: the server (the
+// default), database chores, and token and OpenAPI tools. It only parses
+// configuration and calls into the packages.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"syscall"
+
+	"huangong/api"
+	"huangong/seed"
+	"huangong/store"
+)
+
+const usage = `huangong — 换工互助 village labor exchange
+
+Usage:
+  huangong [serve] [--addr :8080] [--db huangong.db] [--no-demo]
+  huangong migrate [--db …]
+  huangong seed [--db …] [--households N --seed S --name 村名]
+  huangong token create --role cadre|leader|household [--team ID] [--household ID] [--village ID] [--label …]
+  huangong openapi [--out DIR]
+
+Environment: HUANGONG_ADDR (listen address), HUANGONG_DB (database path or DSN).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "huangong:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches a command line; main is only the process around it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stdout, log)
+	case "migrate":
+		return migrateCmd(ctx, args, stdout)
+	case "seed":
+		return seedCmd(ctx, args, stdout)
+	case "token":
+		return tokenCmd(ctx, args, stdout)
+	case "openapi":
+		return openapiCmd(args, stdout, log)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+// env returns the environment's value for key, or def.
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func newFlags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	db := fs.String("db", env("HUANGONG_DB", "huangong.db"), "database path or DSN (HUANGONG_DB)")
+	return fs, db
+}
+
+func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	fs, db := newFlags("serve")
+	addr := fs.String("addr", env("HUANGONG_ADDR", ":8080"), "listen address (HUANGONG_ADDR)")
+	noDemo := fs.Bool("no-demo", false, "do not seed the demo village 不加载示范村")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	app, err := NewApp(ctx, Config{Addr: *addr, DB: *db, Demo: !*noDemo}, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	if err := app.Listen(); err != nil {
+		return err
+	}
+	printWelcome(stdout, app)
+	return app.Run(ctx)
+}
+
+func printWelcome(w io.Writer, app *App) {
+	fmt.Fprintf(w, "换工 Huangong listening on http://%s  (docs: /docs, spec: /openapi.json)\n", app.Addr())
+	if app.Village != nil {
+		fmt.Fprintf(w, "示范村 demo village: %s (id %d)\n", app.Village.Name, app.Village.ID)
+	}
+	if app.DemoTokens == nil {
+		if app.Village != nil {
+			fmt.Fprintln(w, "Demo tokens were printed when the village was first seeded; make more with `huangong token create`. 令牌只在首次生成时显示。")
+		}
+		return
+	}
+	fmt.Fprintln(w, "Demo tokens (shown once, stored hashed) 示范令牌（仅显示一次）:")
+	roles := make([]string, 0, len(app.DemoTokens))
+	for r := range app.DemoTokens {
+		roles = append(roles, r)
+	}
+	sort.Strings(roles)
+	for _, r := range roles {
+		fmt.Fprintf(w, "  %-9s %s\n", r, app.DemoTokens[r])
+	}
+}
+
+func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, db := newFlags("migrate")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, *db) // Open applies pending migrations
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "migrated %s 数据库已迁移\n", *db)
+	return nil
+}
+
+func seedCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, db := newFlags("seed")
+	households := fs.Int("households", 0, "generate a village of N households instead of the demo 生成N户的村")
+	seedN := fs.Uint64("seed", 1, "generator seed 随机种子")
+	name := fs.String("name", "", "name of the generated village 村名")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var v *store.Village
+	created := true
+	if *households > 0 {
+		cfg := seed.Config{Name: *name, Households: *households, Seed: *seedN}
+		if cfg.Name == "" {
+			cfg.Name = fmt.Sprintf("示例村%d", *seedN)
+		}
+		v, created, err = st.ImportVillage(ctx, seed.Generate(cfg), true)
+	} else {
+		var tokens map[string]string
+		v, tokens, err = seed.EnsureDemo(ctx, st)
+		created = tokens != nil
+		for r, t := range tokens {
+			fmt.Fprintf(stdout, "%s token: %s\n", r, t)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	c, err := st.Census(ctx, v.ID)
+	if err != nil {
+		return err
+	}
+	state := "already there, unchanged 已存在，未改动"
+	if created {
+		state = "seeded 已生成"
+	}
+	fmt.Fprintf(stdout, "%s (id %d): %s — %d households, %d fields, %d teams, %d members\n",
+		v.Name, v.ID, state, c.Households, c.Fields, c.Teams, c.Members)
+	return nil
+}
+
+func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("usage: huangong token create --role cadre|leader|household [--team ID] [--household ID]")
+	}
+	fs, db := newFlags("token create")
+	role := fs.String("role", "", "cadre, leader or household")
+	team := fs.Int64("team", 0, "team ID (leader)")
+	household := fs.Int64("household", 0, "household ID (household)")
+	village := fs.Int64("village", 0, "village ID; defaults to the demo village")
+	label := fs.String("label", "", "a note on whose token this is 备注")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if *village == 0 {
+		v, err := st.FindVillage(ctx, seed.DemoName)
+		if err != nil {
+			return fmt.Errorf("--village is needed: %w", err)
+		}
+		*village = v.ID
+	}
+	t := &store.Token{VillageID: *village, Role: *role, Label: *label}
+	if *team != 0 {
+		t.TeamID = team
+	}
+	if *household != 0 {
+		t.HouseholdID = household
+	}
+	secret, err := st.CreateToken(ctx, t)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, secret)
+	return nil
+}
+
+func openapiCmd(args []string, stdout io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("openapi", flag.ContinueOnError)
+	out := fs.String("out", ".", "directory for openapi.json (3.1) and openapi-3.0.json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	spec31, spec30, err := api.Specs(log)
+	if err != nil {
+		return err
+	}
+	for name, b := range map[string][]byte{"openapi.json": spec31, "openapi-3.0.json": spec30} {
+		p := filepath.Join(*out, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "wrote", p)
+	}
+	return nil
+}
