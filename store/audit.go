@@ -23,6 +23,5 @@ func (s *Store) AppendAudit(ctx context.Context, e *AuditEntry) error {
 
 // ListAudit returns a page of a village's audit log, oldest first.
 func (s *Store) ListAudit(ctx context.Context, villageID int64, p Page) ([]*AuditEntry, int64, error) {
-	q := s.db.NewSelect().Where("village_id = ?", villageID)
-	return paginate(ctx, q, p, func(e *AuditEntry) int64 { return e.ID }, "audit log")
+	return paginate(ctx, s.db, villageID, p, func(e *AuditEntry) int64 { return e.ID }, "audit log", nil)
 }

@@ -13,6 +13,7 @@ const MaxAreaCentimu = 100_00
 
 func (f *Field) kind() string                { return "field" }
 func (f *Field) stamp() (*int64, *time.Time) { return &f.Version, &f.UpdatedAt }
+func (f *Field) ident() (*int64, *int64)     { return &f.ID, &f.VillageID }
 
 func (f *Field) check(ctx context.Context, db bun.IDB) error {
 	f.Name = strings.TrimSpace(f.Name)
@@ -67,14 +68,16 @@ func (s *Store) GetField(ctx context.Context, villageID, id int64) (*Field, erro
 
 // ListFields returns a page of the village's fields in ID order.
 func (s *Store) ListFields(ctx context.Context, villageID int64, f FieldFilter, p Page) ([]*Field, int64, error) {
-	q := s.db.NewSelect().Where("village_id = ?", villageID)
-	if f.HouseholdID != 0 {
-		q = q.Where("household_id = ?", f.HouseholdID)
-	}
-	if f.Crop != "" {
-		q = q.Where("crop = ?", f.Crop)
-	}
-	return paginate(ctx, q, p, func(f *Field) int64 { return f.ID }, "fields")
+	return paginate(ctx, s.db, villageID, p, func(f *Field) int64 { return f.ID }, "fields",
+		func(q *bun.SelectQuery) *bun.SelectQuery {
+			if f.HouseholdID != 0 {
+				q = q.Where("household_id = ?", f.HouseholdID)
+			}
+			if f.Crop != "" {
+				q = q.Where("crop = ?", f.Crop)
+			}
+			return q
+		})
 }
 
 // UpdateField applies change to a field under optimistic concurrency.

@@ -17,6 +17,7 @@ var phoneRE = regexp.MustCompile(PhonePattern)
 
 func (h *Household) kind() string                { return "household" }
 func (h *Household) stamp() (*int64, *time.Time) { return &h.Version, &h.UpdatedAt }
+func (h *Household) ident() (*int64, *int64)     { return &h.ID, &h.VillageID }
 
 func (h *Household) check(ctx context.Context, db bun.IDB) error {
 	h.HeadName = strings.TrimSpace(h.HeadName)
@@ -64,7 +65,10 @@ func (s *Store) CreateHousehold(ctx context.Context, h *Household) error {
 func (s *Store) createHousehold(ctx context.Context, db bun.IDB, h *Household) error {
 	h.ID = 0
 	h.CreatedAt = s.Now().UTC()
-	return create(ctx, db, h.CreatedAt, h)
+	if err := create(ctx, db, h.CreatedAt, h); err != nil {
+		return err
+	}
+	return s.createAccount(ctx, db, h.VillageID, &h.ID)
 }
 
 // GetHousehold returns one household of the village.
@@ -74,18 +78,20 @@ func (s *Store) GetHousehold(ctx context.Context, villageID, id int64) (*Househo
 
 // ListHouseholds returns a page of the village's households in ID order.
 func (s *Store) ListHouseholds(ctx context.Context, villageID int64, f HouseholdFilter, p Page) ([]*Household, int64, error) {
-	q := s.db.NewSelect().Where("village_id = ?", villageID)
-	if f.Group != 0 {
-		q = q.Where("group_no = ?", f.Group)
-	}
-	if f.Vulnerable != nil {
-		cond := "(elderly OR left_behind OR disabled OR five_guarantee)"
-		if !*f.Vulnerable {
-			cond = "NOT " + cond
-		}
-		q = q.Where(cond)
-	}
-	return paginate(ctx, q, p, func(h *Household) int64 { return h.ID }, "households")
+	return paginate(ctx, s.db, villageID, p, func(h *Household) int64 { return h.ID }, "households",
+		func(q *bun.SelectQuery) *bun.SelectQuery {
+			if f.Group != 0 {
+				q = q.Where("group_no = ?", f.Group)
+			}
+			if f.Vulnerable != nil {
+				cond := "(elderly OR left_behind OR disabled OR five_guarantee)"
+				if !*f.Vulnerable {
+					cond = "NOT " + cond
+				}
+				q = q.Where(cond)
+			}
+			return q
+		})
 }
 
 // UpdateHousehold applies change to a household under optimistic

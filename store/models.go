@@ -35,6 +35,18 @@ type Village struct {
 	Township  string    `bun:",notnull"`
 	Timezone  string    `bun:",notnull"`
 	CreatedAt time.Time `bun:",notnull"`
+	// SoftLimit flags households whose balance falls below it (half days,
+	// default −10 workdays). It never refuses help.
+	SoftLimit int64 `bun:",notnull"`
+}
+
+// Location is the village's timezone; dates are calendar dates there.
+func (v *Village) Location() *time.Location {
+	loc, err := time.LoadLocation(v.Timezone)
+	if err != nil {
+		return time.FixedZone("CST", 8*3600) // checked on create; China Standard Time otherwise
+	}
+	return loc
 }
 
 // Household is one 户 with its labor and the flags that make it vulnerable.

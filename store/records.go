@@ -29,12 +29,20 @@ func (p Page) limit() int {
 	return p.Limit
 }
 
-// paginate runs q ordered by id after the page's cursor and returns the rows
-// and the cursor of the next page (0 when this is the last).
-func paginate[T any](ctx context.Context, q *bun.SelectQuery, p Page, idOf func(*T) int64, what string) ([]*T, int64, error) {
+// paginate selects the village's rows of T in id order after the page's
+// cursor, narrowed by filter, and returns them with the cursor of the next
+// page (0 when this is the last). filter runs once the model is set, since
+// bun keeps relations on the model and refuses them before.
+func paginate[T any](ctx context.Context, db bun.IDB, villageID int64, p Page, idOf func(*T) int64, what string,
+	filter func(*bun.SelectQuery) *bun.SelectQuery,
+) ([]*T, int64, error) {
 	var rows []*T
 	n := p.limit()
-	err := q.Model(&rows).Where("?TableAlias.id > ?", p.After).OrderExpr("?TableAlias.id ASC").Limit(int64(n + 1)).Scan(ctx)
+	q := db.NewSelect().Model(&rows).Where("?TableAlias.village_id = ?", villageID)
+	if filter != nil {
+		q = filter(q)
+	}
+	err := q.Where("?TableAlias.id > ?", p.After).OrderExpr("?TableAlias.id ASC").Limit(int64(n + 1)).Scan(ctx)
 	if err != nil {
 		return nil, 0, translate(err, what)
 	}
@@ -60,6 +68,7 @@ func getOne[T any](ctx context.Context, db bun.IDB, villageID, id int64, what st
 type record interface {
 	kind() string                                // "household", for messages
 	stamp() (version *int64, updated *time.Time) // optimistic-concurrency fields
+	ident() (id, villageID *int64)               // which record it is
 	check(ctx context.Context, db bun.IDB) error // rules the schema cannot hold
 }
 
@@ -82,13 +91,17 @@ func update[T any, P interface {
 			return Errorf(EPRECONDITION, "%s %d has changed (now version %d, If-Match names %d) 记录已被修改，请重新读取",
 				rec.kind(), id, *version, ifVersion)
 		}
+		old := *version
 		if err := change(rec); err != nil {
 			return err
 		}
+		// A change edits what the record says, never which record it is
+		// or its village: the row written is the one read, in its village.
+		recID, recVillage := rec.ident()
+		*recID, *recVillage = id, villageID
 		if err := rec.check(ctx, tx); err != nil {
 			return err
 		}
-		old := *version
 		*version, *updated = old+1, s.Now().UTC()
 		res, err := tx.NewUpdate().Model(rec).WherePK().Where("version = ?", old).Exec(ctx)
 		if err != nil {

@@ -32,11 +32,13 @@ const BusyTimeout = 5 * time.Second
 
 // pragmas are set on every pooled connection through the DSN (the driver
 // runs them on each new connection) and read back by CheckPragmas.
+// busy_timeout comes first: switching a new file to WAL takes a lock, and
+// a second process starting at the same moment must wait for it, not fail.
 var pragmas = []struct{ name, set, want string }{
+	{"busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds()), fmt.Sprint(BusyTimeout.Milliseconds())},
 	{"journal_mode", "WAL", "wal"},
 	{"synchronous", "FULL", "2"},
 	{"foreign_keys", "ON", "1"},
-	{"busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds()), fmt.Sprint(BusyTimeout.Milliseconds())},
 }
 
 // DSN turns a database path into a modernc.org/sqlite DSN that sets the
@@ -46,7 +48,9 @@ var pragmas = []struct{ name, set, want string }{
 func DSN(path string) string {
 	base, query, _ := strings.Cut(path, "?")
 	if !strings.HasPrefix(base, "file:") {
-		base = "file:" + base
+		// SQLite reads a file: URI's %XX escapes and cuts it at '#'; a
+		// plain path means its characters literally.
+		base = "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(base)
 	}
 	q, _ := url.ParseQuery(query)
 	for _, p := range pragmas {
@@ -125,16 +129,28 @@ func (s *Store) CheckPragmas(ctx context.Context, n int) error {
 // and marks it applied only once it succeeded, so a failed step is retried
 // on the next start. bun's Lock does not guard Migrate and leaves a row
 // behind after a crash, so it is not used: two processes migrating at once
-// serialise on SQLite's write lock and the loser fails on "table exists".
+// serialise on SQLite's write lock; the loser's step fails on "table
+// exists" and it tries again once the winner has marked its steps applied.
 func (s *Store) Migrate(ctx context.Context) error {
 	m := migrate.NewMigrator(s.db, migrations.Migrations, migrate.WithMarkAppliedOnSuccess(true))
-	if err := m.Init(ctx); err != nil {
-		return fmt.Errorf("store: migrate init: %w", err)
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			// Another process was migrating the same file; what it
+			// finished is now marked applied, so the next pass skips it.
+			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+		}
+		if err = m.Init(ctx); err != nil {
+			err = fmt.Errorf("store: migrate init: %w", err)
+			continue
+		}
+		if _, err = m.Migrate(ctx); err != nil {
+			err = fmt.Errorf("store: migrate: %w", err)
+			continue
+		}
+		return nil
 	}
-	if _, err := m.Migrate(ctx); err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	return nil
+	return err
 }
 
 // inTx runs fn in one write transaction.

@@ -11,6 +11,7 @@ import (
 
 func (t *Team) kind() string                { return "team" }
 func (t *Team) stamp() (*int64, *time.Time) { return &t.Version, &t.UpdatedAt }
+func (t *Team) ident() (*int64, *int64)     { return &t.ID, &t.VillageID }
 
 func (t *Team) check(ctx context.Context, db bun.IDB) error {
 	t.Name = strings.TrimSpace(t.Name)
@@ -55,16 +56,21 @@ func (s *Store) GetTeam(ctx context.Context, villageID, id int64) (*Team, error)
 }
 
 // ListTeams returns a page of the village's teams in ID order, each with its
-// members (households not loaded).
+// members and their households.
 func (s *Store) ListTeams(ctx context.Context, villageID int64, p Page) ([]*Team, int64, error) {
-	q := s.db.NewSelect().Where("village_id = ?", villageID).
-		Relation("Members", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("household_id") })
-	return paginate(ctx, q, p, func(t *Team) int64 { return t.ID }, "teams")
+	return paginate(ctx, s.db, villageID, p, func(t *Team) int64 { return t.ID }, "teams",
+		func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Relation("Members", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("household_id") }).
+				Relation("Members.Household")
+		})
 }
 
 // UpdateTeam applies change to a team under optimistic concurrency.
 func (s *Store) UpdateTeam(ctx context.Context, villageID, id, ifVersion int64, change func(*Team) error) (*Team, error) {
 	t, err := update[Team](ctx, s, villageID, id, ifVersion, change)
+	if ErrorCode(err) == ECONFLICT {
+		return nil, &Error{Code: ECONFLICT, Field: "body.name", Message: "a team with that name already exists 同名互助队已存在"}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 	}
 	secret = TokenPrefix + strings.ToLower(tokenEncoding.EncodeToString(raw[:]))
 	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := s.GetVillage(ctx, t.VillageID); err != nil {
+		if _, err := s.village(ctx, tx, t.VillageID); err != nil {
 			return err
 		}
 		switch {

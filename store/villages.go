@@ -30,18 +30,19 @@ func (s *Store) createVillage(ctx context.Context, db bun.IDB, v *Village) error
 	if _, err := time.LoadLocation(v.Timezone); err != nil {
 		return Invalid("timezone", "unknown timezone %q 时区未知", v.Timezone)
 	}
+	if v.SoftLimit == 0 {
+		v.SoftLimit = DefaultSoftLimit
+	}
 	v.ID, v.CreatedAt = 0, s.Now().UTC()
-	_, err := db.NewInsert().Model(v).Exec(ctx)
-	return translate(err, "village")
+	if _, err := db.NewInsert().Model(v).Exec(ctx); err != nil {
+		return translate(err, "village")
+	}
+	return s.createAccount(ctx, db, v.ID, nil)
 }
 
 // GetVillage returns a village by ID.
 func (s *Store) GetVillage(ctx context.Context, id int64) (*Village, error) {
-	v := new(Village)
-	if err := s.db.NewSelect().Model(v).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, translate(err, fmt.Sprintf("village %d", id))
-	}
-	return v, nil
+	return s.village(ctx, s.db, id)
 }
 
 // FindVillage returns the village with the given name, or ENOTFOUND.
@@ -81,4 +82,12 @@ func (s *Store) Census(ctx context.Context, villageID int64) (*VillageCensus, er
 		Where("team_id IN (?)", s.db.NewSelect().Model((*Team)(nil)).Column("id").Where("village_id = ?", villageID)).
 		Count(ctx)
 	return c, translate(err, "census")
+}
+
+func (s *Store) village(ctx context.Context, db bun.IDB, id int64) (*Village, error) {
+	v := new(Village)
+	if err := db.NewSelect().Model(v).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, translate(err, fmt.Sprintf("village %d", id))
+	}
+	return v, nil
 }

@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Balance is one household's standing in the ledger.
+type Balance struct {
+	HouseholdID int64
+	HeadName    string
+	Group       int
+	Balance     int64 // half days: positive, the village owes it help
+	Given       int64 // half days credited by jobs (help given), net of reversals
+	Received    int64 // half days debited by jobs (help received), net of reversals
+	BelowLimit  bool  // below the village's soft limit: flagged, never refused
+}
+
+// BalanceQuery narrows and orders list-balances.
+type BalanceQuery struct {
+	HouseholdID int64  // 0: every household
+	Sort        string // "household" (default), "balance" (lowest first), "-balance" (highest first)
+	BelowLimit  bool   // only households below the soft limit
+}
+
+// Balances lists households' balances with the village's soft-limit flag,
+// and the village fund's balance beside them.
+func (s *Store) Balances(ctx context.Context, villageID int64, q BalanceQuery) (rows []*Balance, fund int64, err error) {
+	v, err := s.village(ctx, s.db, villageID)
+	if err != nil {
+		return nil, 0, err
+	}
+	// Given and received count job postings and their reversals, so a
+	// household's "helped 6 days, been helped 4.5" reads true after a fix.
+	jobs := s.db.NewSelect().TableExpr("ledger_entries AS e").
+		Join("JOIN ledger_transactions AS t ON t.id = e.transaction_id").
+		ColumnExpr("e.account_id").
+		ColumnExpr("SUM(CASE WHEN (t.kind = ? AND e.amount > 0) OR (t.kind = ? AND e.amount < 0) THEN e.amount ELSE 0 END) AS given", TxJob, TxReversal).
+		ColumnExpr("SUM(CASE WHEN (t.kind = ? AND e.amount < 0) OR (t.kind = ? AND e.amount > 0) THEN -e.amount ELSE 0 END) AS received", TxJob, TxReversal).
+		Where("t.village_id = ?", villageID).Where("t.kind IN (?)", bun.In([]string{TxJob, TxReversal})).
+		GroupExpr("e.account_id")
+	sel := s.db.NewSelect().TableExpr("accounts AS a").
+		Join("JOIN households AS h ON h.id = a.household_id").
+		Join("LEFT JOIN (?) AS j ON j.account_id = a.id", jobs).
+		ColumnExpr("h.id AS household_id, h.head_name, h.group_no AS \"group\", a.balance").
+		ColumnExpr("COALESCE(j.given, 0) AS given, COALESCE(j.received, 0) AS received").
+		Where("a.village_id = ?", villageID)
+	if q.HouseholdID != 0 {
+		sel = sel.Where("a.household_id = ?", q.HouseholdID)
+	}
+	if q.BelowLimit {
+		sel = sel.Where("a.balance < ?", v.SoftLimit)
+	}
+	switch q.Sort {
+	case "", "household":
+		sel = sel.OrderExpr("h.id")
+	case "balance":
+		sel = sel.OrderExpr("a.balance ASC, h.id")
+	case "-balance":
+		sel = sel.OrderExpr("a.balance DESC, h.id")
+	default:
+		return nil, 0, Invalid("query.sort", "sort by household, balance or -balance 排序方式无效")
+	}
+	if err := sel.Scan(ctx, &rows); err != nil {
+		return nil, 0, translate(err, "balances")
+	}
+	for _, r := range rows {
+		r.BelowLimit = r.Balance < v.SoftLimit
+	}
+	f, err := fundAccount(ctx, s.db, villageID)
+	if err != nil {
+		return nil, 0, err
+	}
+	return rows, f.Balance, nil
+}
+
+// StatementLine is one entry of an account with the balance after it.
+type StatementLine struct {
+	TransactionID int64
+	Kind          string
+	Memo          string
+	Date          string
+	Amount        int64
+	Running       int64
+	ReversesID    *int64
+}
+
+// Statement is an account's entries over a date range.
+type Statement struct {
+	HouseholdID int64
+	From, To    string
+	Opening     int64 // balance before From
+	Closing     int64 // balance after To
+	Lines       []StatementLine
+}
+
+// MaxStatementLines caps one statement; a narrower date range shows the rest.
+const MaxStatementLines = 2000
+
+// Statement lists a household's entries dated in [from, to] (either may be
+// "" for open-ended) in posting order, each with its running balance.
+func (s *Store) Statement(ctx context.Context, villageID, householdID int64, from, to string) (*Statement, error) {
+	for field, d := range map[string]string{"query.from": from, "query.to": to} {
+		if _, err := time.Parse(time.DateOnly, d); d != "" && err != nil {
+			return nil, Invalid(field, "%q is not a date like 2026-04-20 日期格式应为2026-04-20", d)
+		}
+	}
+	if from != "" && to != "" && from > to {
+		return nil, Invalid("query.from", "from %s is after to %s 起始日期晚于结束日期", from, to)
+	}
+	acct, err := householdAccount(ctx, s.db, villageID, householdID, "path.householdId")
+	if err != nil {
+		if ErrorCode(err) == EINVALID {
+			return nil, Errorf(ENOTFOUND, "household %d not found 未找到", householdID)
+		}
+		return nil, err
+	}
+	st := &Statement{HouseholdID: householdID, From: from, To: to}
+	base := func() *bun.SelectQuery {
+		return s.db.NewSelect().TableExpr("ledger_entries AS e").
+			Join("JOIN ledger_transactions AS t ON t.id = e.transaction_id").
+			Where("e.account_id = ?", acct.ID)
+	}
+	if from != "" {
+		if err := base().ColumnExpr("COALESCE(SUM(e.amount), 0)").Where("t.date < ?", from).Scan(ctx, &st.Opening); err != nil {
+			return nil, translate(err, "statement")
+		}
+	}
+	q := base().ColumnExpr("t.id AS transaction_id, t.kind, t.memo, t.date, e.amount, t.reverses_id").
+		OrderExpr("t.date, t.id").Limit(MaxStatementLines + 1)
+	if from != "" {
+		q = q.Where("t.date >= ?", from)
+	}
+	if to != "" {
+		q = q.Where("t.date <= ?", to)
+	}
+	if err := q.Scan(ctx, &st.Lines); err != nil {
+		return nil, translate(err, "statement")
+	}
+	if len(st.Lines) > MaxStatementLines {
+		return nil, Invalid("query.from", "more than %d entries; ask for a shorter date range 记录过多，请缩短日期范围", MaxStatementLines)
+	}
+	running := st.Opening
+	for i := range st.Lines {
+		running += st.Lines[i].Amount
+		st.Lines[i].Running = running
+	}
+	st.Closing = running
+	return st, nil
+}
+
+// Verification is what VerifyLedger found.
+type Verification struct {
+	Accounts     int
+	Transactions int
+	Entries      int
+	Total        int64    // sum of all balances; must be 0
+	Mismatches   []string // empty when the ledger is sound
+}
+
+// OK reports whether the ledger is sound.
+func (v *Verification) OK() bool { return len(v.Mismatches) == 0 }
+
+// VerifyLedger recomputes every balance of the village from its entries
+// and checks every transaction sums to zero with the entries it declares.
+func (s *Store) VerifyLedger(ctx context.Context, villageID int64) (*Verification, error) {
+	out := &Verification{}
+	var accounts []struct {
+		ID, Balance, Recomputed int64
+		Key                     string
+	}
+	err := s.db.NewSelect().TableExpr("accounts AS a").
+		ColumnExpr("a.id, a.key, a.balance").
+		ColumnExpr("COALESCE((SELECT SUM(e.amount) FROM ledger_entries AS e WHERE e.account_id = a.id), 0) AS recomputed").
+		Where("a.village_id = ?", villageID).OrderExpr("a.id").Scan(ctx, &accounts)
+	if err != nil {
+		return nil, translate(err, "verify accounts")
+	}
+	for _, a := range accounts {
+		out.Accounts++
+		out.Total += a.Balance
+		if a.Balance != a.Recomputed {
+			out.Mismatches = append(out.Mismatches, fmt.Sprintf("account %s: balance %d, entries sum to %d", a.Key, a.Balance, a.Recomputed))
+		}
+	}
+	if out.Total != 0 {
+		out.Mismatches = append(out.Mismatches, fmt.Sprintf("balances sum to %d, not 0", out.Total))
+	}
+	var txs []struct {
+		ID, Sum          int64
+		EntryCount, Seen int
+	}
+	err = s.db.NewSelect().TableExpr("ledger_transactions AS t").
+		ColumnExpr("t.id, t.entry_count").
+		ColumnExpr("(SELECT COUNT(*) FROM ledger_entries AS e WHERE e.transaction_id = t.id) AS seen").
+		ColumnExpr("COALESCE((SELECT SUM(e.amount) FROM ledger_entries AS e WHERE e.transaction_id = t.id), 0) AS sum").
+		Where("t.village_id = ?", villageID).OrderExpr("t.id").Scan(ctx, &txs)
+	if err != nil {
+		return nil, translate(err, "verify transactions")
+	}
+	for _, t := range txs {
+		out.Transactions++
+		out.Entries += t.Seen
+		if t.Sum != 0 || t.Seen != t.EntryCount || t.Seen < 2 {
+			out.Mismatches = append(out.Mismatches, fmt.Sprintf("transaction %d: %d of %d entries, sum %d", t.ID, t.Seen, t.EntryCount, t.Sum))
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,134 @@
+package migrations
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+)
+
+// The workday ledger: one account per household and a village fund,
+// append-only transactions and entries, and the village's soft limit.
+func init() {
+	type account struct {
+		bun.BaseModel `bun:"table:accounts"`
+		ID            int64     `bun:",pk,autoincrement"`
+		VillageID     int64     `bun:",notnull,unique:accounts_village_key"`
+		Key           string    `bun:",notnull,unique:accounts_village_key"`
+		HouseholdID   *int64    `bun:",unique"`
+		Balance       int64     `bun:",notnull"`
+		CreatedAt     time.Time `bun:",notnull"`
+	}
+	type transaction struct {
+		bun.BaseModel  `bun:"table:ledger_transactions"`
+		ID             int64     `bun:",pk,autoincrement"`
+		VillageID      int64     `bun:",notnull,unique:ledger_tx_source,unique:ledger_tx_idem"`
+		Kind           string    `bun:",notnull"`
+		Memo           string    `bun:",notnull"`
+		Actor          string    `bun:",notnull"`
+		SourceKind     string    `bun:",notnull,unique:ledger_tx_source"`
+		SourceID       *string   `bun:",unique:ledger_tx_source"`
+		IdempotencyKey *string   `bun:",unique:ledger_tx_idem"`
+		RequestHash    string    `bun:",notnull"`
+		ReversesID     *int64    `bun:",unique"`
+		EntryCount     int       `bun:",notnull"`
+		Date           string    `bun:",notnull"`
+		PostedAt       time.Time `bun:",notnull"`
+	}
+	type entry struct {
+		bun.BaseModel `bun:"table:ledger_entries"`
+		ID            int64 `bun:",pk,autoincrement"`
+		TransactionID int64 `bun:",notnull"`
+		AccountID     int64 `bun:",notnull"`
+		Amount        int64 `bun:",notnull"`
+	}
+
+	up := func(ctx context.Context, db *bun.DB) error {
+		return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			_, err := tx.NewAddColumn().Model((*struct {
+				bun.BaseModel `bun:"table:villages"`
+			})(nil)).ColumnExpr("soft_limit BIGINT NOT NULL DEFAULT -20").Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("villages.soft_limit: %w", err)
+			}
+			err = createTables(ctx, tx, []table{
+				{model: (*account)(nil), foreignKeys: []string{"(village_id) REFERENCES villages (id)", "(household_id) REFERENCES households (id)"}},
+				{model: (*transaction)(nil), foreignKeys: []string{"(village_id) REFERENCES villages (id)", "(reverses_id) REFERENCES ledger_transactions (id)"}},
+				{model: (*entry)(nil), foreignKeys: []string{"(transaction_id) REFERENCES ledger_transactions (id)", "(account_id) REFERENCES accounts (id)"}},
+			})
+			if err != nil {
+				return err
+			}
+			if err := createIndexes(ctx, tx, (*entry)(nil), map[string][]string{
+				"ledger_entries_account_idx":     {"account_id", "id"},
+				"ledger_entries_transaction_idx": {"transaction_id"},
+			}); err != nil {
+				return err
+			}
+			for _, t := range []string{"ledger_transactions", "ledger_entries"} {
+				if err := appendOnly(ctx, tx, t); err != nil {
+					return err
+				}
+			}
+			if err := balancedEntries(ctx, tx); err != nil {
+				return err
+			}
+			// Accounts for the villages and households already recorded.
+			now := time.Now().UTC()
+			if _, err := tx.NewRaw(`INSERT INTO accounts (village_id, key, household_id, balance, created_at)
+				SELECT id, 'fund', NULL, 0, ? FROM villages`, now).Exec(ctx); err != nil {
+				return fmt.Errorf("fund accounts: %w", err)
+			}
+			if _, err := tx.NewRaw(`INSERT INTO accounts (village_id, key, household_id, balance, created_at)
+				SELECT village_id, 'household:' || CAST(id AS TEXT), id, 0, ? FROM households`, now).Exec(ctx); err != nil {
+				return fmt.Errorf("household accounts: %w", err)
+			}
+			return nil
+		})
+	}
+	down := func(ctx context.Context, db *bun.DB) error {
+		return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			for _, m := range []any{(*entry)(nil), (*transaction)(nil), (*account)(nil)} {
+				if _, err := tx.NewDropTable().Model(m).IfExists().Exec(ctx); err != nil {
+					return err
+				}
+			}
+			_, err := tx.NewDropColumn().Model((*struct {
+				bun.BaseModel `bun:"table:villages"`
+			})(nil)).Column("soft_limit").Exec(ctx)
+			return err
+		})
+	}
+	Migrations.MustRegister(up, down)
+}
+
+// balancedEntries makes the database refuse an entry of zero, more entries
+// than the transaction declared, or a last entry that leaves the
+// transaction's sum other than zero. The store's code checks the same
+// before it writes; this is the second lock on the door.
+func balancedEntries(ctx context.Context, tx bun.Tx) error {
+	if tx.Dialect().Name() != dialect.SQLite {
+		return fmt.Errorf("balanced-entries triggers: dialect %s not supported yet", tx.Dialect().Name())
+	}
+	for _, s := range []string{
+		`CREATE TRIGGER ledger_entries_nonzero BEFORE INSERT ON ledger_entries
+		 WHEN NEW.amount = 0
+		 BEGIN SELECT RAISE(ABORT, 'ledger entry of zero'); END`,
+		`CREATE TRIGGER ledger_entries_count BEFORE INSERT ON ledger_entries
+		 WHEN (SELECT COUNT(*) FROM ledger_entries WHERE transaction_id = NEW.transaction_id)
+		      >= (SELECT entry_count FROM ledger_transactions WHERE id = NEW.transaction_id)
+		 BEGIN SELECT RAISE(ABORT, 'more ledger entries than the transaction declares'); END`,
+		`CREATE TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries
+		 WHEN (SELECT COUNT(*) FROM ledger_entries WHERE transaction_id = NEW.transaction_id)
+		      = (SELECT entry_count FROM ledger_transactions WHERE id = NEW.transaction_id)
+		  AND (SELECT SUM(amount) FROM ledger_entries WHERE transaction_id = NEW.transaction_id) <> 0
+		 BEGIN SELECT RAISE(ABORT, 'ledger transaction does not sum to zero'); END`,
+	} {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("balanced entries: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,296 @@
+package store_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base32"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"huangong/store"
+)
+
+// tokenEnv is a village with a team and a household, and another village's.
+type tokenEnv struct {
+	village, other              *store.Village
+	team, foreignTeam           *store.Team
+	household, foreignHousehold *store.Household
+}
+
+func mustTokenEnv(t *testing.T, st *store.Store) tokenEnv {
+	t.Helper()
+	a, b := MustVillage(t, st, "皇珠村"), MustVillage(t, st, "东山村")
+	return tokenEnv{
+		village: a, other: b,
+		team: MustTeam(t, st, a.ID, "第一互助队"), foreignTeam: MustTeam(t, st, b.ID, "第一互助队"),
+		household: MustHousehold(t, st, a.ID, nil), foreignHousehold: MustHousehold(t, st, b.ID, nil),
+	}
+}
+
+func TestToken_Create(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		token    func(e tokenEnv) *store.Token
+		wantCode string
+	}{
+		{name: "cadre", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: store.RoleCadre}
+		}},
+		{name: "leader of a team", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: store.RoleLeader, TeamID: &e.team.ID}
+		}},
+		{name: "household", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: store.RoleHousehold, HouseholdID: &e.household.ID}
+		}},
+		{name: "cadre bound to a team", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: store.RoleCadre, TeamID: &e.team.ID}
+		}, wantCode: store.EINVALID},
+		{name: "cadre bound to a household", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: store.RoleCadre, HouseholdID: &e.household.ID}
+		}, wantCode: store.EINVALID},
+		{name: "leader without a team", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: store.RoleLeader}
+		}, wantCode: store.EINVALID},
+		{name: "leader bound to a household too", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: store.RoleLeader, TeamID: &e.team.ID, HouseholdID: &e.household.ID}
+		}, wantCode: store.EINVALID},
+		{name: "leader of another village's team", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: store.RoleLeader, TeamID: &e.foreignTeam.ID}
+		}, wantCode: store.EINVALID},
+		{name: "leader of a missing team", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: store.RoleLeader, TeamID: ptr(int64(9999))}
+		}, wantCode: store.EINVALID},
+		{name: "household without a household", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: store.RoleHousehold}
+		}, wantCode: store.EINVALID},
+		{name: "household bound to a team", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: store.RoleHousehold, TeamID: &e.team.ID}
+		}, wantCode: store.EINVALID},
+		{name: "household of another village", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: store.RoleHousehold, HouseholdID: &e.foreignHousehold.ID}
+		}, wantCode: store.EINVALID},
+		{name: "unknown role", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.village.ID, Role: "admin"}
+		}, wantCode: store.EINVALID},
+		{name: "missing village", token: func(e tokenEnv) *store.Token {
+			return &store.Token{VillageID: e.other.ID + 100, Role: store.RoleCadre}
+		}, wantCode: store.ENOTFOUND},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _ := MustOpen(t)
+			e := mustTokenEnv(t, st)
+			tok := tc.token(e)
+			secret, err := st.CreateToken(t.Context(), tok)
+			if tc.wantCode != "" {
+				AssertError(t, err, tc.wantCode, "")
+				assert.Empty(t, secret)
+				assert.Equal(t, 0, CountRows(t, st, "tokens"), "nothing written")
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, strings.HasPrefix(secret, store.TokenPrefix), "secret %q", secret)
+			assert.NotZero(t, tok.ID)
+			AssertSameTime(t, t0, tok.CreatedAt, "created")
+
+			got, err := st.Authenticate(t.Context(), secret)
+			require.NoError(t, err)
+			assert.Equal(t, tok.ID, got.ID)
+			assert.Equal(t, tok.VillageID, got.VillageID)
+			assert.Equal(t, tok.Role, got.Role)
+			assert.Equal(t, tok.TeamID, got.TeamID)
+			assert.Equal(t, tok.HouseholdID, got.HouseholdID)
+			assert.Nil(t, got.RevokedAt)
+		})
+	}
+}
+
+func TestToken_SecretsDiffer(t *testing.T) {
+	st, _ := MustOpen(t)
+	v := MustVillage(t, st, "皇珠村")
+	seen := map[string]bool{}
+	for range 5 {
+		secret, err := st.CreateToken(t.Context(), &store.Token{VillageID: v.ID, Role: store.RoleCadre})
+		require.NoError(t, err)
+		assert.False(t, seen[secret], "secret %q minted twice", secret)
+		seen[secret] = true
+	}
+}
+
+func TestToken_Authenticate(t *testing.T) {
+	st, clock := MustOpen(t)
+	e := mustTokenEnv(t, st)
+	mint := func() (*store.Token, string) {
+		tok := &store.Token{VillageID: e.village.ID, Role: store.RoleHousehold, HouseholdID: &e.household.ID}
+		secret, err := st.CreateToken(t.Context(), tok)
+		require.NoError(t, err)
+		return tok, secret
+	}
+	live, secret := mint()
+	revoked, revokedSecret := mint()
+	revokedAt := clock.Advance(time.Hour)
+	require.NoError(t, st.RevokeToken(t.Context(), e.village.ID, revoked.ID))
+
+	body := secret[len(store.TokenPrefix):]
+	unknown := store.TokenPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(make([]byte, 32)))
+	require.Len(t, unknown, len(secret), "a well-formed secret that was never minted")
+
+	for _, tc := range []struct {
+		name    string
+		secret  string
+		wantID  int64
+		wantErr bool
+	}{
+		{name: "live", secret: secret, wantID: live.ID},
+		{name: "empty", secret: "", wantErr: true},
+		{name: "prefix only", secret: store.TokenPrefix, wantErr: true},
+		{name: "one character short", secret: secret[:len(secret)-1], wantErr: true},
+		{name: "one character long", secret: secret + "a", wantErr: true},
+		{name: "wrong prefix", secret: "hx_" + body, wantErr: true},
+		{name: "no prefix", secret: body + "aaa", wantErr: true},
+		{name: "digit outside base32", secret: store.TokenPrefix + "1" + body[1:], wantErr: true},
+		{name: "punctuation", secret: store.TokenPrefix + body[:10] + "!" + body[11:], wantErr: true},
+		{name: "padding", secret: store.TokenPrefix + body[:len(body)-1] + "=", wantErr: true},
+		{name: "upper case", secret: store.TokenPrefix + strings.ToUpper(body), wantErr: true},
+		{name: "with surrounding space", secret: " " + secret[:len(secret)-1], wantErr: true},
+		{name: "unknown", secret: unknown, wantErr: true},
+		{name: "revoked", secret: revokedSecret, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := st.Authenticate(t.Context(), tc.secret)
+			if tc.wantErr {
+				AssertError(t, err, store.EUNAUTHORIZED, "")
+				assert.Nil(t, got)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantID, got.ID)
+		})
+	}
+
+	t.Run("revocation is stamped", func(t *testing.T) {
+		var at time.Time
+		require.NoError(t, st.DB().NewSelect().Model((*store.Token)(nil)).Column("revoked_at").
+			Where("id = ?", revoked.ID).Scan(t.Context(), &at))
+		AssertSameTime(t, revokedAt, at, "revoked")
+	})
+}
+
+func TestToken_Revoke(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		village  func(e tokenEnv) int64
+		id       func(tok *store.Token) int64
+		wantCode string
+		wantLive bool
+	}{
+		{name: "own village", village: func(e tokenEnv) int64 { return e.village.ID }, id: tokenID},
+		{name: "from another village", village: func(e tokenEnv) int64 { return e.other.ID }, id: tokenID,
+			wantCode: store.ENOTFOUND, wantLive: true},
+		{name: "missing token", village: func(e tokenEnv) int64 { return e.village.ID }, id: func(tok *store.Token) int64 { return tok.ID + 100 },
+			wantCode: store.ENOTFOUND, wantLive: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _ := MustOpen(t)
+			e := mustTokenEnv(t, st)
+			tok := &store.Token{VillageID: e.village.ID, Role: store.RoleCadre}
+			secret, err := st.CreateToken(t.Context(), tok)
+			require.NoError(t, err)
+
+			err = st.RevokeToken(t.Context(), tc.village(e), tc.id(tok))
+			AssertError(t, err, tc.wantCode, "")
+			_, err = st.Authenticate(t.Context(), secret)
+			if tc.wantLive {
+				assert.NoError(t, err)
+				return
+			}
+			AssertError(t, err, store.EUNAUTHORIZED, "")
+			AssertError(t, st.RevokeToken(t.Context(), e.village.ID, tok.ID), store.ENOTFOUND, "") // revoking twice
+		})
+	}
+}
+
+// TestToken_SecretNotStored reads every column of every token row, and the
+// database files themselves, looking for the secret in any form.
+func TestToken_SecretNotStored(t *testing.T) {
+	dir := t.TempDir()
+	st, _ := MustOpenAt(t, filepath.Join(dir, "x.db"))
+	e := mustTokenEnv(t, st)
+	tokens := []*store.Token{
+		{VillageID: e.village.ID, Role: store.RoleCadre, Label: "村书记"},
+		{VillageID: e.village.ID, Role: store.RoleLeader, TeamID: &e.team.ID},
+		{VillageID: e.village.ID, Role: store.RoleHousehold, HouseholdID: &e.household.ID},
+	}
+	var secrets []string
+	for _, tok := range tokens {
+		secret, err := st.CreateToken(t.Context(), tok)
+		require.NoError(t, err)
+		secrets = append(secrets, secret)
+	}
+	// Every form of a secret that could have been written down.
+	forms := func(secret string) [][]byte {
+		body := secret[len(store.TokenPrefix):]
+		raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(body))
+		require.NoError(t, err)
+		return [][]byte{[]byte(secret), []byte(body), []byte(strings.ToUpper(body)), raw}
+	}
+
+	rows, err := st.DB().QueryContext(t.Context(), "SELECT * FROM tokens ORDER BY id")
+	require.NoError(t, err)
+	defer rows.Close()
+	cols, err := rows.Columns()
+	require.NoError(t, err)
+	n := 0
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		require.NoError(t, rows.Scan(ptrs...))
+		secret := secrets[n]
+		for i, v := range vals {
+			var b []byte
+			switch v := v.(type) {
+			case []byte:
+				b = v
+			case string:
+				b = []byte(v)
+			default:
+				continue
+			}
+			if cols[i] == "hash" {
+				sum := sha256.Sum256([]byte(secret))
+				assert.Len(t, b, 32, "token %d: hash", n)
+				assert.Equal(t, sum[:], b, "token %d: the hash is SHA-256 of the secret", n)
+			}
+			for _, f := range forms(secret) {
+				assert.False(t, bytes.Contains(b, f), "token %d: column %s holds the secret", n, cols[i])
+			}
+		}
+		n++
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, len(secrets), n)
+
+	require.NoError(t, st.Close())
+	files, err := filepath.Glob(filepath.Join(dir, "x.db*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		require.NoError(t, err)
+		for i, secret := range secrets {
+			for _, f := range forms(secret) {
+				assert.False(t, bytes.Contains(data, f), "%s holds secret %d", filepath.Base(name), i)
+			}
+		}
+	}
+}
+
+func tokenID(tok *store.Token) int64 { return tok.ID }
