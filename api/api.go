@@ -114,6 +114,8 @@ func (s *Server) addRoutes() {
 	s.addFieldRoutes()
 	s.addTeamRoutes()
 	s.addAuditRoutes()
+	s.addLedgerRoutes()
+	s.addVillageRoutes()
 }
 
 type healthOutput struct {

@@ -91,3 +91,33 @@ func (s *Store) village(ctx context.Context, db bun.IDB, id int64) (*Village, er
 	}
 	return v, nil
 }
+
+// UpdateVillage changes a village's settings; nil leaves one as it is.
+func (s *Store) UpdateVillage(ctx context.Context, id int64, softLimit *int64) (*Village, error) {
+	var v *Village
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if v, err = s.village(ctx, tx, id); err != nil {
+			return err
+		}
+		if softLimit != nil {
+			if *softLimit > 0 {
+				return Invalid("body.softLimit", "the soft limit is a debt: zero or below 提醒线须≤0")
+			}
+			v.SoftLimit = *softLimit
+		}
+		_, err = tx.NewUpdate().Model(v).Column("soft_limit").WherePK().Exec(ctx)
+		return translate(err, "village")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// ListVillages returns every village in the database, in ID order.
+func (s *Store) ListVillages(ctx context.Context) ([]*Village, error) {
+	var vs []*Village
+	err := s.db.NewSelect().Model(&vs).OrderExpr("id").Scan(ctx)
+	return vs, translate(err, "villages")
+}

@@ -27,6 +27,8 @@ Usage:
   huangong migrate [--db …]
   huangong seed [--db …] [--households N --seed S --name 村名]
   huangong token create --role cadre|leader|household [--team ID] [--household ID] [--village ID] [--label …]
+  huangong ledger verify [--village ID]           # exits 1 if any balance or transaction does not add up
+  huangong ledger export --csv [--village ID] [--out FILE]
   huangong openapi [--out DIR]
 
 Environment: HUANGONG_ADDR (listen address), HUANGONG_DB (database path or DSN).
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return seedCmd(ctx, args, stdout)
 	case "token":
 		return tokenCmd(ctx, args, stdout)
+	case "ledger":
+		return ledgerCmd(ctx, args, stdout)
 	case "openapi":
 		return openapiCmd(args, stdout, log)
 	case "help", "-h", "--help":

@@ -1,0 +1,59 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"huangong/store"
+)
+
+// Village is the caller's village and its settings.
+type Village struct {
+	ID        int64   `json:"id"`
+	Name      string  `json:"name" example:"皇珠村" doc:"Village 村"`
+	County    string  `json:"county" example:"玉山县" doc:"County 县"`
+	Township  string  `json:"township" example:"四股桥乡" doc:"Township 乡镇"`
+	Timezone  string  `json:"timezone" example:"Asia/Shanghai" doc:"Dates are calendar dates here 时区"`
+	SoftLimit float64 `json:"softLimit" example:"-10" doc:"Households below this balance are flagged, never refused help 工日提醒线"`
+}
+
+func villageOf(v *store.Village) Village {
+	return Village{ID: v.ID, Name: v.Name, County: v.County, Township: v.Township, Timezone: v.Timezone, SoftLimit: workdays(v.SoftLimit)}
+}
+
+func (s *Server) addVillageRoutes() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-village", Method: http.MethodGet, Path: "/v1/village",
+		Summary: "The caller's village 本村信息", Tags: []string{"village"},
+		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403},
+	}, func(ctx context.Context, _ *struct{}) (*struct{ Body Village }, error) {
+		v, err := s.store.GetVillage(ctx, caller(ctx).VillageID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &struct{ Body Village }{Body: villageOf(v)}, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "update-village", Method: http.MethodPatch, Path: "/v1/village",
+		Summary: "Change the village's settings 修改本村设置", Tags: []string{"village"}, Security: secured(store.RoleCadre),
+		Errors: []int{401, 403, 413, 422},
+	}, func(ctx context.Context, in *struct {
+		Body struct {
+			SoftLimit *float64 `json:"softLimit,omitempty" minimum:"-1000" maximum:"0" multipleOf:"0.5" example:"-10" doc:"Soft limit in workdays, ≤ 0 提醒线（工日）"`
+		}
+	}) (*struct{ Body Village }, error) {
+		var limit *int64
+		if in.Body.SoftLimit != nil {
+			l := int64(*in.Body.SoftLimit * 2)
+			limit = &l
+		}
+		v, err := s.store.UpdateVillage(ctx, caller(ctx).VillageID, limit)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &struct{ Body Village }{Body: villageOf(v)}, nil
+	})
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"huangong/seed"
+	"huangong/store"
+)
+
+func TestLedgerCommands(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "ledger.db")
+	runCmd := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, args, &out, io.Discard)
+		return out.String(), err
+	}
+	_, err := runCmd("seed", "--db", db)
+	require.NoError(t, err)
+
+	// Post one job: 章吉仙 helps 章仁标 for a day and a half.
+	st, err := store.Open(ctx, db)
+	require.NoError(t, err)
+	v, err := st.FindVillage(ctx, seed.DemoName)
+	require.NoError(t, err)
+	hs, _, err := st.ListHouseholds(ctx, v.ID, store.HouseholdFilter{}, store.Page{Limit: 2})
+	require.NoError(t, err)
+	require.Equal(t, seed.StoryHead, hs[0].HeadName)
+	_, _, err = st.PostJob(ctx, store.Posting{VillageID: v.ID, Actor: "test"}, 1, hs[0].ID,
+		[]store.Attendance{{HouseholdID: hs[1].ID, HalfDays: 3}})
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+
+	out, err := runCmd("ledger", "verify", "--db", db)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "皇珠村")
+	assert.Contains(t, out, "ok")
+
+	out, err = runCmd("ledger", "export", "--csv", "--db", db)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(out, "\uFEFF"), "a BOM so Excel/WPS read the Chinese")
+	records, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(out, "\uFEFF"))).ReadAll()
+	require.NoError(t, err)
+	assert.Len(t, records, 1+150+1, "header, one row a household, the fund")
+	assert.Equal(t, []string{"1", seed.StoryHead, records[1][2], "0", "1.5", "-1.5", ""}, records[1])
+	assert.Equal(t, "1.5", records[2][3])
+
+	// Break a stored balance behind the ledger's back: verify must say so.
+	st, err = store.Open(ctx, db)
+	require.NoError(t, err)
+	_, err = st.DB().Exec("UPDATE accounts SET balance = balance + 1 WHERE household_id = ?", hs[1].ID)
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	out, err = runCmd("ledger", "verify", "--db", db)
+	assert.ErrorIs(t, err, errLedgerUnbalanced)
+	assert.Contains(t, out, "MISMATCH")
+	assert.Contains(t, out, "household:"+itoa64(hs[1].ID))
+
+	_, err = runCmd("ledger", "balance")
+	assert.Error(t, err)
+}
+
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
