@@ -27,6 +27,7 @@ type Transaction struct {
 	Date       string        `json:"date" format:"date" example:"2026-04-22" doc:"Business date in the village 业务日期"`
 	PostedAt   time.Time     `json:"postedAt" doc:"When it was written 记账时间"`
 	ReversesID *int64        `json:"reversesId,omitempty" doc:"The transaction this one reverses 冲正的原记账"`
+	HelpedID   *int64        `json:"helpedHouseholdId,omitempty" doc:"For a job: the household helped, also when the village fund paid 受助户"`
 	Entries    []LedgerEntry `json:"entries" doc:"Entries; they sum to zero 分录（合计为零）"`
 }
 
@@ -39,7 +40,7 @@ type LedgerEntry struct {
 
 func transactionOf(t *store.Transaction) Transaction {
 	out := Transaction{ID: t.ID, Kind: t.Kind, Memo: t.Memo, Actor: t.Actor, Date: t.Date,
-		PostedAt: t.PostedAt, ReversesID: t.ReversesID, Entries: make([]LedgerEntry, len(t.Entries))}
+		PostedAt: t.PostedAt, ReversesID: t.ReversesID, HelpedID: t.BeneficiaryID, Entries: make([]LedgerEntry, len(t.Entries))}
 	for i, e := range t.Entries {
 		out.Entries[i] = LedgerEntry{Workdays: workdays(e.Amount)}
 		if e.Account != nil {

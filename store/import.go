@@ -41,12 +41,15 @@ type ImportMember struct {
 // the single-record methods run; all of it lands or none. When a village of
 // the same name exists and onlyIfAbsent is set, nothing is written and the
 // existing village is returned with created false: that is what makes
-// seeding the demo idempotent even with two processes starting at once.
+// seeding the demo idempotent even with two processes starting at once
+// (and villages are UNIQUE by county, township and name, should the
+// write locks of another database ever allow two).
 func (s *Store) ImportVillage(ctx context.Context, in *VillageImport, onlyIfAbsent bool) (v *Village, created bool, err error) {
 	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if onlyIfAbsent {
 			existing := new(Village)
-			err := tx.NewSelect().Model(existing).Where("name = ?", in.Village.Name).OrderExpr("id").Limit(1).Scan(ctx)
+			err := tx.NewSelect().Model(existing).Where("name = ?", in.Village.Name).
+				Where("county = ?", in.Village.County).Where("township = ?", in.Village.Township).Scan(ctx)
 			if err == nil {
 				v = existing
 				return nil

@@ -162,7 +162,6 @@ func TestImportVillage_OnlyIfAbsent(t *testing.T) {
 
 		clock.Advance(24 * time.Hour)
 		again := smallImport()
-		again.Village.County = "别的县"
 		again.Households = append(again.Households, again.Households[0])
 		again.Households[1].Fields[0].AreaCentimu = 0 // not even looked at
 		v, created, err := st.ImportVillage(t.Context(), again, true)
@@ -172,5 +171,16 @@ func TestImportVillage_OnlyIfAbsent(t *testing.T) {
 		assert.Equal(t, "玉山县", v.County)
 		AssertSameTime(t, t0, v.CreatedAt, "created")
 		assert.Equal(t, before, countAll(t, st), "nothing written")
+	})
+	t.Run("same name in another county is another village", func(t *testing.T) {
+		st, _ := MustOpen(t)
+		first, _, err := st.ImportVillage(t.Context(), smallImport(), true)
+		require.NoError(t, err)
+		other := smallImport()
+		other.Village.County = "别的县"
+		v, created, err := st.ImportVillage(t.Context(), other, true)
+		require.NoError(t, err)
+		assert.True(t, created)
+		assert.NotEqual(t, first.ID, v.ID)
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -62,6 +63,7 @@ type Transaction struct {
 	IdempotencyKey *string   ``
 	RequestHash    string    `bun:",notnull"` // fingerprint of the request that posted it
 	ReversesID     *int64    ``               // UNIQUE: a transaction is reversed at most once
+	BeneficiaryID  *int64    ``               // the household helped by a job, even when the fund paid
 	EntryCount     int       `bun:",notnull"`
 	Date           string    `bun:",notnull"` // business date in the village's timezone
 	PostedAt       time.Time `bun:",notnull"`
@@ -133,26 +135,76 @@ func fundAccount(ctx context.Context, db bun.IDB, villageID int64) (*Account, er
 	return a, translate(err, "village fund account")
 }
 
+// postingAccounts are the accounts a posting may touch: the village
+// fund's and those of the named households that are of the village.
+type postingAccounts struct {
+	fund       *Account
+	households map[int64]*Account // by household ID, with the household's ID and Exempt
+}
+
+// loadPostingAccounts reads a posting's accounts in one query: most of a
+// posting's cost is SQLite compiling statements, not running them.
+func loadPostingAccounts(ctx context.Context, db bun.IDB, villageID int64, householdIDs ...int64) (*postingAccounts, error) {
+	var rows []*Account
+	err := db.NewSelect().Model(&rows).
+		Relation("Household", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Column("id", "exempt") }).
+		Where("account.village_id = ?", villageID).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("account.key = ?", FundKey).WhereOr("account.household_id IN (?)", bun.In(householdIDs))
+		}).Scan(ctx)
+	if err != nil {
+		return nil, translate(err, "accounts")
+	}
+	out := &postingAccounts{households: make(map[int64]*Account, len(rows))}
+	for _, a := range rows {
+		if a.HouseholdID == nil {
+			out.fund = a
+			continue
+		}
+		out.households[*a.HouseholdID] = a
+	}
+	if out.fund == nil {
+		return nil, Errorf(ENOTFOUND, "village fund account not found 未找到")
+	}
+	return out, nil
+}
+
+// household returns a household's account, or EINVALID naming field when
+// the household is not of the village.
+func (pa *postingAccounts) household(id int64, field string) (*Account, error) {
+	if a := pa.households[id]; a != nil {
+		return a, nil
+	}
+	return nil, Invalid(field, "household %d does not exist in this village 本村无此农户", id)
+}
+
 // PostJob posts a finished job: the helped household (or, when it is
 // exempt, the village fund) is debited the total and each attending member
 // household credited its own half days. A job posts at most once: posting
 // the same job again returns the first transaction (replayed), or
-// ECONFLICT if the attendance differs.
+// ECONFLICT if the attendance differs; once that posting is reversed, the
+// corrected attendance posts.
 func (s *Store) PostJob(ctx context.Context, p Posting, jobID, helpedID int64, attendance []Attendance) (tx *Transaction, replayed bool, err error) {
-	source := strconv.FormatInt(jobID, 10)
-	return s.post(ctx, p, TxJob, &source, nil, func(ctx context.Context, db bun.IDB) ([]line, error) {
+	meta := txMeta{kind: TxJob, source: strconv.FormatInt(jobID, 10), beneficiary: &helpedID}
+	return s.post(ctx, p, meta, func(ctx context.Context, db bun.IDB) ([]line, error) {
 		if len(attendance) == 0 {
 			return nil, Invalid("body.attendance", "a job needs at least one worker 至少记录一名出工人员")
 		}
-		helped, err := householdAccount(ctx, db, p.VillageID, helpedID, "body.householdId")
+		ids := []int64{helpedID}
+		for _, a := range attendance {
+			ids = append(ids, a.HouseholdID)
+		}
+		accounts, err := loadPostingAccounts(ctx, db, p.VillageID, ids...)
+		if err != nil {
+			return nil, err
+		}
+		helped, err := accounts.household(helpedID, "body.householdId")
 		if err != nil {
 			return nil, err
 		}
 		debit := helped
 		if helped.Household.Exempt {
-			if debit, err = fundAccount(ctx, db, p.VillageID); err != nil {
-				return nil, err
-			}
+			debit = accounts.fund
 		}
 		var lines []line
 		var total int64
@@ -168,7 +220,7 @@ func (s *Store) PostJob(ctx context.Context, p Posting, jobID, helpedID int64, a
 				return nil, Invalid(field+".householdId", "household %d is listed twice 重复记录", a.HouseholdID)
 			}
 			seen[a.HouseholdID] = true
-			acct, err := householdAccount(ctx, db, p.VillageID, a.HouseholdID, field+".householdId")
+			acct, err := accounts.household(a.HouseholdID, field+".householdId")
 			if err != nil {
 				return nil, err
 			}
@@ -182,18 +234,22 @@ func (s *Store) PostJob(ctx context.Context, p Posting, jobID, helpedID int64, a
 // Transfer moves half days from one household's account to another's: a
 // cadre's correction or a gift between neighbours.
 func (s *Store) Transfer(ctx context.Context, p Posting, fromID, toID, halfDays int64) (*Transaction, bool, error) {
-	return s.post(ctx, p, TxTransfer, nil, nil, func(ctx context.Context, db bun.IDB) ([]line, error) {
+	return s.post(ctx, p, txMeta{kind: TxTransfer}, func(ctx context.Context, db bun.IDB) ([]line, error) {
 		if fromID == toID {
 			return nil, Invalid("body.to", "a transfer needs two different households 转出与转入不能是同一户")
 		}
 		if halfDays <= 0 {
 			return nil, Invalid("body.workdays", "workdays must be more than zero 工日须大于零")
 		}
-		from, err := householdAccount(ctx, db, p.VillageID, fromID, "body.from")
+		accounts, err := loadPostingAccounts(ctx, db, p.VillageID, fromID, toID)
 		if err != nil {
 			return nil, err
 		}
-		to, err := householdAccount(ctx, db, p.VillageID, toID, "body.to")
+		from, err := accounts.household(fromID, "body.from")
+		if err != nil {
+			return nil, err
+		}
+		to, err := accounts.household(toID, "body.to")
 		if err != nil {
 			return nil, err
 		}
@@ -203,19 +259,19 @@ func (s *Store) Transfer(ctx context.Context, p Posting, fromID, toID, halfDays 
 
 // Donate gives half days of a household's to the village fund.
 func (s *Store) Donate(ctx context.Context, p Posting, fromID, halfDays int64) (*Transaction, bool, error) {
-	return s.post(ctx, p, TxDonation, nil, nil, func(ctx context.Context, db bun.IDB) ([]line, error) {
+	return s.post(ctx, p, txMeta{kind: TxDonation}, func(ctx context.Context, db bun.IDB) ([]line, error) {
 		if halfDays <= 0 {
 			return nil, Invalid("body.workdays", "workdays must be more than zero 工日须大于零")
 		}
-		from, err := householdAccount(ctx, db, p.VillageID, fromID, "body.from")
+		accounts, err := loadPostingAccounts(ctx, db, p.VillageID, fromID)
 		if err != nil {
 			return nil, err
 		}
-		fund, err := fundAccount(ctx, db, p.VillageID)
+		from, err := accounts.household(fromID, "body.from")
 		if err != nil {
 			return nil, err
 		}
-		return []line{{from, -halfDays}, {fund, halfDays}}, nil
+		return []line{{from, -halfDays}, {accounts.fund, halfDays}}, nil
 	})
 }
 
@@ -223,8 +279,8 @@ func (s *Store) Donate(ctx context.Context, p Posting, fromID, halfDays int64) (
 // is reversed at most once (ECONFLICT after), and a reversal itself is not
 // reversed: post a new transaction instead.
 func (s *Store) Reverse(ctx context.Context, p Posting, txID int64) (*Transaction, bool, error) {
-	source := strconv.FormatInt(txID, 10)
-	return s.post(ctx, p, TxReversal, &source, &txID, func(ctx context.Context, db bun.IDB) ([]line, error) {
+	meta := txMeta{kind: TxReversal, source: strconv.FormatInt(txID, 10), reverses: &txID}
+	return s.post(ctx, p, meta, func(ctx context.Context, db bun.IDB) ([]line, error) {
 		orig, err := getTransaction(ctx, db, p.VillageID, txID)
 		if err != nil {
 			return nil, err
@@ -244,9 +300,10 @@ func (s *Store) Reverse(ctx context.Context, p Posting, txID int64) (*Transactio
 // replays an earlier answer for the same idempotency key or source,
 // resolves the lines, checks they balance, and writes the transaction, its
 // entries and the new balances.
-func (s *Store) post(ctx context.Context, p Posting, kind string, sourceID *string, reverses *int64,
+func (s *Store) post(ctx context.Context, p Posting, m txMeta,
 	build func(context.Context, bun.IDB) ([]line, error),
 ) (out *Transaction, replayed bool, err error) {
+	kind, reverses := m.kind, m.reverses
 	err = s.inTx(ctx, func(ctx context.Context, db bun.Tx) error {
 		v, err := s.village(ctx, db, p.VillageID)
 		if err != nil {
@@ -261,8 +318,9 @@ func (s *Store) post(ctx context.Context, p Posting, kind string, sourceID *stri
 			return err
 		}
 		lines = merge(lines)
-		if out, err = replaySource(ctx, db, p.VillageID, kind, sourceID, lines); out != nil || err != nil {
-			replayed = out != nil
+		sourceID, prev, err := nextSource(ctx, db, p.VillageID, m, lines)
+		if prev != nil || err != nil {
+			out, replayed = prev, prev != nil
 			return err
 		}
 		var sum int64
@@ -280,7 +338,7 @@ func (s *Store) post(ctx context.Context, p Posting, kind string, sourceID *stri
 		}
 		out = &Transaction{
 			VillageID: p.VillageID, Kind: kind, Memo: p.Memo, Actor: p.Actor,
-			SourceKind: kind, SourceID: sourceID, RequestHash: p.RequestHash, ReversesID: reverses,
+			SourceKind: kind, SourceID: sourceID, RequestHash: p.RequestHash, ReversesID: reverses, BeneficiaryID: m.beneficiary,
 			EntryCount: len(lines), Date: date, PostedAt: s.Now().UTC(),
 		}
 		if p.IdempotencyKey != "" {
@@ -292,21 +350,30 @@ func (s *Store) post(ctx context.Context, p Posting, kind string, sourceID *stri
 			}
 			return err
 		}
+		// All entries in one INSERT and all balances in one UPDATE: each
+		// statement SQLite compiles (with the entries' triggers) costs more
+		// than the rows it writes.
+		ids := make([]int64, len(lines))
+		moves := make([]any, 0, 2*len(lines))
+		for i, l := range lines {
+			out.Entries = append(out.Entries, &Entry{TransactionID: out.ID, AccountID: l.account.ID, Amount: l.amount, Account: l.account})
+			ids[i] = l.account.ID
+			moves = append(moves, l.account.ID, l.amount)
+		}
+		if _, err := db.NewInsert().Model(&out.Entries).Exec(ctx); err != nil {
+			return translate(err, "ledger entries")
+		}
+		res, err := db.NewUpdate().Model((*Account)(nil)).
+			Set("balance = balance + CASE id"+strings.Repeat(" WHEN ? THEN ?", len(lines))+" END", moves...).
+			Where("id IN (?)", bun.In(ids)).Exec(ctx)
+		if err != nil {
+			return translate(err, "account balances")
+		}
+		if n, _ := res.RowsAffected(); n != int64(len(lines)) {
+			return fmt.Errorf("account balances: %d of %d updated", n, len(lines))
+		}
 		for _, l := range lines {
-			e := &Entry{TransactionID: out.ID, AccountID: l.account.ID, Amount: l.amount, Account: l.account}
-			if _, err := db.NewInsert().Model(e).Exec(ctx); err != nil {
-				return translate(err, "ledger entry")
-			}
-			res, err := db.NewUpdate().Model((*Account)(nil)).Set("balance = balance + ?", l.amount).
-				Where("id = ?", l.account.ID).Exec(ctx)
-			if err != nil {
-				return translate(err, "account balance")
-			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return fmt.Errorf("account %d: balance not updated", l.account.ID)
-			}
 			l.account.Balance += l.amount
-			out.Entries = append(out.Entries, e)
 		}
 		return nil
 	})
@@ -337,38 +404,69 @@ func replayKey(ctx context.Context, db bun.IDB, p Posting, kind string) (*Transa
 	return getTransaction(ctx, db, p.VillageID, prev.ID)
 }
 
-// replaySource finds the earlier posting from the same source: a job posts
-// once (again with the same lines replays it, with others is ECONFLICT),
-// and a transaction is reversed once.
-func replaySource(ctx context.Context, db bun.IDB, villageID int64, kind string, sourceID *string, lines []line) (*Transaction, error) {
-	if sourceID == nil {
-		return nil, nil
+// txMeta is what a posting is, besides its lines.
+type txMeta struct {
+	kind        string
+	source      string // "" for none; else what posted it (a job's ID, a reversed transaction's ID)
+	reverses    *int64
+	beneficiary *int64
+}
+
+// nextSource decides the source ID of a new posting, or returns the
+// earlier posting this one repeats. A job posts once: again with the same
+// figures replays it, with others is ECONFLICT until it is reversed; after
+// a reversal the corrected figures post as the job's next revision
+// ("12/2"), so UNIQUE(source) still allows one live posting at a time. A
+// transaction is reversed once.
+func nextSource(ctx context.Context, db bun.IDB, villageID int64, m txMeta, lines []line) (*string, *Transaction, error) {
+	if m.source == "" {
+		return nil, nil, nil
 	}
-	prev := new(Transaction)
-	err := db.NewSelect().Model(prev).Where("village_id = ?", villageID).
-		Where("source_kind = ?", kind).Where("source_id = ?", *sourceID).Scan(ctx)
-	switch err = translate(err, "transaction"); ErrorCode(err) {
-	case ENOTFOUND:
-		return nil, nil
-	case "":
-	default:
-		return nil, err
-	}
-	if kind == TxReversal {
-		return nil, Errorf(ECONFLICT, "transaction %s was already reversed by transaction %d 该笔已冲正", *sourceID, prev.ID)
-	}
-	prev, err = getTransaction(ctx, db, villageID, prev.ID)
+	var prevs []*Transaction
+	err := db.NewSelect().Model(&prevs).Where("village_id = ?", villageID).Where("source_kind = ?", m.kind).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("source_id = ?", m.source).WhereOr("source_id LIKE ?", m.source+"/%")
+		}).OrderExpr("id DESC").Scan(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, translate(err, "transaction")
 	}
-	same := len(prev.Entries) == len(lines)
+	if len(prevs) == 0 {
+		return &m.source, nil, nil
+	}
+	prev := prevs[0]
+	if m.kind == TxReversal {
+		return nil, nil, Errorf(ECONFLICT, "transaction %s was already reversed by transaction %d 该笔已冲正", m.source, prev.ID)
+	}
+	reversed, err := db.NewSelect().Model((*Transaction)(nil)).Where("reverses_id = ?", prev.ID).Exists(ctx)
+	if err != nil {
+		return nil, nil, translate(err, "transaction")
+	}
+	if reversed {
+		next := fmt.Sprintf("%s/%d", m.source, len(prevs)+1)
+		return &next, nil, nil
+	}
+	if prev, err = getTransaction(ctx, db, villageID, prev.ID); err != nil {
+		return nil, nil, err
+	}
+	// The same figures in another order are the same job: a client may
+	// list the attendance in any order when it retries.
+	posted := make(map[int64]int64, len(prev.Entries))
+	for _, e := range prev.Entries {
+		posted[e.AccountID] = e.Amount
+	}
+	same := len(posted) == len(lines) && equalPtr(prev.BeneficiaryID, m.beneficiary)
 	for i := 0; same && i < len(lines); i++ {
-		same = prev.Entries[i].AccountID == lines[i].account.ID && prev.Entries[i].Amount == lines[i].amount
+		amount, ok := posted[lines[i].account.ID]
+		same = ok && amount == lines[i].amount
 	}
 	if !same {
-		return nil, Errorf(ECONFLICT, "%s %s was already posted as transaction %d with other figures; reverse it first 已记账且内容不同，请先冲正", kind, *sourceID, prev.ID)
+		return nil, nil, Errorf(ECONFLICT, "%s %s was already posted as transaction %d with other figures; reverse it first to post new ones 已记账且内容不同，请先冲正再记", m.kind, m.source, prev.ID)
 	}
-	return prev, nil
+	return nil, prev, nil
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
 }
 
 // merge folds lines on the same account into one, keeping first-seen

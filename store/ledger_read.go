@@ -33,15 +33,25 @@ func (s *Store) Balances(ctx context.Context, villageID int64, q BalanceQuery) (
 	if err != nil {
 		return nil, 0, err
 	}
-	// Given and received count job postings and their reversals, so a
-	// household's "helped 6 days, been helped 4.5" reads true after a fix.
+	// Given and received count job postings and the reversals of job
+	// postings, so a household's "helped 6 days, been helped 4.5" reads
+	// true after a fix; transfers, donations and their reversals do not
+	// count.
 	jobs := s.db.NewSelect().TableExpr("ledger_entries AS e").
 		Join("JOIN ledger_transactions AS t ON t.id = e.transaction_id").
+		Join("LEFT JOIN ledger_transactions AS o ON o.id = t.reverses_id").
 		ColumnExpr("e.account_id").
 		ColumnExpr("SUM(CASE WHEN (t.kind = ? AND e.amount > 0) OR (t.kind = ? AND e.amount < 0) THEN e.amount ELSE 0 END) AS given", TxJob, TxReversal).
 		ColumnExpr("SUM(CASE WHEN (t.kind = ? AND e.amount < 0) OR (t.kind = ? AND e.amount > 0) THEN -e.amount ELSE 0 END) AS received", TxJob, TxReversal).
-		Where("t.village_id = ?", villageID).Where("t.kind IN (?)", bun.In([]string{TxJob, TxReversal})).
+		Where("t.village_id = ?", villageID).
+		Where("(t.kind = ? OR (t.kind = ? AND o.kind = ?))", TxJob, TxReversal, TxJob).
 		GroupExpr("e.account_id")
+	if q.HouseholdID != 0 {
+		// One household's figures read its own entries through their
+		// index (an "=" lets SQLite drive the join from them), not the
+		// whole village's.
+		jobs = jobs.Where("e.account_id = (SELECT id FROM accounts WHERE household_id = ?)", q.HouseholdID)
+	}
 	sel := s.db.NewSelect().TableExpr("accounts AS a").
 		Join("JOIN households AS h ON h.id = a.household_id").
 		Join("LEFT JOIN (?) AS j ON j.account_id = a.id", jobs).

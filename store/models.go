@@ -1,6 +1,7 @@
 package store
 
 import (
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -42,12 +43,18 @@ type Village struct {
 
 // Location is the village's timezone; dates are calendar dates there.
 func (v *Village) Location() *time.Location {
-	loc, err := time.LoadLocation(v.Timezone)
+	if loc, ok := locations.Load(v.Timezone); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(v.Timezone) // reads tzdata from disk: cached
 	if err != nil {
 		return time.FixedZone("CST", 8*3600) // checked on create; China Standard Time otherwise
 	}
+	locations.Store(v.Timezone, loc)
 	return loc
 }
+
+var locations sync.Map // timezone name → *time.Location
 
 // Household is one 户 with its labor and the flags that make it vulnerable.
 type Household struct {

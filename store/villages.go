@@ -35,7 +35,7 @@ func (s *Store) createVillage(ctx context.Context, db bun.IDB, v *Village) error
 	}
 	v.ID, v.CreatedAt = 0, s.Now().UTC()
 	if _, err := db.NewInsert().Model(v).Exec(ctx); err != nil {
-		return translate(err, "village")
+		return translate(err, fmt.Sprintf("village %s of %s %s", v.Name, v.County, v.Township))
 	}
 	return s.createAccount(ctx, db, v.ID, nil)
 }

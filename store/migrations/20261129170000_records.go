@@ -13,9 +13,9 @@ func init() {
 	type village struct {
 		bun.BaseModel `bun:"table:villages"`
 		ID            int64     `bun:",pk,autoincrement"`
-		Name          string    `bun:",notnull"`
-		County        string    `bun:",notnull"`
-		Township      string    `bun:",notnull"`
+		Name          string    `bun:",notnull,unique:villages_place"`
+		County        string    `bun:",notnull,unique:villages_place"`
+		Township      string    `bun:",notnull,unique:villages_place"`
 		Timezone      string    `bun:",notnull"`
 		CreatedAt     time.Time `bun:",notnull"`
 	}

@@ -33,6 +33,7 @@ func init() {
 		IdempotencyKey *string   `bun:",unique:ledger_tx_idem"`
 		RequestHash    string    `bun:",notnull"`
 		ReversesID     *int64    `bun:",unique"`
+		BeneficiaryID  *int64    ``
 		EntryCount     int       `bun:",notnull"`
 		Date           string    `bun:",notnull"`
 		PostedAt       time.Time `bun:",notnull"`
@@ -55,7 +56,8 @@ func init() {
 			}
 			err = createTables(ctx, tx, []table{
 				{model: (*account)(nil), foreignKeys: []string{"(village_id) REFERENCES villages (id)", "(household_id) REFERENCES households (id)"}},
-				{model: (*transaction)(nil), foreignKeys: []string{"(village_id) REFERENCES villages (id)", "(reverses_id) REFERENCES ledger_transactions (id)"}},
+				{model: (*transaction)(nil), foreignKeys: []string{"(village_id) REFERENCES villages (id)",
+					"(reverses_id) REFERENCES ledger_transactions (id)", "(beneficiary_id) REFERENCES households (id)"}},
 				{model: (*entry)(nil), foreignKeys: []string{"(transaction_id) REFERENCES ledger_transactions (id)", "(account_id) REFERENCES accounts (id)"}},
 			})
 			if err != nil {
