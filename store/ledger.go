@@ -186,7 +186,13 @@ func (pa *postingAccounts) household(id int64, field string) (*Account, error) {
 // corrected attendance posts.
 func (s *Store) PostJob(ctx context.Context, p Posting, jobID, helpedID int64, attendance []Attendance) (tx *Transaction, replayed bool, err error) {
 	meta := txMeta{kind: TxJob, source: strconv.FormatInt(jobID, 10), beneficiary: &helpedID}
-	return s.post(ctx, p, meta, func(ctx context.Context, db bun.IDB) ([]line, error) {
+	return s.post(ctx, p, meta, jobLines(p.VillageID, helpedID, attendance))
+}
+
+// jobLines resolves a job's lines: the helped household (or the fund, when
+// it is exempt) debited the total, each worker credited its own.
+func jobLines(villageID, helpedID int64, attendance []Attendance) func(context.Context, bun.IDB) ([]line, error) {
+	return func(ctx context.Context, db bun.IDB) ([]line, error) {
 		if len(attendance) == 0 {
 			return nil, Invalid("body.attendance", "a job needs at least one worker 至少记录一名出工人员")
 		}
@@ -194,7 +200,7 @@ func (s *Store) PostJob(ctx context.Context, p Posting, jobID, helpedID int64, a
 		for _, a := range attendance {
 			ids = append(ids, a.HouseholdID)
 		}
-		accounts, err := loadPostingAccounts(ctx, db, p.VillageID, ids...)
+		accounts, err := loadPostingAccounts(ctx, db, villageID, ids...)
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +234,7 @@ func (s *Store) PostJob(ctx context.Context, p Posting, jobID, helpedID int64, a
 			total += a.HalfDays
 		}
 		return append([]line{{debit, -total}}, lines...), nil
-	})
+	}
 }
 
 // Transfer moves half days from one household's account to another's: a
@@ -303,8 +309,23 @@ func (s *Store) Reverse(ctx context.Context, p Posting, txID int64) (*Transactio
 func (s *Store) post(ctx context.Context, p Posting, m txMeta,
 	build func(context.Context, bun.IDB) ([]line, error),
 ) (out *Transaction, replayed bool, err error) {
+	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		out, replayed, err = s.postIn(ctx, tx, p, m, build)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, replayed, nil
+}
+
+// postIn is post inside the caller's transaction, so that a change
+// elsewhere (a job marked done) and its posting land together.
+func (s *Store) postIn(ctx context.Context, db bun.IDB, p Posting, m txMeta,
+	build func(context.Context, bun.IDB) ([]line, error),
+) (out *Transaction, replayed bool, err error) {
 	kind, reverses := m.kind, m.reverses
-	err = s.inTx(ctx, func(ctx context.Context, db bun.Tx) error {
+	err = func() error {
 		v, err := s.village(ctx, db, p.VillageID)
 		if err != nil {
 			return err
@@ -376,7 +397,7 @@ func (s *Store) post(ctx context.Context, p Posting, m txMeta,
 			l.account.Balance += l.amount
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, false, err
 	}

@@ -1,0 +1,308 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// HelpRequest is a household's ask for help on one field and task.
+type HelpRequest struct {
+	bun.BaseModel `bun:"table:help_requests"`
+
+	ID          int64  `bun:",pk,autoincrement"`
+	VillageID   int64  `bun:",notnull"`
+	HouseholdID int64  `bun:",notnull"`
+	FieldID     int64  `bun:",notnull"`
+	SeasonID    int64  `bun:",notnull"`
+	Task        string `bun:",notnull"`
+	Earliest    string `bun:",notnull"` // the window, dates in the village
+	Latest      string `bun:",notnull"` // the due date
+	HalfDays    int64  `bun:",notnull"` // estimated from area × norm; a cadre may change it
+	Priority    int    `bun:",notnull"` // 1 (least) … 5: vulnerable households first
+	State       string `bun:",notnull"`
+	// OpenKey is "field:task" while the request is open and NULL after;
+	// UNIQUE, so a field has one open request per task.
+	OpenKey          *string    ``
+	EnteredBy        string     `bun:",notnull"`
+	OnBehalf         bool       `bun:",notnull"` // a cadre entered it for the household
+	Note             string     `bun:",notnull"`
+	FeedbackStars    *int       ``
+	FeedbackComment  string     `bun:",notnull"`
+	SubmittedAt      time.Time  `bun:",notnull"`
+	FirstConfirmedAt *time.Time ``
+	DoneAt           *time.Time ``
+	DoneDate         *string    `` // the date of its last job: on time when ≤ Latest
+	ClosedAt         *time.Time ``
+	Version          int64      `bun:",notnull"`
+	CreatedAt        time.Time  `bun:",notnull"`
+	UpdatedAt        time.Time  `bun:",notnull"`
+}
+
+// Open reports whether the request still waits for its help.
+func (r *HelpRequest) Open() bool {
+	return r.State == RequestSubmitted || r.State == RequestScheduled || r.State == RequestConfirmed
+}
+
+// Priority of a household's request: 1 plus 2 for a vulnerable household,
+// 1 for one without a laborer, 1 for five-guarantee or disabled.
+func priority(h *Household) int {
+	p := 1
+	if h.Vulnerable() {
+		p += 2
+	}
+	if h.Laborers == 0 {
+		p++
+	}
+	if h.FiveGuarantee || h.Disabled {
+		p++
+	}
+	return p
+}
+
+// NewRequest is what a household (or a cadre for it) asks.
+type NewRequest struct {
+	HouseholdID      int64
+	FieldID          int64
+	Task             string
+	Earliest, Latest string
+	HalfDays         int64 // 0: estimate from the field's area and the norm
+	Note             string
+	OnBehalf         bool
+}
+
+// CreateRequest registers a help request. The window must lie inside a
+// season that allows the task; a field has one open request per task.
+func (s *Store) CreateRequest(ctx context.Context, villageID int64, actor string, in NewRequest) (*HelpRequest, error) {
+	if !slices.Contains(Tasks, in.Task) {
+		return nil, Invalid("body.task", "unknown task %q; one of %v 农活类型无效", in.Task, Tasks)
+	}
+	for field, d := range map[string]string{"body.earliest": in.Earliest, "body.latest": in.Latest} {
+		if _, err := time.Parse(time.DateOnly, d); err != nil {
+			return nil, Invalid(field, "%q is not a date like 2026-04-20 日期格式应为2026-04-20", d)
+		}
+	}
+	if in.Earliest > in.Latest {
+		return nil, Invalid("body.earliest", "earliest %s is after latest %s 最早日期晚于最晚日期", in.Earliest, in.Latest)
+	}
+	var r *HelpRequest
+	err := s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
+		f, err := getOne[Field](ctx, l.db, villageID, in.FieldID, "field")
+		if err != nil || f.HouseholdID != in.HouseholdID {
+			return Invalid("body.fieldId", "field %d is not one of household %d's fields 该田块不属于此农户", in.FieldID, in.HouseholdID)
+		}
+		h, err := getOne[Household](ctx, l.db, villageID, in.HouseholdID, "household")
+		if err != nil {
+			return err
+		}
+		se, err := seasonFor(ctx, l.db, villageID, in.Task, in.Earliest, in.Latest)
+		if err != nil {
+			return err
+		}
+		half := in.HalfDays
+		if half == 0 {
+			ns, err := norms(ctx, l.db, villageID)
+			if err != nil {
+				return err
+			}
+			i := slices.IndexFunc(ns, func(n Norm) bool { return n.Crop == f.Crop && n.Task == in.Task })
+			half = EstimateHalfDays(f.AreaCentimu, ns[i].CentiPerMu)
+		}
+		if half <= 0 {
+			return Invalid("body.workdays", "workdays must be more than zero 工日须大于零")
+		}
+		key := fmt.Sprintf("%d:%s", f.ID, in.Task)
+		r = &HelpRequest{
+			VillageID: villageID, HouseholdID: h.ID, FieldID: f.ID, SeasonID: se.ID, Task: in.Task,
+			Earliest: in.Earliest, Latest: in.Latest, HalfDays: half, Priority: priority(h), State: RequestSubmitted,
+			OpenKey: &key, EnteredBy: actor, OnBehalf: in.OnBehalf, Note: strings.TrimSpace(in.Note),
+			SubmittedAt: l.now, Version: 1, CreatedAt: l.now, UpdatedAt: l.now,
+		}
+		if _, err := l.db.NewInsert().Model(r).Exec(ctx); err != nil {
+			if err = translate(err, "help request"); ErrorCode(err) == ECONFLICT {
+				return &Error{Code: ECONFLICT, Field: "body.fieldId",
+					Message: fmt.Sprintf("field %d already has an open %s request 该田块已有未完成的同类求助", f.ID, in.Task)}
+			}
+			return err
+		}
+		if err := l.transition(ctx, "request", r.ID, "", RequestSubmitted, in.Note); err != nil {
+			return err
+		}
+		return l.notify(ctx, AudienceCadre, villageID, "request.submitted", "request", r.ID,
+			"%s户求助：%s %s，%s至%s，约%s个工日。", h.HeadName, f.Name, taskNames[in.Task], in.Earliest, in.Latest, halfDaysText(half))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+var taskNames = map[string]string{TaskPrepare: "整地", TaskTransplant: "插秧", TaskHarvest: "收割"}
+
+func halfDaysText(h int64) string { return strconv.FormatFloat(float64(h)/2, 'f', -1, 64) }
+
+// GetRequest returns a help request of the village.
+func (s *Store) GetRequest(ctx context.Context, villageID, id int64) (*HelpRequest, error) {
+	return getOne[HelpRequest](ctx, s.db, villageID, id, "help request")
+}
+
+// RequestFilter narrows list-requests.
+type RequestFilter struct {
+	State       string
+	Task        string
+	SeasonID    int64
+	TeamID      int64 // requests with a job of this team
+	HouseholdID int64
+	OverdueOn   string // "": all; a date: open requests whose window ended before it
+}
+
+// ListRequests returns a page of the village's help requests.
+func (s *Store) ListRequests(ctx context.Context, villageID int64, f RequestFilter, p Page) ([]*HelpRequest, int64, error) {
+	return paginate(ctx, s.db, villageID, p, func(r *HelpRequest) int64 { return r.ID }, "help requests",
+		func(q *bun.SelectQuery) *bun.SelectQuery {
+			if f.State != "" {
+				q = q.Where("state = ?", f.State)
+			}
+			if f.Task != "" {
+				q = q.Where("task = ?", f.Task)
+			}
+			if f.SeasonID != 0 {
+				q = q.Where("season_id = ?", f.SeasonID)
+			}
+			if f.HouseholdID != 0 {
+				q = q.Where("household_id = ?", f.HouseholdID)
+			}
+			if f.TeamID != 0 {
+				q = q.Where("id IN (?)", s.db.NewSelect().Model((*Job)(nil)).Column("request_id").Where("team_id = ?", f.TeamID))
+			}
+			if f.OverdueOn != "" {
+				q = q.Where("state IN (?)", bun.In([]string{RequestSubmitted, RequestScheduled, RequestConfirmed})).
+					Where("latest < ?", f.OverdueOn)
+			}
+			return q
+		})
+}
+
+// setRequestState moves a request and records the transition.
+func (l *loopTx) setRequestState(ctx context.Context, r *HelpRequest, to, note string) error {
+	from := r.State
+	if from == to {
+		return nil
+	}
+	r.State, r.UpdatedAt = to, l.now
+	r.Version++
+	if !r.Open() {
+		r.OpenKey = nil
+	}
+	if _, err := l.db.NewUpdate().Model(r).WherePK().Exec(ctx); err != nil {
+		return translate(err, "help request")
+	}
+	return l.transition(ctx, "request", r.ID, from, to, note)
+}
+
+// CancelRequest cancels an open request and its jobs.
+func (s *Store) CancelRequest(ctx context.Context, villageID, id int64, actor, reason string) (*HelpRequest, error) {
+	var r *HelpRequest
+	err := s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
+		var err error
+		if r, err = getOne[HelpRequest](ctx, l.db, villageID, id, "help request"); err != nil {
+			return err
+		}
+		if !r.Open() {
+			return stateError("help request", id, r.State, "cancelled")
+		}
+		jobs, err := requestJobs(ctx, l.db, r.ID)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if j.State != JobScheduled && j.State != JobConfirmed {
+				continue
+			}
+			if err := l.setJobState(ctx, j, JobCancelled, reason); err != nil {
+				return err
+			}
+			if err := l.notify(ctx, AudienceTeam, j.TeamID, "job.cancelled", "job", j.ID,
+				"派工已取消：%s 的活（求助%d号）不用去了。%s", j.Date, r.ID, reason); err != nil {
+				return err
+			}
+		}
+		return l.setRequestState(ctx, r, RequestCancelled, reason)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// SubmitFeedback closes a done request with the household's stars and
+// comment; once only.
+func (s *Store) SubmitFeedback(ctx context.Context, villageID, id int64, actor string, stars int, comment string) (*HelpRequest, error) {
+	if stars < 1 || stars > 5 {
+		return nil, Invalid("body.stars", "stars go from 1 to 5 评分须为1到5星")
+	}
+	var r *HelpRequest
+	err := s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
+		var err error
+		if r, err = getOne[HelpRequest](ctx, l.db, villageID, id, "help request"); err != nil {
+			return err
+		}
+		if r.State != RequestDone {
+			if r.FeedbackStars != nil {
+				return Errorf(ECONFLICT, "help request %d already has feedback 已评价过", id)
+			}
+			return stateError("help request", id, r.State, "given feedback")
+		}
+		r.FeedbackStars, r.FeedbackComment, r.ClosedAt = &stars, strings.TrimSpace(comment), &l.now
+		if err := l.setRequestState(ctx, r, RequestClosed, fmt.Sprintf("%d stars", stars)); err != nil {
+			return err
+		}
+		jobs, err := requestJobs(ctx, l.db, r.ID)
+		if err != nil {
+			return err
+		}
+		teams := map[int64]bool{}
+		for _, j := range jobs {
+			if j.State == JobDone && !teams[j.TeamID] {
+				teams[j.TeamID] = true
+				if err := l.notify(ctx, AudienceTeam, j.TeamID, "request.feedback", "request", r.ID,
+					"求助%d号的农户评价：%d星。%s", r.ID, stars, r.FeedbackComment); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// CloseUnrated closes the village's done requests that waited the feedback
+// window without feedback; the calendar's daily run calls it.
+func (s *Store) CloseUnrated(ctx context.Context, villageID int64, actor string) (int, error) {
+	n := 0
+	err := s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
+		var rs []*HelpRequest
+		err := l.db.NewSelect().Model(&rs).Where("village_id = ?", villageID).Where("state = ?", RequestDone).
+			Where("done_at <= ?", l.now.Add(-FeedbackWindow)).Scan(ctx)
+		if err != nil {
+			return translate(err, "help requests")
+		}
+		for _, r := range rs {
+			r.ClosedAt = &l.now
+			if err := l.setRequestState(ctx, r, RequestClosed, "no feedback in 3 days 三天未评价，自动关闭"); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
