@@ -21,9 +21,6 @@ import (
 // Version is the API version shown in the OpenAPI document.
 const Version = "0.1.0"
 
-// MaxBodyBytes caps every request body; larger ones get 413.
-const MaxBodyBytes = 1 << 20
-
 // Server is the HTTP handler of the service.
 type Server struct {
 	store *store.Store
@@ -38,6 +35,12 @@ func NewServer(st *store.Store, log *slog.Logger) *Server {
 	s.api = humago.New(s.mux, Config())
 	s.api.UseMiddleware(s.authenticate)
 	s.addRoutes()
+	// Anything no operation serves is a problem too, not a text/plain 404.
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"title":"Not Found","status":404,"detail":"no such operation 无此接口; see /docs"}`))
+	})
 	return s
 }
 
@@ -116,6 +119,10 @@ func (s *Server) addRoutes() {
 	s.addAuditRoutes()
 	s.addLedgerRoutes()
 	s.addVillageRoutes()
+	s.addSeasonRoutes()
+	s.addRequestRoutes()
+	s.addJobRoutes()
+	s.addEventRoutes()
 }
 
 type healthOutput struct {

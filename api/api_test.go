@@ -29,6 +29,7 @@ type testEnv struct {
 
 	village, villageB *store.Village
 	home, neighbour   *store.Household // in village A
+	stranger          *store.Household // in village B
 	team              *store.Team      // in village A, neighbour is a member
 
 	cadre, cadreB, leader, householdTok, neighbourTok string
@@ -52,6 +53,8 @@ func mustEnv(tb testing.TB) *testEnv {
 	e.neighbour = &store.Household{VillageID: e.village.ID, HeadName: "章吉仙", Group: 3, Laborers: 3, Members: 4}
 	require.NoError(tb, st.CreateHousehold(ctx, e.home))
 	require.NoError(tb, st.CreateHousehold(ctx, e.neighbour))
+	e.stranger = &store.Household{VillageID: e.villageB.ID, HeadName: "外村人", Group: 1, Laborers: 2, Members: 2}
+	require.NoError(tb, st.CreateHousehold(ctx, e.stranger))
 	e.team = &store.Team{VillageID: e.village.ID, Name: "第一互助队", LeaderName: "章吉仙", LeaderHouseholdID: &e.neighbour.ID}
 	require.NoError(tb, st.CreateTeam(ctx, e.team))
 	require.NoError(tb, st.AddTeamMember(ctx, e.village.ID, &store.TeamMember{TeamID: e.team.ID, HouseholdID: e.neighbour.ID, WorkersPerDay: 2}))
@@ -148,7 +151,9 @@ func TestBadInputIsA4xxProblemNamingTheField(t *testing.T) {
 		{"area over 100 mu", "POST", "/v1/fields", field(map[string]any{"area": 100.5}), 422, "body.area"},
 		{"area with three decimals", "POST", "/v1/fields", field(map[string]any{"area": 1.234}), 422, "body.area"},
 		{"unknown crop", "POST", "/v1/fields", field(map[string]any{"crop": "wheat"}), 422, "body.crop"},
-		{"field of another village's household", "POST", "/v1/fields", field(map[string]any{"householdId": 999}), 422, "body.householdId"},
+		{"field of an unknown household", "POST", "/v1/fields", field(map[string]any{"householdId": 999}), 422, "body.householdId"},
+		{"field of another village's household", "POST", "/v1/fields", field(map[string]any{"householdId": e.stranger.ID}), 422, "body.householdId"},
+		{"member from another village", "POST", "/v1/teams/" + itoa(e.team.ID) + "/members", map[string]any{"householdId": e.stranger.ID, "workersPerDay": 1}, 422, "body.householdId"},
 		{"area as text", "POST", "/v1/fields", field(map[string]any{"area": "three"}), 422, "body.area"},
 		{"unknown property", "POST", "/v1/fields", field(map[string]any{"acreage": 3}), 422, "body.acreage"},
 		{"negative laborers", "POST", "/v1/households", map[string]any{"headName": "王五", "group": 1, "laborers": -1, "members": 1}, 422, "body.laborers"},
@@ -243,6 +248,7 @@ func TestRolesAndScopes(t *testing.T) {
 		{"household cannot read teams", "GET", "/v1/teams", e.householdTok, 403},
 		{"other village's cadre sees nothing", "GET", "/v1/households/" + hh, e.cadreB, 404},
 		{"other village's cadre cannot see the field", "GET", "/v1/fields/" + fld, e.cadreB, 404},
+		{"cadre cannot read another village's household", "GET", "/v1/households/" + itoa(e.stranger.ID), e.cadre, 404},
 		{"cadre reads the audit log", "GET", "/v1/audit", e.cadre, 200},
 		{"leader cannot read the audit log", "GET", "/v1/audit", e.leader, 403},
 	} {
@@ -352,7 +358,8 @@ func TestCursorPagination(t *testing.T) {
 	require.Len(t, body["items"], 1)
 	assert.Equal(t, "章仁标", body["items"].([]any)[0].(map[string]any)["headName"])
 	_, body = e.call(t, "GET", "/v1/households", e.cadreB, nil)
-	assert.Empty(t, body["items"], "another village's cadre lists none of them")
+	require.Len(t, body["items"], 1, "another village's cadre lists none of them, only its own")
+	assert.Equal(t, "外村人", body["items"].([]any)[0].(map[string]any)["headName"])
 }
 
 func TestTeamMembers(t *testing.T) {
@@ -424,4 +431,6 @@ func TestHealthAndSpecs(t *testing.T) {
 		resp.Body.Close()
 		assert.Equal(t, 200, resp.StatusCode, path)
 	}
+	resp, body := e.call(t, "GET", "/v2/nothing", e.cadre, nil)
+	assertProblem(t, resp, body, http.StatusNotFound, "")
 }

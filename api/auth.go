@@ -150,7 +150,7 @@ func (s *Server) audit(ctx huma.Context, op *huma.Operation, ra *requestAudit) {
 	switch {
 	case ra.denied || status == http.StatusUnauthorized || status == http.StatusForbidden:
 		e.Outcome = store.OutcomeDenied
-	case status >= 500:
+	case status >= 500 || status == 0: // 0: the handler panicked before answering
 		e.Outcome = store.OutcomeFailed
 	case status >= 400:
 		e.Outcome = store.OutcomeRejected

@@ -100,7 +100,7 @@ type Balance struct {
 // BalancesBody is list-balances' answer.
 type BalancesBody struct {
 	Items     []Balance `json:"items"`
-	Fund      float64   `json:"fund" doc:"The village fund's balance (公益账户) 村公益账户余额"`
+	Fund      *float64  `json:"fund,omitempty" doc:"The village fund's balance (公益账户), shown to cadres 村公益账户余额"`
 	SoftLimit float64   `json:"softLimit" example:"-10" doc:"The village's soft limit in workdays 提醒线（工日）"`
 }
 
@@ -174,7 +174,8 @@ func (s *Server) addLedgerRoutes() {
 				Balance: workdays(r.Balance), Given: workdays(r.Given), Received: workdays(r.Received), BelowLimit: r.BelowLimit}
 		}
 		if p.Role == store.RoleCadre {
-			out.Body.Fund = workdays(fund)
+			f := workdays(fund)
+			out.Body.Fund = &f
 		}
 		out.Body.SoftLimit = workdays(v.SoftLimit)
 		return out, nil

@@ -117,6 +117,7 @@ func TestReversalOnceAndStatements(t *testing.T) {
 	resp, own := e.call(t, "GET", "/v1/balances?sort=-balance", e.householdTok, nil)
 	require.Equal(t, 200, resp.StatusCode)
 	require.Len(t, own["items"], 1, "a household sees its own balance only")
+	assert.NotContains(t, own, "fund", "the village fund is the cadre's to see")
 	assert.EqualValues(t, e.home.ID, own["items"].([]any)[0].(map[string]any)["householdId"])
 
 	resp, ver := e.call(t, "GET", "/v1/ledger/verify", e.cadre, nil)

@@ -210,14 +210,14 @@ func (g *generator) mobile() string {
 }
 
 // fields returns n fields with distinct names. Areas lean small (most
-// fields in the hills are one or two mu) and are kept between 0.50 and
+// fields in the hills are one or two mu) and are kept between 1.00 and
 // 5.00 mu. Most fields are double-cropped and recorded under the crop
 // that comes first, early rice.
 func (g *generator) fields(n, group int) []store.Field {
 	names := g.rng.Perm(len(fieldNames))
 	fs := make([]store.Field, n)
 	for i := range fs {
-		area := min(50+int64(g.rng.ExpFloat64()*90), 500)
+		area := min(100+int64(g.rng.ExpFloat64()*80), 500) // 1–5 mu, most near 1.5
 		crop := store.CropOther
 		switch r := g.rng.Float64(); {
 		case r < 0.55:

@@ -78,6 +78,16 @@ func Demo() *store.VillageImport {
 	if helper.Household.Phone == "" {
 		helper.Household.Phone = g.mobile()
 	}
+	// At least one five-guarantee household (五保户) whose help the
+	// village fund covers, so the demo shows the fund at work: the first
+	// household after the story's without a laborer to spare, so the
+	// teams come out as they would anyway.
+	for i := 2; i < len(g.in.Households); i++ {
+		if h := &g.in.Households[i].Household; h.Laborers <= 1 && !h.FiveGuarantee {
+			h.FiveGuarantee, h.Exempt, h.Elderly, h.Laborers, h.Members = true, true, true, 0, 1
+			break
+		}
+	}
 
 	g.finish()
 	return g.in

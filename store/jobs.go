@@ -212,11 +212,11 @@ func plannedWorkers(ws []PlannedWorker) int {
 }
 
 // checkFreeOn refuses a household already planned on another active job
-// that day: a member works on one job a day.
+// that day, done ones included: a member works on one job a day.
 func (l *loopTx) checkFreeOn(ctx context.Context, date string, households map[int64]bool, except int64) error {
 	var others []*Job
 	err := l.db.NewSelect().Model(&others).Where("village_id = ?", l.v).Where("date = ?", date).
-		Where("state IN (?)", bun.In([]string{JobScheduled, JobConfirmed})).Where("id <> ?", except).Scan(ctx)
+		Where("state IN (?)", bun.In([]string{JobScheduled, JobConfirmed, JobDone})).Where("id <> ?", except).Scan(ctx)
 	if err != nil {
 		return translate(err, "jobs")
 	}
@@ -361,9 +361,11 @@ func (s *Store) DeclineJob(ctx context.Context, villageID, id int64, actor, reas
 		if err != nil {
 			return err
 		}
-		active := slices.ContainsFunc(jobs, (*Job).Active)
+		// A done job beside it does not finish the request: with no job
+		// left to do, the request goes back to the plan.
+		pending := slices.ContainsFunc(jobs, func(o *Job) bool { return o.State == JobScheduled || o.State == JobConfirmed })
 		switch {
-		case !active:
+		case !pending:
 			err = l.setRequestState(ctx, r, RequestSubmitted, "all jobs declined 派工被拒，待重新安排")
 		case r.State == RequestScheduled:
 			if all, aerr := allJobs(ctx, l.db, r.ID, JobConfirmed, JobDone); aerr != nil {

@@ -23,7 +23,7 @@ const (
 	TxTransfer = "transfer" // a cadre moves workdays between two households
 	TxDonation = "donation" // a household gives workdays to the village fund
 	TxReversal = "reversal" // the negation of an earlier transaction
-	TxOpening  = "opening"  // a season's settlement zeroing a balance
+	TxOpening  = "opening"  // a season's settlement zeroing a balance (posted by the calendar's settlement, to come)
 )
 
 // FundKey is the village fund's account key; households are "household:ID".
@@ -365,15 +365,16 @@ func (s *Store) postIn(ctx context.Context, db bun.IDB, p Posting, m txMeta,
 		if p.IdempotencyKey != "" {
 			out.IdempotencyKey = &p.IdempotencyKey
 		}
-		if _, err := db.NewInsert().Model(out).Exec(ctx); err != nil {
-			if err = translate(err, "transaction"); ErrorCode(err) == ECONFLICT && reverses != nil {
-				return Errorf(ECONFLICT, "transaction %d was already reversed 该笔已冲正", *reverses)
-			}
-			return err
+		// The entries go first and the transaction's row last: the
+		// database accepts the row only if its entries are all there and
+		// sum to zero (see the ledger migration's triggers). Writes are
+		// serialised by the IMMEDIATE transaction, so the next ID is ours.
+		if err := db.NewSelect().Model((*Transaction)(nil)).ColumnExpr("COALESCE(MAX(id), 0) + 1").Scan(ctx, &out.ID); err != nil {
+			return translate(err, "transaction")
 		}
 		// All entries in one INSERT and all balances in one UPDATE: each
-		// statement SQLite compiles (with the entries' triggers) costs more
-		// than the rows it writes.
+		// statement SQLite compiles (with its triggers) costs more than
+		// the rows it writes.
 		ids := make([]int64, len(lines))
 		moves := make([]any, 0, 2*len(lines))
 		for i, l := range lines {
@@ -383,6 +384,12 @@ func (s *Store) postIn(ctx context.Context, db bun.IDB, p Posting, m txMeta,
 		}
 		if _, err := db.NewInsert().Model(&out.Entries).Exec(ctx); err != nil {
 			return translate(err, "ledger entries")
+		}
+		if _, err := db.NewInsert().Model(out).Exec(ctx); err != nil {
+			if err = translate(err, "transaction"); ErrorCode(err) == ECONFLICT && reverses != nil {
+				return Errorf(ECONFLICT, "transaction %d was already reversed 该笔已冲正", *reverses)
+			}
+			return err
 		}
 		res, err := db.NewUpdate().Model((*Account)(nil)).
 			Set("balance = balance + CASE id"+strings.Repeat(" WHEN ? THEN ?", len(lines))+" END", moves...).

@@ -466,14 +466,17 @@ func (m *ledgerModel) commit(r ledgerReq, id int64, lines []ledgerLine) {
 		tx.reverses.reversed = true
 		countsAsWork, sign = tx.reverses.kind == store.TxJob, -1
 	}
+	// Help received counts for the helped household even when the fund
+	// paid for it (an exempt household): it is what the workers gave.
 	if countsAsWork {
+		helped := r.helped
+		if tx.reverses != nil {
+			helped = tx.reverses.req.helped
+		}
 		for _, l := range lines {
-			switch {
-			case l.account == 0:
-			case l.amount*sign > 0:
+			if l.amount*sign > 0 && l.account != 0 {
 				m.given[l.account] += l.amount
-			default:
-				m.received[l.account] -= l.amount
+				m.received[helped] += l.amount
 			}
 		}
 	}

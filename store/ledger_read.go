@@ -15,7 +15,7 @@ type Balance struct {
 	Group       int
 	Balance     int64 // half days: positive, the village owes it help
 	Given       int64 // half days credited by jobs (help given), net of reversals
-	Received    int64 // half days debited by jobs (help received), net of reversals
+	Received    int64 // half days workers were credited on jobs helping it (help received), net of reversals
 	BelowLimit  bool  // below the village's soft limit: flagged, never refused
 }
 
@@ -36,27 +36,33 @@ func (s *Store) Balances(ctx context.Context, villageID int64, q BalanceQuery) (
 	// Given and received count job postings and the reversals of job
 	// postings, so a household's "helped 6 days, been helped 4.5" reads
 	// true after a fix; transfers, donations and their reversals do not
-	// count.
-	jobs := s.db.NewSelect().TableExpr("ledger_entries AS e").
-		Join("JOIN ledger_transactions AS t ON t.id = e.transaction_id").
-		Join("LEFT JOIN ledger_transactions AS o ON o.id = t.reverses_id").
-		ColumnExpr("e.account_id").
-		ColumnExpr("SUM(CASE WHEN (t.kind = ? AND e.amount > 0) OR (t.kind = ? AND e.amount < 0) THEN e.amount ELSE 0 END) AS given", TxJob, TxReversal).
-		ColumnExpr("SUM(CASE WHEN (t.kind = ? AND e.amount < 0) OR (t.kind = ? AND e.amount > 0) THEN -e.amount ELSE 0 END) AS received", TxJob, TxReversal).
-		Where("t.village_id = ?", villageID).
-		Where("(t.kind = ? OR (t.kind = ? AND o.kind = ?))", TxJob, TxReversal, TxJob).
-		GroupExpr("e.account_id")
+	// count. Given is what a household's account was credited for work;
+	// received is what workers were credited on jobs that helped it, also
+	// when the village fund paid (an exempt household).
+	work := func() *bun.SelectQuery {
+		return s.db.NewSelect().TableExpr("ledger_entries AS e").
+			Join("JOIN ledger_transactions AS t ON t.id = e.transaction_id").
+			Join("LEFT JOIN ledger_transactions AS o ON o.id = t.reverses_id").
+			Where("t.village_id = ?", villageID).
+			Where("(t.kind = ? OR (t.kind = ? AND o.kind = ?))", TxJob, TxReversal, TxJob)
+	}
+	// A worker's credit: positive on a job, negative on its reversal.
+	const credit = "CASE WHEN (t.kind = 'job' AND e.amount > 0) OR (t.kind = 'reversal' AND e.amount < 0) THEN e.amount ELSE 0 END"
+	given := work().ColumnExpr("e.account_id").ColumnExpr("SUM(" + credit + ") AS given").GroupExpr("e.account_id")
+	received := work().ColumnExpr("COALESCE(t.beneficiary_id, o.beneficiary_id) AS household_id").
+		ColumnExpr("SUM(" + credit + ") AS received").GroupExpr("COALESCE(t.beneficiary_id, o.beneficiary_id)")
 	if q.HouseholdID != 0 {
-		// One household's figures read its own entries through their
-		// index (an "=" lets SQLite drive the join from them), not the
-		// whole village's.
-		jobs = jobs.Where("e.account_id = (SELECT id FROM accounts WHERE household_id = ?)", q.HouseholdID)
+		// One household's figures read their own rows through indexes
+		// (an "=" lets SQLite drive the join from them), not the village's.
+		given = given.Where("e.account_id = (SELECT id FROM accounts WHERE household_id = ?)", q.HouseholdID)
+		received = received.Where("(t.beneficiary_id = ? OR o.beneficiary_id = ?)", q.HouseholdID, q.HouseholdID)
 	}
 	sel := s.db.NewSelect().TableExpr("accounts AS a").
 		Join("JOIN households AS h ON h.id = a.household_id").
-		Join("LEFT JOIN (?) AS j ON j.account_id = a.id", jobs).
+		Join("LEFT JOIN (?) AS g ON g.account_id = a.id", given).
+		Join("LEFT JOIN (?) AS r ON r.household_id = h.id", received).
 		ColumnExpr("h.id AS household_id, h.head_name, h.group_no AS \"group\", a.balance").
-		ColumnExpr("COALESCE(j.given, 0) AS given, COALESCE(j.received, 0) AS received").
+		ColumnExpr("COALESCE(g.given, 0) AS given, COALESCE(r.received, 0) AS received").
 		Where("a.village_id = ?", villageID)
 	if q.HouseholdID != 0 {
 		sel = sel.Where("a.household_id = ?", q.HouseholdID)

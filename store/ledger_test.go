@@ -392,10 +392,19 @@ func TestLedger_Reverse(t *testing.T) {
 		assert.Equal(t, int64(4), bal[hs[1].ID])
 	})
 	t.Run("the database refuses a second reversal too", func(t *testing.T) {
-		// Past the store's check: the UNIQUE reverses_id stops it.
-		_, err := st.DB().NewRaw(`INSERT INTO ledger_transactions
-			(village_id, kind, memo, actor, source_kind, source_id, request_hash, reverses_id, entry_count, date, posted_at)
-			VALUES (?, 'reversal', '', 'raw', 'raw', 'x', '', ?, 2, '2026-04-20', ?)`, v.ID, job.ID, ledgerT0).Exec(ctx)
+		// Past the store's check, with balanced entries: the UNIQUE
+		// reverses_id stops it.
+		sqlTx, err := st.DB().BeginTx(ctx, nil)
+		require.NoError(t, err)
+		defer sqlTx.Rollback()
+		var id int64
+		require.NoError(t, sqlTx.QueryRowContext(ctx, "SELECT MAX(id) + 1 FROM ledger_transactions").Scan(&id))
+		_, err = sqlTx.ExecContext(ctx, "INSERT INTO ledger_entries (transaction_id, account_id, amount) VALUES (?, ?, 1), (?, ?, -1)",
+			id, job.Entries[0].AccountID, id, job.Entries[1].AccountID)
+		require.NoError(t, err)
+		_, err = sqlTx.ExecContext(ctx, `INSERT INTO ledger_transactions
+			(id, village_id, kind, memo, actor, source_kind, source_id, request_hash, reverses_id, entry_count, date, posted_at)
+			VALUES (?, ?, 'reversal', '', 'raw', 'raw', 'x', '', ?, 2, '2026-04-20', ?)`, id, v.ID, job.ID, ledgerT0)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "UNIQUE")
 	})
@@ -515,44 +524,72 @@ func TestLedger_AppendOnly(t *testing.T) {
 	assert.Equal(t, "测试", got.Memo)
 	assert.Equal(t, map[int64]int64{hs[0].ID: -3, hs[1].ID: 3}, ledgerEntries(t, got))
 
-	// raw opens a transaction row declaring two entries and inserts amounts
-	// on it, all in one SQL transaction that is rolled back.
-	raw := func(t *testing.T, amounts ...int64) error {
+	// raw writes entries and then a transaction row declaring declared
+	// entries, the order the store uses, in one SQL transaction that is
+	// committed only when commit is set (otherwise rolled back).
+	raw := func(t *testing.T, declared int, commit bool, amounts ...int64) error {
 		t.Helper()
 		sqlTx, err := db.BeginTx(ctx, nil)
 		require.NoError(t, err)
 		defer sqlTx.Rollback()
 		var id int64
-		require.NoError(t, sqlTx.QueryRowContext(ctx, `INSERT INTO ledger_transactions
-			(village_id, kind, memo, actor, source_kind, request_hash, entry_count, date, posted_at)
-			VALUES (?, 'transfer', 'raw', 'raw', 'transfer', '', 2, '2026-04-20', ?) RETURNING id`, v.ID, ledgerT0).Scan(&id))
+		require.NoError(t, sqlTx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) + 1 FROM ledger_transactions").Scan(&id))
 		for i, amt := range amounts {
 			acct := []int64{a0, a1, a0}[i]
 			if _, err := sqlTx.ExecContext(ctx, "INSERT INTO ledger_entries (transaction_id, account_id, amount) VALUES (?, ?, ?)", id, acct, amt); err != nil {
 				return fmt.Errorf("entry %d: %w", i, err)
 			}
 		}
+		if _, err := sqlTx.ExecContext(ctx, `INSERT INTO ledger_transactions
+			(id, village_id, kind, memo, actor, source_kind, request_hash, entry_count, date, posted_at)
+			VALUES (?, ?, 'transfer', 'raw', 'raw', 'transfer', '', ?, '2026-04-20', ?)`, id, v.ID, declared, ledgerT0); err != nil {
+			return fmt.Errorf("transaction: %w", err)
+		}
+		if _, err := sqlTx.ExecContext(ctx, "INSERT INTO ledger_entries (transaction_id, account_id, amount) VALUES (?, ?, 1)", id, a0); err == nil {
+			return fmt.Errorf("an entry was added to a posted transaction")
+		}
+		if commit {
+			return sqlTx.Commit()
+		}
 		return nil
 	}
 	t.Run("entries that do not balance", func(t *testing.T) {
-		err := raw(t, 3, -2)
+		err := raw(t, 2, false, 3, -2)
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "entry 1")
-		assert.Contains(t, err.Error(), "does not sum to zero")
+		assert.Contains(t, err.Error(), "transaction:")
+		assert.Contains(t, err.Error(), "does not balance")
 	})
 	t.Run("an entry of zero", func(t *testing.T) {
-		err := raw(t, 0)
+		err := raw(t, 2, false, 0)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "entry 0")
 		assert.Contains(t, err.Error(), "zero")
 	})
-	t.Run("more entries than declared", func(t *testing.T) {
-		err := raw(t, 3, -3, 1)
+	t.Run("fewer entries than declared", func(t *testing.T) {
+		err := raw(t, 2, false, 7)
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "entry 2")
+		assert.Contains(t, err.Error(), "does not balance")
+	})
+	t.Run("more entries than declared", func(t *testing.T) {
+		err := raw(t, 2, false, 3, -3, 1)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "does not balance")
+	})
+	t.Run("a single entry", func(t *testing.T) {
+		err := raw(t, 1, false, 5)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "does not balance")
+	})
+	t.Run("entries without their transaction fail at commit", func(t *testing.T) {
+		sqlTx, err := db.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		defer sqlTx.Rollback()
+		_, err = sqlTx.ExecContext(ctx, "INSERT INTO ledger_entries (transaction_id, account_id, amount) VALUES (999, ?, 3), (999, ?, -3)", a0, a1)
+		require.NoError(t, err)
+		require.Error(t, sqlTx.Commit(), "the deferred foreign key refuses orphan entries")
 	})
 	t.Run("balanced entries are taken", func(t *testing.T) {
-		require.NoError(t, raw(t, 3, -3))
+		require.NoError(t, raw(t, 2, false, 3, -3))
 	})
 	assert.Equal(t, 1, ledgerCount(t, st, "ledger_transactions"))
 	assert.Equal(t, 2, ledgerCount(t, st, "ledger_entries"))
@@ -577,12 +614,19 @@ func TestLedger_VerifyFindsTampering(t *testing.T) {
 
 	_, err = st.DB().ExecContext(ctx, "UPDATE accounts SET balance = balance + 1 WHERE household_id = ?", hs[0].ID)
 	require.NoError(t, err)
-	// A transaction committed with fewer entries than it declares: SQLite
-	// has no deferred triggers, so only the verify can see it.
-	_, err = st.DB().ExecContext(ctx, `INSERT INTO ledger_transactions
-		(village_id, kind, memo, actor, source_kind, request_hash, entry_count, date, posted_at)
-		VALUES (?, 'transfer', 'raw', 'raw', 'transfer', '', 2, '2026-04-20', ?)`, v.ID, ledgerT0)
+	// A transaction with fewer entries than it declares: the database
+	// refuses it now; with the trigger dropped (as a bad migration or a
+	// hand edit could), only the verify would see it.
+	insertShort := func() error {
+		_, err := st.DB().ExecContext(ctx, `INSERT INTO ledger_transactions
+			(id, village_id, kind, memo, actor, source_kind, request_hash, entry_count, date, posted_at)
+			VALUES (100, ?, 'transfer', 'raw', 'raw', 'transfer', '', 2, '2026-04-20', ?)`, v.ID, ledgerT0)
+		return err
+	}
+	require.Error(t, insertShort())
+	_, err = st.DB().ExecContext(ctx, "DROP TRIGGER ledger_transactions_balanced")
 	require.NoError(t, err)
+	require.NoError(t, insertShort())
 
 	ver, err = st.VerifyLedger(ctx, v.ID)
 	require.NoError(t, err)
@@ -734,11 +778,12 @@ func TestLedger_Balances(t *testing.T) {
 		return out
 	}
 	// Given and received count jobs net of their reversals; transfers,
-	// donations and their reversals move the balance only.
+	// donations and their reversals move the balance only. Exempt hs[3]
+	// received the 4 half days of job 4 though the fund paid for them.
 	r0 := row{id(0), -21, 1, 21, true}
 	r1 := row{id(1), -5, 16, 21, false}
 	r2 := row{id(2), 27, 29, 0, false}
-	r3 := row{id(3), 1, 0, 0, false}
+	r3 := row{id(3), 1, 0, 4, false}
 	for _, tc := range []struct {
 		name string
 		q    store.BalanceQuery

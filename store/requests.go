@@ -254,7 +254,7 @@ func (s *Store) SubmitFeedback(ctx context.Context, villageID, id int64, actor s
 		}
 		if r.State != RequestDone {
 			if r.FeedbackStars != nil {
-				return Errorf(ECONFLICT, "help request %d already has feedback 已评价过", id)
+				return Errorf(ECONFLICT, "help request %d is %s and already has feedback 已评价过，不能重复评价", id, r.State)
 			}
 			return stateError("help request", id, r.State, "given feedback")
 		}

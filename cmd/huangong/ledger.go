@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 
+	"huangong/seed"
 	"huangong/store"
 )
 
@@ -20,7 +21,7 @@ func ledgerCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("usage: huangong ledger verify [--village ID] | huangong ledger export --csv [--village ID] [--out FILE]")
 	}
 	fs, db := newFlags("ledger " + args[0])
-	village := fs.Int64("village", 0, "village ID; verify: every village when absent, export: the demo village")
+	village := fs.Int64("village", 0, "village ID; verify: every village when absent; export: the only village, else the demo village")
 	asCSV := fs.Bool("csv", false, "export balances as CSV for the notice board")
 	out := fs.String("out", "", "write the export to FILE instead of standard output")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -53,6 +54,8 @@ func ledgerCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	return exportBalances(ctx, st, v, w)
 }
 
+// pickVillage is the village named by --village, else the only one, else
+// the demo village.
 func pickVillage(ctx context.Context, st *store.Store, id int64) (*store.Village, error) {
 	if id != 0 {
 		return st.GetVillage(ctx, id)
@@ -61,10 +64,14 @@ func pickVillage(ctx context.Context, st *store.Store, id int64) (*store.Village
 	if err != nil {
 		return nil, err
 	}
-	if len(vs) != 1 {
+	if len(vs) == 1 {
+		return vs[0], nil
+	}
+	v, err := st.FindVillage(ctx, seed.DemoName)
+	if err != nil {
 		return nil, fmt.Errorf("the database holds %d villages; name one with --village", len(vs))
 	}
-	return vs[0], nil
+	return v, nil
 }
 
 func verifyLedger(ctx context.Context, st *store.Store, id int64, stdout io.Writer) error {

@@ -25,7 +25,7 @@ const usage = `huangong — 换工互助 village labor exchange
 Usage:
   huangong [serve] [--addr :8080] [--db huangong.db] [--no-demo]
   huangong migrate [--db …]
-  huangong seed [--db …] [--households N --seed S --name 村名]
+  huangong seed [--db …] [--households N --seed S --name 村名 --groups G --teams T]
   huangong token create --role cadre|leader|household [--team ID] [--household ID] [--village ID] [--label …]
   huangong ledger verify [--village ID]           # exits 1 if any balance or transaction does not add up
   huangong ledger export --csv [--village ID] [--out FILE]
@@ -142,6 +142,8 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 func seedCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, db := newFlags("seed")
 	households := fs.Int("households", 0, "generate a village of N households instead of the demo 生成N户的村")
+	groups := fs.Int("groups", 0, "village groups of the generated village; default one per 25 households 村民小组数")
+	teams := fs.Int("teams", 3, "mutual-aid teams of the generated village 互助队数")
 	seedN := fs.Uint64("seed", 1, "generator seed 随机种子")
 	name := fs.String("name", "", "name of the generated village 村名")
 	if err := fs.Parse(args); err != nil {
@@ -155,7 +157,10 @@ func seedCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	var v *store.Village
 	created := true
 	if *households > 0 {
-		cfg := seed.Config{Name: *name, Households: *households, Seed: *seedN}
+		cfg := seed.Config{Name: *name, Households: *households, Groups: *groups, Teams: *teams, Seed: *seedN}
+		if cfg.Groups <= 0 {
+			cfg.Groups = max(1, (*households+24)/25)
+		}
 		if cfg.Name == "" {
 			cfg.Name = fmt.Sprintf("示例村%d", *seedN)
 		}

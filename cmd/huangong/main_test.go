@@ -191,6 +191,7 @@ func TestCommands(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, out, "测试村")
 	assert.Contains(t, out, "40 households")
+	assert.Contains(t, out, "3 teams", "a generated village has the three teams by default")
 
 	out, err = runCmd("token", "create", "--db", db, "--role", "household", "--household", "1")
 	require.NoError(t, err)

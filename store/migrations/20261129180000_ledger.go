@@ -58,9 +58,17 @@ func init() {
 				{model: (*account)(nil), foreignKeys: []string{"(village_id) REFERENCES villages (id)", "(household_id) REFERENCES households (id)"}},
 				{model: (*transaction)(nil), foreignKeys: []string{"(village_id) REFERENCES villages (id)",
 					"(reverses_id) REFERENCES ledger_transactions (id)", "(beneficiary_id) REFERENCES households (id)"}},
-				{model: (*entry)(nil), foreignKeys: []string{"(transaction_id) REFERENCES ledger_transactions (id)", "(account_id) REFERENCES accounts (id)"}},
+				// Entries are written before their transaction's row (see
+				// balancedEntries), so their reference is checked at commit.
+				{model: (*entry)(nil), foreignKeys: []string{"(transaction_id) REFERENCES ledger_transactions (id) DEFERRABLE INITIALLY DEFERRED",
+					"(account_id) REFERENCES accounts (id)"}},
 			})
 			if err != nil {
+				return err
+			}
+			if err := createIndexes(ctx, tx, (*transaction)(nil), map[string][]string{
+				"ledger_transactions_beneficiary_idx": {"beneficiary_id"},
+			}); err != nil {
 				return err
 			}
 			if err := createIndexes(ctx, tx, (*entry)(nil), map[string][]string{
@@ -106,27 +114,31 @@ func init() {
 	Migrations.MustRegister(up, down)
 }
 
-// balancedEntries makes the database refuse an entry of zero, more entries
-// than the transaction declared, or a last entry that leaves the
-// transaction's sum other than zero. The store's code checks the same
-// before it writes; this is the second lock on the door.
+// balancedEntries makes the database itself refuse an unbalanced
+// transaction. A transaction's entries are inserted first, then its row:
+// the row is refused unless it declares two or more entries and exactly
+// that many are there, summing to zero; once the row exists no entry can be
+// added to it; an entry of zero is refused; and an entry whose transaction
+// row never comes fails its deferred foreign key at commit. The store's
+// code checks the same before it writes; this is the second lock.
 func balancedEntries(ctx context.Context, tx bun.Tx) error {
 	if tx.Dialect().Name() != dialect.SQLite {
+		// Postgres would use a constraint trigger DEFERRABLE INITIALLY
+		// DEFERRED on ledger_entries; it is written when pgdialect is added.
 		return fmt.Errorf("balanced-entries triggers: dialect %s not supported yet", tx.Dialect().Name())
 	}
 	for _, s := range []string{
 		`CREATE TRIGGER ledger_entries_nonzero BEFORE INSERT ON ledger_entries
 		 WHEN NEW.amount = 0
 		 BEGIN SELECT RAISE(ABORT, 'ledger entry of zero'); END`,
-		`CREATE TRIGGER ledger_entries_count BEFORE INSERT ON ledger_entries
-		 WHEN (SELECT COUNT(*) FROM ledger_entries WHERE transaction_id = NEW.transaction_id)
-		      >= (SELECT entry_count FROM ledger_transactions WHERE id = NEW.transaction_id)
-		 BEGIN SELECT RAISE(ABORT, 'more ledger entries than the transaction declares'); END`,
-		`CREATE TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries
-		 WHEN (SELECT COUNT(*) FROM ledger_entries WHERE transaction_id = NEW.transaction_id)
-		      = (SELECT entry_count FROM ledger_transactions WHERE id = NEW.transaction_id)
-		  AND (SELECT SUM(amount) FROM ledger_entries WHERE transaction_id = NEW.transaction_id) <> 0
-		 BEGIN SELECT RAISE(ABORT, 'ledger transaction does not sum to zero'); END`,
+		`CREATE TRIGGER ledger_entries_sealed BEFORE INSERT ON ledger_entries
+		 WHEN EXISTS (SELECT 1 FROM ledger_transactions WHERE id = NEW.transaction_id)
+		 BEGIN SELECT RAISE(ABORT, 'ledger transaction already posted; entries cannot be added'); END`,
+		`CREATE TRIGGER ledger_transactions_balanced BEFORE INSERT ON ledger_transactions
+		 WHEN NEW.entry_count < 2
+		   OR (SELECT COUNT(*) FROM ledger_entries WHERE transaction_id = NEW.id) <> NEW.entry_count
+		   OR (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE transaction_id = NEW.id) <> 0
+		 BEGIN SELECT RAISE(ABORT, 'ledger transaction does not balance: entries missing or not summing to zero'); END`,
 	} {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("balanced entries: %w", err)

@@ -1,0 +1,195 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/sse"
+
+	"huangong/store"
+)
+
+// EventPoll is how often an open event stream looks for new outbox rows.
+// The outbox is written in the same transaction as the change it tells of,
+// so polling it misses nothing a crash could lose; a second is quick
+// enough for people in a field. Tests shorten it.
+var EventPoll = time.Second
+
+// EventKeepAlive is how often a quiet stream sends a ping, so proxies keep
+// it open and a phone that went away is noticed by a failed write.
+var EventKeepAlive = 25 * time.Second
+
+// Event is one notification from the outbox.
+type Event struct {
+	ID         int64     `json:"id" example:"42" doc:"Event ID, increasing; the stream's id, sent back as Last-Event-ID 事件编号"`
+	Event      string    `json:"event" example:"job.scheduled" doc:"What happened: request.submitted, job.scheduled, job.confirmed, job.declined, job.cancelled, job.done, request.done, request.feedback 事件类型"`
+	Audience   string    `json:"audience" enum:"household,team,cadre" doc:"Who it is for: a household, a team's leader, the village office 接收方"`
+	AudienceID int64     `json:"audienceId" example:"1" doc:"The household, the team, or the village 接收方编号"`
+	Subject    string    `json:"subject" example:"job" doc:"What it is about: request or job 对象"`
+	SubjectID  int64     `json:"subjectId" example:"9" doc:"Its ID 对象编号"`
+	Message    string    `json:"message" example:"第一互助队 将于2026-04-21来帮您插秧（门口田），计划2人。" doc:"The text, ready for an SMS 通知内容"`
+	CreatedAt  time.Time `json:"createdAt" doc:"When the change happened 时间"`
+}
+
+func eventOf(e *store.OutboxEvent) Event {
+	return Event{ID: e.ID, Event: e.Event, Audience: e.Audience, AudienceID: e.AudienceID, Subject: e.Subject,
+		SubjectID: e.SubjectID, Message: e.Message, CreatedAt: e.CreatedAt}
+}
+
+// Ping keeps a quiet stream open.
+type Ping struct {
+	At time.Time `json:"at" doc:"Server time 服务器时间"`
+}
+
+// EventsBody is a page of the caller's events.
+type EventsBody struct {
+	Items []Event `json:"items" doc:"Events after the one asked for, oldest first 事件（按时间先后）"`
+	Last  int64   `json:"last" example:"42" doc:"ID of the last event here, or the after asked for when there is none: pass as ?after= for more 最后一条编号"`
+}
+
+// outboxFilter is the slice of the outbox a caller may read: a household
+// its own events, a leader its team's, a cadre the whole village's.
+func outboxFilter(p *Principal) store.OutboxFilter {
+	switch p.Role {
+	case store.RoleHousehold:
+		return store.OutboxFilter{Audience: store.AudienceHousehold, AudienceID: p.HouseholdID}
+	case store.RoleLeader:
+		return store.OutboxFilter{Audience: store.AudienceTeam, AudienceID: p.TeamID}
+	}
+	return store.OutboxFilter{}
+}
+
+type streamKey struct{}
+
+// streaming readies the response of a long-lived stream: it lifts the
+// write deadline the server's WriteTimeout set for the whole response (a
+// stream lasts longer; huma's sse sets a short deadline before each event
+// it writes instead) and hands the handler a controller to flush the
+// headers with.
+func (s *Server) streaming(ctx huma.Context, next func(huma.Context)) {
+	if w, ok := ctx.BodyWriter().(http.ResponseWriter); ok {
+		rc := http.NewResponseController(w)
+		if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+			s.log.Warn("events: cannot lift the write deadline", "err", err)
+		}
+		ctx = huma.WithValue(ctx, streamKey{}, rc)
+	}
+	next(ctx)
+}
+
+// lastEvent is the ID of the newest event in the caller's slice, where a
+// stream without a cursor starts.
+func (s *Server) lastEvent(ctx context.Context, villageID int64, f store.OutboxFilter) (int64, error) {
+	f.Limit = store.MaxPageLimit
+	for {
+		rows, err := s.store.Outbox(ctx, villageID, f)
+		if err != nil {
+			return 0, err
+		}
+		if len(rows) > 0 {
+			f.After = rows[len(rows)-1].ID
+		}
+		if len(rows) < f.Limit {
+			return f.After, nil
+		}
+	}
+}
+
+func (s *Server) addEventRoutes() {
+	roles := secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold)
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "list-events", Method: http.MethodGet, Path: "/v1/events/log",
+		Summary: "Read your notifications 通知记录", Tags: []string{"events"}, Security: roles,
+		Description: "The outbox rows the caller may read, oldest first: a household its own, a leader its team's, a cadre " +
+			"the whole village's. Page with ?after= the last ID seen. 农户看本户，队长看本队，村干部看全村。",
+		Errors: []int{401, 403, 422},
+	}, func(ctx context.Context, in *struct {
+		After int64 `query:"after" minimum:"0" doc:"Only events with a larger ID 只看此编号之后"`
+		Limit int   `query:"limit" minimum:"1" maximum:"200" default:"50" doc:"At most this many 条数"`
+	}) (*struct{ Body EventsBody }, error) {
+		p := caller(ctx)
+		f := outboxFilter(p)
+		f.After, f.Limit = in.After, in.Limit
+		rows, err := s.store.Outbox(ctx, p.VillageID, f)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &struct{ Body EventsBody }{Body: EventsBody{Items: make([]Event, len(rows)), Last: in.After}}
+		for i, e := range rows {
+			out.Body.Items[i] = eventOf(e)
+			out.Body.Last = e.ID
+		}
+		return out, nil
+	})
+
+	sse.Register(s.api, huma.Operation{
+		OperationID: "stream-events", Method: http.MethodGet, Path: "/v1/events",
+		Summary: "Stream your notifications 实时通知", Tags: []string{"events"}, Security: roles,
+		Description: "Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, " +
+			"and a `ping` when the stream has been quiet. Without a cursor the stream starts with the next event; " +
+			"a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. " +
+			"服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。",
+		Errors:      []int{401, 403, 422},
+		Middlewares: huma.Middlewares{s.streaming},
+	}, map[string]any{"message": Event{}, "ping": Ping{}}, func(ctx context.Context, in *struct {
+		LastEventID int64 `header:"Last-Event-ID" minimum:"0" doc:"The last event ID received; the stream resumes after it 最后收到的事件编号"`
+		After       int64 `query:"after" minimum:"0" doc:"The same as Last-Event-ID, for clients that cannot set headers; 0 or absent: only new events 从此编号之后开始"`
+	}, send sse.Sender) {
+		p, every, keepAlive := caller(ctx), EventPoll, EventKeepAlive
+		f := outboxFilter(p)
+		f.After, f.Limit = max(in.LastEventID, in.After), store.MaxPageLimit
+		if f.After == 0 {
+			var err error
+			if f.After, err = s.lastEvent(ctx, p.VillageID, f); err != nil {
+				s.log.ErrorContext(ctx, "events: start", "err", err)
+				return
+			}
+		}
+		// The headers go out now, once the cursor is fixed: a client that
+		// sees the stream open will not miss what happens next.
+		if rc, ok := ctx.Value(streamKey{}).(*http.ResponseController); ok {
+			if err := rc.Flush(); err != nil {
+				return
+			}
+		}
+		poll, keep := time.NewTicker(every), time.NewTicker(keepAlive)
+		defer poll.Stop()
+		defer keep.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-keep.C:
+				if send(sse.Message{Data: Ping{At: s.store.Now().UTC()}}) != nil {
+					return
+				}
+			case <-poll.C:
+				sent := false
+				for {
+					rows, err := s.store.Outbox(ctx, p.VillageID, f)
+					if err != nil {
+						if ctx.Err() == nil {
+							s.log.ErrorContext(ctx, "events: poll", "err", err)
+						}
+						return
+					}
+					for _, e := range rows {
+						if send(sse.Message{ID: int(e.ID), Data: eventOf(e)}) != nil {
+							return
+						}
+						f.After, sent = e.ID, true
+					}
+					if len(rows) < f.Limit {
+						break
+					}
+				}
+				if sent {
+					keep.Reset(keepAlive)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,296 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"huangong/store"
+)
+
+// Job is one team's work for one request on one date.
+type Job struct {
+	ID            int64           `json:"id" example:"9" doc:"Job ID 派工编号"`
+	TeamID        int64           `json:"teamId" example:"1" doc:"Team sent 互助队"`
+	RequestID     int64           `json:"requestId" example:"3" doc:"The help request 求助"`
+	HouseholdID   int64           `json:"householdId" example:"1" doc:"The household helped 受助户"`
+	FieldID       int64           `json:"fieldId" example:"7" doc:"The field to work on 田块"`
+	Task          string          `json:"task" enum:"prepare,transplant,harvest" example:"transplant" doc:"Task 农活"`
+	Date          string          `json:"date" format:"date" example:"2026-04-21" doc:"The day of the work 派工日期"`
+	Due           string          `json:"due" format:"date" example:"2026-04-25" doc:"The request's due date 求助最晚日期"`
+	Late          bool            `json:"late" doc:"The date is after the request's due date 晚于求助期限"`
+	Workers       []PlannedWorker `json:"workers" doc:"Member households planned and how many of their people 计划出工"`
+	State         string          `json:"state" enum:"scheduled,confirmed,declined,done,cancelled" doc:"scheduled → confirmed → done; or declined, cancelled 状态"`
+	DeclineReason string          `json:"declineReason,omitempty" doc:"Why the leader declined 拒绝原因"`
+	Meal          bool            `json:"meal" doc:"The helped household hosted a meal (a note, not currency) 是否管饭"`
+	Attendance    []JobAttendance `json:"attendance" doc:"Who worked and how long, once done 实际出工"`
+	TransactionID *int64          `json:"transactionId,omitempty" doc:"The ledger transaction its completion posted 记账编号"`
+	CreatedBy     string          `json:"createdBy" example:"cadre#token1" doc:"Who made it: a cadre, or the planner 派工人"`
+	Version       int64           `json:"version" doc:"Version 版本号"`
+	CreatedAt     time.Time       `json:"createdAt"`
+	UpdatedAt     time.Time       `json:"updatedAt"`
+	Transitions   []Transition    `json:"transitions,omitempty" doc:"Every state change with actor and time (get-job only) 状态变更记录"`
+}
+
+// PlannedWorker is a member household a job plans on.
+type PlannedWorker struct {
+	HouseholdID int64 `json:"householdId" minimum:"1" example:"5" doc:"Member household 队员户"`
+	Workers     int   `json:"workers" minimum:"1" maximum:"20" example:"2" doc:"People it sends, up to what it offers a day 出工人数"`
+}
+
+// JobAttendance is one household's work on a job.
+type JobAttendance struct {
+	HouseholdID int64   `json:"householdId" minimum:"1" example:"5" doc:"Household that worked 出工农户"`
+	Workdays    float64 `json:"workdays" exclusiveMinimum:"0" maximum:"20" multipleOf:"0.5" example:"1.5" doc:"Workdays, in half-day steps 工日（半天为单位）"`
+	Helper      bool    `json:"helper,omitempty" doc:"Not a member of the team: a named helper 非本队队员的帮工"`
+}
+
+func jobOf(j *store.Job, r *store.HelpRequest) Job {
+	out := Job{
+		ID: j.ID, TeamID: j.TeamID, RequestID: j.RequestID, Date: j.Date, State: j.State, DeclineReason: j.DeclineReason,
+		Meal: j.Meal, TransactionID: j.TransactionID, CreatedBy: j.CreatedBy, Version: j.Version,
+		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
+		Workers: make([]PlannedWorker, len(j.Workers)), Attendance: make([]JobAttendance, len(j.Attendance)),
+	}
+	if r != nil {
+		out.HouseholdID, out.FieldID, out.Task, out.Due, out.Late = r.HouseholdID, r.FieldID, r.Task, r.Latest, j.Date > r.Latest
+	}
+	for i, w := range j.Workers {
+		out.Workers[i] = PlannedWorker{HouseholdID: w.HouseholdID, Workers: w.Workers}
+	}
+	for i, a := range j.Attendance {
+		out.Attendance[i] = JobAttendance{HouseholdID: a.HouseholdID, Workdays: workdays(a.HalfDays), Helper: a.Helper}
+	}
+	return out
+}
+
+// JobOutput is one job.
+type JobOutput struct {
+	Body Job
+}
+
+// CompletedJobOutput is a completed job; a replay carries the header.
+type CompletedJobOutput struct {
+	Replayed string `header:"Idempotent-Replayed" doc:"\"true\" when this answers a repeated Idempotency-Key; absent otherwise 重复请求的原答复"`
+	Body     Job
+}
+
+// JobInput is a cadre's hand-made job.
+type JobInput struct {
+	TeamID    int64           `json:"teamId" minimum:"1" example:"1" doc:"Team to send 互助队"`
+	RequestID int64           `json:"requestId" minimum:"1" example:"3" doc:"An open help request 求助"`
+	Date      string          `json:"date" format:"date" example:"2026-04-21" doc:"The day, not before the request's window opens; after its due date it is marked late 派工日期"`
+	Workers   []PlannedWorker `json:"workers" minItems:"1" maxItems:"50" doc:"Member households of the team, each free that day 计划出工的队员户"`
+}
+
+// CompletionInput is the leader's record of a finished job.
+type CompletionInput struct {
+	Attendance []JobAttendance `json:"attendance" minItems:"1" maxItems:"100" doc:"Who worked and how long: members of the team, or named helpers 实际出工"`
+	Meal       bool            `json:"meal,omitempty" doc:"The helped household hosted a meal 是否管饭"`
+}
+
+func (s *Server) addJobRoutes() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "create-job", Method: http.MethodPost, Path: "/v1/jobs",
+		Summary: "Assign a team to a request for a day 手工派工", Tags: []string{"jobs"}, Security: secured(store.RoleCadre),
+		Description: "The cadre's override of the plan. Planned workers must be members of the team, available that day and " +
+			"on no other job that day (409). The team's leader and the household are told. " +
+			"计划出工须为本队队员、当天有空且未派其他活；通知队长和农户。",
+		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 409, 413, 422},
+	}, func(ctx context.Context, in *struct{ Body JobInput }) (*JobOutput, error) {
+		p, b := caller(ctx), in.Body
+		nj := store.NewJob{TeamID: b.TeamID, RequestID: b.RequestID, Date: b.Date, Workers: make([]store.PlannedWorker, len(b.Workers))}
+		for i, w := range b.Workers {
+			nj.Workers[i] = store.PlannedWorker{HouseholdID: w.HouseholdID, Workers: w.Workers}
+		}
+		j, err := s.store.CreateJob(ctx, p.VillageID, p.String(), nj)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return s.jobOutput(ctx, j)
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "list-jobs", Method: http.MethodGet, Path: "/v1/jobs",
+		Summary: "List jobs 派工列表", Tags: []string{"jobs"},
+		Description: "A leader lists its team's jobs (the morning list: ?date=); a household the jobs on its requests; a cadre " +
+			"the whole village. 队长看本队派工，农户看为本户安排的派工。",
+		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
+	}, func(ctx context.Context, in *struct {
+		PageInput
+		Date    string `query:"date" format:"date" doc:"One day, the same as from=date&to=date 某一天"`
+		From    string `query:"from" format:"date" doc:"First date 起始日期"`
+		To      string `query:"to" format:"date" doc:"Last date 截止日期"`
+		State   string `query:"state" enum:"scheduled,confirmed,declined,done,cancelled" doc:"Only this state 只看某状态"`
+		Request int64  `query:"request" minimum:"0" doc:"Only this request's jobs 只看某求助"`
+		Team    int64  `query:"team" minimum:"0" doc:"Only this team's jobs 只看某队"`
+	}) (*ListOutput[Job], error) {
+		page, err := in.page()
+		if err != nil {
+			return nil, err
+		}
+		if in.Date != "" && (in.From != "" || in.To != "") {
+			return nil, s.problem(ctx, store.Invalid("query.date", "give date, or from and to, not both 日期与起止日期不能同时使用"))
+		}
+		p := caller(ctx)
+		f := store.JobFilter{TeamID: in.Team, RequestID: in.Request, State: in.State, From: in.From, To: in.To}
+		if in.Date != "" {
+			f.From, f.To = in.Date, in.Date
+		}
+		switch p.Role {
+		case store.RoleLeader:
+			if f.TeamID != 0 && f.TeamID != p.TeamID {
+				return nil, deny(ctx, "team", f.TeamID)
+			}
+			f.TeamID = p.TeamID
+		case store.RoleHousehold:
+			f.HouseholdID = p.HouseholdID
+		}
+		rows, next, err := s.store.ListJobs(ctx, p.VillageID, f, page)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		requests := map[int64]*store.HelpRequest{}
+		for _, j := range rows {
+			if requests[j.RequestID] != nil {
+				continue
+			}
+			if requests[j.RequestID], err = s.store.GetRequest(ctx, p.VillageID, j.RequestID); err != nil {
+				return nil, s.problem(ctx, err)
+			}
+		}
+		return listOf(rows, next, func(j *store.Job) Job { return jobOf(j, requests[j.RequestID]) }), nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-job", Method: http.MethodGet, Path: "/v1/jobs/{id}",
+		Summary: "Get a job and its history 查看派工", Tags: []string{"jobs"},
+		Description: "A leader reads its team's jobs, a household the jobs on its requests. 队长只看本队，农户只看为本户安排的。",
+		Security:    secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
+	}, func(ctx context.Context, in *IDPath) (*JobOutput, error) {
+		j, r, err := s.jobInScope(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		ts, err := s.store.Transitions(ctx, caller(ctx).VillageID, "job", j.ID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &JobOutput{Body: jobOf(j, r)}
+		out.Body.Transitions = transitionsOf(ts)
+		return out, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "confirm-job", Method: http.MethodPost, Path: "/v1/jobs/{id}/confirm",
+		Summary: "Accept a job 确认派工", Tags: []string{"jobs"}, Security: secured(store.RoleCadre, store.RoleLeader),
+		Description: "The team's leader accepts a scheduled job; the household is told. When every job of the request is " +
+			"confirmed, so is the request. A job in another state is 409. 队长确认后通知农户。",
+		Errors: []int{401, 403, 404, 409, 422},
+	}, func(ctx context.Context, in *IDPath) (*JobOutput, error) {
+		if _, _, err := s.jobInScope(ctx, in.ID); err != nil {
+			return nil, err
+		}
+		p := caller(ctx)
+		j, err := s.store.ConfirmJob(ctx, p.VillageID, in.ID, p.String())
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return s.jobOutput(ctx, j)
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "decline-job", Method: http.MethodPost, Path: "/v1/jobs/{id}/decline",
+		Summary: "Turn a job down 拒绝派工", Tags: []string{"jobs"}, Security: secured(store.RoleCadre, store.RoleLeader),
+		Description: "With a reason. When the request has no other active job it goes back to submitted for the next plan; " +
+			"the cadre and the household are told. A job done or cancelled is 409. 须说明原因；求助退回待安排。",
+		Errors: []int{401, 403, 404, 409, 413, 422},
+	}, func(ctx context.Context, in *struct {
+		IDPath
+		Body ReasonInput
+	}) (*JobOutput, error) {
+		if _, _, err := s.jobInScope(ctx, in.ID); err != nil {
+			return nil, err
+		}
+		p := caller(ctx)
+		j, err := s.store.DeclineJob(ctx, p.VillageID, in.ID, p.String(), in.Body.Reason)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return s.jobOutput(ctx, j)
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "complete-job", Method: http.MethodPost, Path: "/v1/jobs/{id}/complete",
+		Summary: "Record who worked and post the workdays 完工记工", Tags: []string{"jobs"},
+		Security: secured(store.RoleCadre, store.RoleLeader),
+		Description: "Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped " +
+			"household (or the village fund, when exempt) is debited the total, each worker credited its own. " +
+			"Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header " +
+			"Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed " +
+			"(already done, declined, …) is 409. 记录出工并记账，须带幂等键；重复请求返回原答复。",
+		Errors: []int{400, 401, 403, 404, 409, 413, 422},
+	}, func(ctx context.Context, in *struct {
+		IDPath
+		IdempotencyHeader
+		Body CompletionInput
+	}) (*CompletedJobOutput, error) {
+		_, r, err := s.jobInScope(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		post, err := posting(ctx, "complete-job", in.IdempotencyKey, in.ID, in.Body)
+		if err != nil {
+			return nil, err
+		}
+		c := store.Completion{Meal: in.Body.Meal, IdempotencyKey: post.IdempotencyKey, RequestHash: post.RequestHash,
+			Attendance: make([]store.JobAttendance, len(in.Body.Attendance))}
+		for i, a := range in.Body.Attendance {
+			c.Attendance[i] = store.JobAttendance{HouseholdID: a.HouseholdID, HalfDays: int64(a.Workdays * 2), Helper: a.Helper}
+		}
+		p := caller(ctx)
+		j, replayed, err := s.store.CompleteJob(ctx, p.VillageID, in.ID, p.String(), c)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &CompletedJobOutput{Body: jobOf(j, r)}
+		if replayed {
+			out.Replayed = "true"
+		}
+		return out, nil
+	})
+}
+
+// jobInScope loads a job the caller may see with its request: a leader its
+// team's, a household one on its own request, a cadre any in the village.
+// Any other is a 404, recorded as a denial — never a 403 that would admit
+// the job exists.
+func (s *Server) jobInScope(ctx context.Context, id int64) (*store.Job, *store.HelpRequest, error) {
+	p := caller(ctx)
+	j, err := s.store.GetJob(ctx, p.VillageID, id)
+	if err != nil {
+		return nil, nil, s.problem(ctx, err)
+	}
+	if p.Role == store.RoleLeader && j.TeamID != p.TeamID {
+		return nil, nil, deny(ctx, "job", id)
+	}
+	r, err := s.store.GetRequest(ctx, p.VillageID, j.RequestID)
+	if err != nil {
+		return nil, nil, s.problem(ctx, err)
+	}
+	if p.Role == store.RoleHousehold && r.HouseholdID != p.HouseholdID {
+		return nil, nil, deny(ctx, "job", id)
+	}
+	return j, r, nil
+}
+
+// jobOutput answers with a job and what its request says about it.
+func (s *Server) jobOutput(ctx context.Context, j *store.Job) (*JobOutput, error) {
+	r, err := s.store.GetRequest(ctx, caller(ctx).VillageID, j.RequestID)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &JobOutput{Body: jobOf(j, r)}, nil
+}

@@ -1,0 +1,305 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"huangong/store"
+)
+
+// HelpRequest is a household's ask for help as the API shows it.
+type HelpRequest struct {
+	ID               int64        `json:"id" example:"3" doc:"Request ID 求助编号"`
+	HouseholdID      int64        `json:"householdId" example:"1" doc:"The household asking 求助农户"`
+	FieldID          int64        `json:"fieldId" example:"7" doc:"Field 田块"`
+	SeasonID         int64        `json:"seasonId" example:"1" doc:"The season its window lies in 所属农时"`
+	Task             string       `json:"task" enum:"prepare,transplant,harvest" example:"transplant" doc:"Task 农活：整地、插秧、收割"`
+	Earliest         string       `json:"earliest" format:"date" example:"2026-04-20" doc:"First day help may come 最早日期"`
+	Latest           string       `json:"latest" format:"date" example:"2026-04-25" doc:"Due date: last day of the window 最晚日期（办结期限）"`
+	Workdays         float64      `json:"workdays" example:"2.5" doc:"Workdays needed, in half-day steps 所需工日"`
+	Priority         int          `json:"priority" minimum:"1" maximum:"5" example:"3" doc:"1 (least) to 5; vulnerable households first 优先级"`
+	State            string       `json:"state" enum:"submitted,scheduled,confirmed,done,closed,cancelled" doc:"submitted → scheduled → confirmed → done → closed; or cancelled 状态"`
+	Overdue          bool         `json:"overdue" doc:"Still open after its due date 已超期未办结"`
+	OnBehalf         bool         `json:"onBehalf" doc:"A cadre entered it for the household 村干部代为登记"`
+	EnteredBy        string       `json:"enteredBy" example:"household:1#token4" doc:"Who registered it 登记人"`
+	Note             string       `json:"note" doc:"Note 备注"`
+	Feedback         *Feedback    `json:"feedback,omitempty" doc:"The household's rating, once done 农户评价"`
+	SubmittedAt      time.Time    `json:"submittedAt" doc:"Registered 登记时间"`
+	FirstConfirmedAt *time.Time   `json:"firstConfirmedAt,omitempty" doc:"A team leader first confirmed a job: the response 首次确认派工时间"`
+	DoneAt           *time.Time   `json:"doneAt,omitempty" doc:"Attendance recorded for its last job 办结时间"`
+	DoneDate         *string      `json:"doneDate,omitempty" format:"date" doc:"Date of its last job: on time when on or before latest 完工日期"`
+	ClosedAt         *time.Time   `json:"closedAt,omitempty" doc:"Closed by feedback or after 3 days without 关闭时间"`
+	Version          int64        `json:"version" doc:"Version 版本号"`
+	UpdatedAt        time.Time    `json:"updatedAt"`
+	Transitions      []Transition `json:"transitions,omitempty" doc:"Every state change with actor and time (get-request only) 状态变更记录"`
+}
+
+// Feedback is a household's rating of the help it got.
+type Feedback struct {
+	Stars   int    `json:"stars" minimum:"1" maximum:"5" example:"5" doc:"1 to 5 stars 评分"`
+	Comment string `json:"comment" example:"来得及时，活干得好" doc:"Comment 评语"`
+}
+
+// Transition is one recorded state change.
+type Transition struct {
+	From  string    `json:"from,omitempty" example:"submitted" doc:"State before; absent on creation 原状态"`
+	To    string    `json:"to" example:"scheduled" doc:"State after 新状态"`
+	Actor string    `json:"actor" example:"cadre#token1" doc:"Who 操作人"`
+	Note  string    `json:"note,omitempty" doc:"Why, when said 说明"`
+	At    time.Time `json:"at" doc:"When 时间"`
+}
+
+func transitionsOf(ts []*store.Transition) []Transition {
+	out := make([]Transition, len(ts))
+	for i, t := range ts {
+		out[i] = Transition{From: t.FromState, To: t.ToState, Actor: t.Actor, Note: t.Note, At: t.At}
+	}
+	return out
+}
+
+// requestView converts requests, judging overdue against today's date in
+// the village.
+func requestView(today string) func(*store.HelpRequest) HelpRequest {
+	return func(r *store.HelpRequest) HelpRequest {
+		out := HelpRequest{
+			ID: r.ID, HouseholdID: r.HouseholdID, FieldID: r.FieldID, SeasonID: r.SeasonID, Task: r.Task,
+			Earliest: r.Earliest, Latest: r.Latest, Workdays: workdays(r.HalfDays), Priority: r.Priority, State: r.State,
+			Overdue: r.Open() && r.Latest < today, OnBehalf: r.OnBehalf, EnteredBy: r.EnteredBy, Note: r.Note,
+			SubmittedAt: r.SubmittedAt, FirstConfirmedAt: r.FirstConfirmedAt, DoneAt: r.DoneAt, DoneDate: r.DoneDate,
+			ClosedAt: r.ClosedAt, Version: r.Version, UpdatedAt: r.UpdatedAt,
+		}
+		if r.FeedbackStars != nil {
+			out.Feedback = &Feedback{Stars: *r.FeedbackStars, Comment: r.FeedbackComment}
+		}
+		return out
+	}
+}
+
+// today is the date in the village now: due dates and overdue are judged
+// by the village's calendar, not the server's.
+func (s *Server) today(ctx context.Context, villageID int64) (string, error) {
+	v, err := s.store.GetVillage(ctx, villageID)
+	if err != nil {
+		return "", err
+	}
+	return s.store.Now().In(v.Location()).Format(time.DateOnly), nil
+}
+
+// RequestInput is a household's ask for help, or a cadre's entry of one.
+type RequestInput struct {
+	HouseholdID int64   `json:"householdId,omitempty" minimum:"1" example:"1" doc:"The household asking. A cadre must name it; a household's token asks for itself 求助农户（村干部代登记时必填）"`
+	FieldID     int64   `json:"fieldId" minimum:"1" example:"7" doc:"One of the household's fields 田块"`
+	Task        string  `json:"task" enum:"prepare,transplant,harvest" example:"transplant" doc:"Task 农活：整地、插秧、收割"`
+	Earliest    string  `json:"earliest" format:"date" example:"2026-04-20" doc:"First day help may come 最早日期"`
+	Latest      string  `json:"latest" format:"date" example:"2026-04-25" doc:"Last day: the due date; the window must lie in a season allowing the task 最晚日期"`
+	Workdays    float64 `json:"workdays,omitempty" exclusiveMinimum:"0" maximum:"1000" multipleOf:"0.5" example:"2.5" doc:"Cadre only: workdays needed; absent, estimated as area × norm rounded up to the half day 所需工日（村干部可改，默认按定额估算）"`
+	Note        string  `json:"note,omitempty" maxLength:"200" example:"家里没有劳力" doc:"Note 备注"`
+}
+
+// RequestOutput is one help request.
+type RequestOutput struct {
+	Body HelpRequest
+}
+
+// ReasonInput says why.
+type ReasonInput struct {
+	Reason string `json:"reason" minLength:"1" maxLength:"200" example:"田已自己种上了" doc:"Why 原因"`
+}
+
+func (s *Server) addRequestRoutes() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "create-request", Method: http.MethodPost, Path: "/v1/requests",
+		Summary: "Ask for help on a field 登记求助", Tags: []string{"requests"},
+		Description: "A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). " +
+			"The window must lie inside an open or planned season that allows the task (else 422); a field has one open " +
+			"request per task (a second is 409). Workdays are estimated from the field's area and the village's norm. " +
+			"农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内；同一田块同一农活只能有一个未办结求助。",
+		Security:      secured(store.RoleCadre, store.RoleHousehold),
+		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 404, 409, 413, 422},
+	}, func(ctx context.Context, in *struct{ Body RequestInput }) (*RequestOutput, error) {
+		p, b := caller(ctx), in.Body
+		nr := store.NewRequest{FieldID: b.FieldID, Task: b.Task, Earliest: b.Earliest, Latest: b.Latest,
+			HalfDays: int64(b.Workdays * 2), Note: b.Note}
+		switch p.Role {
+		case store.RoleHousehold:
+			if b.HouseholdID != 0 && b.HouseholdID != p.HouseholdID {
+				return nil, deny(ctx, "household", b.HouseholdID)
+			}
+			if b.Workdays != 0 {
+				return nil, s.problem(ctx, store.Invalid("body.workdays",
+					"workdays are estimated from the field; a cadre may change them 工日按定额估算，由村干部调整"))
+			}
+			nr.HouseholdID = p.HouseholdID
+		default:
+			if b.HouseholdID == 0 {
+				return nil, s.problem(ctx, store.Invalid("body.householdId",
+					"a cadre enters a request for a named household 代登记须填写农户"))
+			}
+			nr.HouseholdID, nr.OnBehalf = b.HouseholdID, true
+		}
+		r, err := s.store.CreateRequest(ctx, p.VillageID, p.String(), nr)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		today, err := s.today(ctx, p.VillageID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &RequestOutput{Body: requestView(today)(r)}, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "list-requests", Method: http.MethodGet, Path: "/v1/requests",
+		Summary: "List help requests 求助列表", Tags: []string{"requests"},
+		Description: "A household lists its own; a leader the requests its team has jobs on; a cadre the whole village. " +
+			"overdue=true: open requests whose due date has passed in the village. " +
+			"农户看本户，队长看本队有派工的，村干部看全村。",
+		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
+	}, func(ctx context.Context, in *struct {
+		PageInput
+		State     string `query:"state" enum:"submitted,scheduled,confirmed,done,closed,cancelled" doc:"Only this state 只看某状态"`
+		Task      string `query:"task" enum:"prepare,transplant,harvest" doc:"Only this task 只看某农活"`
+		Season    int64  `query:"season" minimum:"0" doc:"Only this season 只看某农时"`
+		Team      int64  `query:"team" minimum:"0" doc:"Only requests with a job of this team 只看某队有派工的"`
+		Household int64  `query:"household" minimum:"0" doc:"Only this household's 只看某户"`
+		Overdue   bool   `query:"overdue" doc:"Only open requests past their due date 只看超期未办结"`
+	}) (*ListOutput[HelpRequest], error) {
+		page, err := in.page()
+		if err != nil {
+			return nil, err
+		}
+		p := caller(ctx)
+		f := store.RequestFilter{State: in.State, Task: in.Task, SeasonID: in.Season, TeamID: in.Team, HouseholdID: in.Household}
+		switch p.Role {
+		case store.RoleHousehold:
+			if f.HouseholdID != 0 && f.HouseholdID != p.HouseholdID {
+				return nil, deny(ctx, "household", f.HouseholdID)
+			}
+			f.HouseholdID = p.HouseholdID
+		case store.RoleLeader:
+			if f.TeamID != 0 && f.TeamID != p.TeamID {
+				return nil, deny(ctx, "team", f.TeamID)
+			}
+			f.TeamID = p.TeamID
+		}
+		today, err := s.today(ctx, p.VillageID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		if in.Overdue {
+			f.OverdueOn = today
+		}
+		rows, next, err := s.store.ListRequests(ctx, p.VillageID, f, page)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return listOf(rows, next, requestView(today)), nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-request", Method: http.MethodGet, Path: "/v1/requests/{id}",
+		Summary: "Get a help request and its history 查看求助", Tags: []string{"requests"},
+		Description: "With every state change, its actor and time. A household reads its own; a leader one its team has a job on. " +
+			"含每次状态变更的操作人和时间。农户只看本户，队长只看本队有派工的。",
+		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
+	}, func(ctx context.Context, in *IDPath) (*RequestOutput, error) {
+		r, err := s.requestInScope(ctx, in.ID)
+		if err != nil {
+			return nil, err
+		}
+		p := caller(ctx)
+		ts, err := s.store.Transitions(ctx, p.VillageID, "request", r.ID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		today, err := s.today(ctx, p.VillageID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &RequestOutput{Body: requestView(today)(r)}
+		out.Body.Transitions = transitionsOf(ts)
+		return out, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "cancel-request", Method: http.MethodPost, Path: "/v1/requests/{id}/cancel",
+		Summary: "Cancel a help request 撤销求助", Tags: []string{"requests"},
+		Description: "Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels " +
+			"its own. A request already done, closed or cancelled is 409. 办结前可撤销，已安排的派工一并取消。",
+		Security: secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 404, 409, 413, 422},
+	}, func(ctx context.Context, in *struct {
+		IDPath
+		Body ReasonInput
+	}) (*RequestOutput, error) {
+		if _, err := s.requestInScope(ctx, in.ID); err != nil {
+			return nil, err
+		}
+		p := caller(ctx)
+		r, err := s.store.CancelRequest(ctx, p.VillageID, in.ID, p.String(), in.Body.Reason)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		today, err := s.today(ctx, p.VillageID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &RequestOutput{Body: requestView(today)(r)}, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "submit-feedback", Method: http.MethodPost, Path: "/v1/requests/{id}/feedback",
+		Summary: "Rate the help received 评价互助", Tags: []string{"requests"}, Security: secured(store.RoleHousehold),
+		Description: "The helped household only, once its request is done, and only once (again is 409). Closes the request. " +
+			"仅受助户在办结后评价一次，评价后求助关闭。",
+		Errors: []int{401, 403, 404, 409, 413, 422},
+	}, func(ctx context.Context, in *struct {
+		IDPath
+		Body struct {
+			Stars   int    `json:"stars" minimum:"1" maximum:"5" example:"5" doc:"1 to 5 stars 评分（1到5星）"`
+			Comment string `json:"comment,omitempty" maxLength:"500" example:"来得及时，活干得好" doc:"Comment 评语"`
+		}
+	}) (*RequestOutput, error) {
+		if _, err := s.requestInScope(ctx, in.ID); err != nil {
+			return nil, err
+		}
+		p := caller(ctx)
+		r, err := s.store.SubmitFeedback(ctx, p.VillageID, in.ID, p.String(), in.Body.Stars, in.Body.Comment)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		today, err := s.today(ctx, p.VillageID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &RequestOutput{Body: requestView(today)(r)}, nil
+	})
+}
+
+// requestInScope loads a request the caller may see: a household its own,
+// a leader one its team has a job on, a cadre any in the village. Any
+// other is a 404, recorded as a denial.
+func (s *Server) requestInScope(ctx context.Context, id int64) (*store.HelpRequest, error) {
+	p := caller(ctx)
+	r, err := s.store.GetRequest(ctx, p.VillageID, id)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	switch p.Role {
+	case store.RoleHousehold:
+		if r.HouseholdID != p.HouseholdID {
+			return nil, deny(ctx, "help request", id)
+		}
+	case store.RoleLeader:
+		jobs, _, err := s.store.ListJobs(ctx, p.VillageID, store.JobFilter{TeamID: p.TeamID, RequestID: id}, store.Page{Limit: 1})
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		if len(jobs) == 0 {
+			return nil, deny(ctx, "help request", id)
+		}
+	}
+	return r, nil
+}

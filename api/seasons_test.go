@@ -1,0 +1,146 @@
+package api_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"huangong/api"
+)
+
+func TestLoopOperationsAreInTheContract(t *testing.T) {
+	ids := map[string]bool{}
+	for _, item := range api.NewServer(nil, slog.New(slog.NewTextHandler(io.Discard, nil))).OpenAPI().Paths {
+		for _, op := range operations(item) {
+			ids[op.OperationID] = true
+		}
+	}
+	for _, id := range []string{"list-seasons", "create-season", "update-season", "get-season", "get-norms", "update-norms",
+		"create-request", "list-requests", "get-request", "cancel-request", "submit-feedback",
+		"create-job", "list-jobs", "get-job", "confirm-job", "decline-job", "complete-job",
+		"get-season-report", "stream-events", "list-events"} {
+		assert.True(t, ids[id], "operation %s is missing", id)
+	}
+}
+
+func TestSeasonsAndNorms(t *testing.T) {
+	l := mustLoop(t)
+	sp := "/v1/seasons/" + itoa(l.season)
+
+	resp, body := l.call(t, "GET", "/v1/seasons?year=2026", l.householdTok, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Len(t, items(body), 1, "every role reads the seasons")
+	assert.Equal(t, "2026 春耕", items(body)[0]["name"], "named by year and kind unless told")
+	_, body = l.call(t, "GET", "/v1/seasons?year=2027", l.cadre, nil)
+	assert.Empty(t, items(body))
+	_, body = l.call(t, "GET", "/v1/seasons", l.cadreB, nil)
+	assert.Empty(t, items(body), "another village has its own seasons")
+
+	t.Run("norms estimate the workdays", func(t *testing.T) {
+		resp, body := l.call(t, "GET", "/v1/norms", l.householdTok, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		norms := body["norms"].([]any)
+		assert.Len(t, norms, 15, "five crops × three tasks")
+		assert.Contains(t, norms, map[string]any{"crop": "early_rice", "task": "transplant", "workdaysPerMu": 1.5})
+
+		resp, body = l.call(t, "PATCH", "/v1/norms", l.cadre, map[string]any{"norms": []map[string]any{
+			{"crop": "early_rice", "task": "prepare", "workdaysPerMu": 0.75}}})
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		assert.Contains(t, body["norms"], map[string]any{"crop": "early_rice", "task": "prepare", "workdaysPerMu": 0.75})
+		resp, body = l.call(t, "PATCH", "/v1/norms", l.leader, map[string]any{"norms": []map[string]any{
+			{"crop": "early_rice", "task": "prepare", "workdaysPerMu": 1}}})
+		assertProblem(t, resp, body, http.StatusForbidden, "")
+
+		resp, body = l.call(t, "POST", "/v1/requests", l.householdTok, map[string]any{
+			"fieldId": l.field.ID, "task": "prepare", "earliest": "2026-04-06", "latest": "2026-04-12"})
+		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+		assert.EqualValues(t, 1.5, body["workdays"], "1.6 mu × 0.75 = 1.2, rounded up to 1.5")
+	})
+
+	t.Run("a cadre enters a request for a household, with workdays", func(t *testing.T) {
+		resp, body := l.call(t, "POST", "/v1/requests", l.cadre, map[string]any{"householdId": l.home.ID,
+			"fieldId": l.field.ID, "task": "transplant", "earliest": "2026-04-20", "latest": "2026-04-25", "workdays": 3})
+		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+		assert.EqualValues(t, 3, body["workdays"])
+		assert.Equal(t, true, body["onBehalf"])
+		assert.Contains(t, body["enteredBy"], "cadre#")
+	})
+
+	t.Run("a season moves forward with If-Match", func(t *testing.T) {
+		resp, body := l.call(t, "GET", sp, l.cadre, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		tag := resp.Header.Get("ETag")
+		require.NotEmpty(t, tag)
+		resp, body = l.call(t, "PATCH", sp, l.cadre, map[string]any{"endDate": "2026-05-15"}, "If-Match", tag)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		assert.Equal(t, "2026-05-15", body["endDate"])
+		assert.NotEqual(t, tag, resp.Header.Get("ETag"))
+		resp, body = l.call(t, "PATCH", sp, l.cadre, map[string]any{"state": "closed"}, "If-Match", tag)
+		assertProblem(t, resp, body, http.StatusPreconditionFailed, "")
+		_, body = l.call(t, "GET", sp, l.cadre, nil)
+		assert.Equal(t, "open", body["state"], "a stale If-Match writes nothing")
+		resp, _ = l.call(t, "GET", sp, l.cadre, nil)
+		resp, body = l.call(t, "PATCH", sp, l.cadre, map[string]any{"state": "closed"}, "If-Match", resp.Header.Get("ETag"))
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		assert.Equal(t, "closed", body["state"])
+
+		resp, body = l.call(t, "POST", "/v1/fields", l.cadre, map[string]any{"householdId": l.home.ID, "name": "塘下垄", "area": 1.4, "crop": "early_rice"})
+		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+		resp, body = l.call(t, "POST", "/v1/requests", l.householdTok, map[string]any{
+			"fieldId": id(body), "task": "transplant", "earliest": "2026-04-20", "latest": "2026-04-25"})
+		assertProblem(t, resp, body, http.StatusUnprocessableEntity, "body.latest")
+		assert.Contains(t, body["detail"], "no open or planned season", "a closed season takes no requests")
+	})
+}
+
+func TestCancelOverdueAndLate(t *testing.T) {
+	l := mustLoop(t)
+	reqID := l.request(t, l.householdTok, l.field.ID)
+	rp := "/v1/requests/" + itoa(reqID)
+
+	t.Run("a job after the due date is late", func(t *testing.T) {
+		resp, body := l.call(t, "POST", "/v1/jobs", l.cadre, map[string]any{"teamId": l.team.ID, "requestId": reqID,
+			"date": "2026-04-27", "workers": []map[string]any{{"householdId": l.neighbour.ID, "workers": 2}}})
+		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+		assert.Equal(t, true, body["late"])
+		_, events := l.call(t, "GET", "/v1/events/log", l.leader, nil)
+		require.Len(t, items(events), 1)
+		assert.Contains(t, items(events)[0]["message"], "晚于求助期限", "the leader is told it is late")
+	})
+
+	t.Run("an open request past its due date is overdue", func(t *testing.T) {
+		_, body := l.call(t, "GET", "/v1/requests?overdue=true", l.cadre, nil)
+		assert.Empty(t, items(body), "not yet on 2026-04-20")
+		l.clock.Advance(7 * 24 * time.Hour)
+		_, body = l.call(t, "GET", "/v1/requests?overdue=true", l.cadre, nil)
+		require.Len(t, items(body), 1)
+		assert.Equal(t, true, items(body)[0]["overdue"])
+		resp, rep := l.call(t, "GET", "/v1/seasons/"+itoa(l.season)+"/report", l.cadre, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, rep)
+		assert.EqualValues(t, 1, rep["overdue"])
+		assert.EqualValues(t, 0, rep["completionRate"])
+	})
+
+	t.Run("the household cancels; the team is told", func(t *testing.T) {
+		resp, body := l.call(t, "POST", rp+"/cancel", l.householdTok, map[string]any{"reason": "自己种上了"})
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		assert.Equal(t, "cancelled", body["state"])
+		assert.Equal(t, false, body["overdue"], "a cancelled request is not overdue")
+		_, jobs := l.call(t, "GET", "/v1/jobs?request="+itoa(reqID), l.leader, nil)
+		require.Len(t, items(jobs), 1)
+		assert.Equal(t, "cancelled", items(jobs)[0]["state"])
+		_, events := l.call(t, "GET", "/v1/events/log", l.leader, nil)
+		assert.Equal(t, "job.cancelled", items(events)[len(items(events))-1]["event"])
+
+		resp, body = l.call(t, "POST", rp+"/cancel", l.householdTok, map[string]any{"reason": "again"})
+		assertProblem(t, resp, body, http.StatusConflict, "")
+		assert.Contains(t, body["detail"], "cancelled")
+		resp, body = l.call(t, "POST", rp+"/cancel", l.householdTok, map[string]any{})
+		assertProblem(t, resp, body, http.StatusUnprocessableEntity, "body")
+	})
+}
