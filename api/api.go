@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -27,11 +28,16 @@ type Server struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	api   huma.API
+
+	// closing is closed when the server shuts down, so that open event
+	// streams end instead of holding http.Server.Shutdown until it times out.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // NewServer registers every operation over st.
 func NewServer(st *store.Store, log *slog.Logger) *Server {
-	s := &Server{store: st, log: log, mux: http.NewServeMux()}
+	s := &Server{store: st, log: log, mux: http.NewServeMux(), closing: make(chan struct{})}
 	s.api = humago.New(s.mux, Config())
 	s.api.UseMiddleware(s.authenticate)
 	s.addRoutes()
@@ -88,6 +94,10 @@ func (s *Server) Handler() http.Handler {
 			slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
 	})
 }
+
+// CloseStreams ends every open event stream; call it when shutdown starts
+// (http.Server.RegisterOnShutdown). Other requests are left to finish.
+func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // OpenAPI is the 3.1 document the server serves.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }

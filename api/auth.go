@@ -63,7 +63,7 @@ func deny(ctx context.Context, what string, id int64) error {
 	if ra, ok := ctx.Value(auditKey).(*requestAudit); ok {
 		ra.denied = true
 	}
-	return huma.Error404NotFound(fmt.Sprintf("%s %d not found 未找到", what, id))
+	return toProblem(store.Errorf(store.ENOTFOUND, "%s %d not found 未找到", what, id))
 }
 
 // secured declares the roles allowed to call an operation. The roles are
@@ -99,7 +99,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 		s.log.Error("authenticate", "err", err)
-		huma.WriteErr(s.api, ctx, http.StatusInternalServerError, "internal error 内部错误")
+		s.writeProblem(ctx, err)
 		return
 	}
 	p := &Principal{TokenID: tok.ID, VillageID: tok.VillageID, Role: tok.Role}
@@ -112,8 +112,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	ra.principal = p
 	if !slices.Contains(op.Security[0][bearerScheme], p.Role) {
 		ra.denied = true
-		huma.WriteErr(s.api, ctx, http.StatusForbidden,
-			fmt.Sprintf("role %s may not call %s 该角色无权执行此操作", p.Role, op.OperationID))
+		s.writeProblem(ctx, store.Errorf(store.EFORBIDDEN, "role %s may not call %s 该角色无权执行此操作", p.Role, op.OperationID))
 		return
 	}
 	ctx = huma.WithValue(ctx, principalKey, p)
@@ -132,7 +131,7 @@ func bearerToken(header string) (string, bool) {
 
 func (s *Server) unauthorized(ctx huma.Context, msg string) {
 	ctx.SetHeader("WWW-Authenticate", `Bearer realm="huangong"`)
-	huma.WriteErr(s.api, ctx, http.StatusUnauthorized, msg)
+	s.writeProblem(ctx, store.Errorf(store.EUNAUTHORIZED, "%s", msg))
 }
 
 // audit writes one line for a mutating request or a denial. It runs after

@@ -12,6 +12,7 @@ import (
 
 // statusOf is the one table from domain error codes to HTTP statuses.
 var statusOf = map[string]int{
+	store.EBADREQUEST:   http.StatusBadRequest,
 	store.ENOTFOUND:     http.StatusNotFound,
 	store.ECONFLICT:     http.StatusConflict,
 	store.EINVALID:      http.StatusUnprocessableEntity,
@@ -20,27 +21,54 @@ var statusOf = map[string]int{
 	store.EFORBIDDEN:    http.StatusForbidden,
 }
 
-// problem turns any error from the store into the problem+json a client
-// sees. Domain errors keep their message and name the field at fault;
-// anything else is logged here and shown only as "internal error", since
-// driver text would leak the schema.
-func (s *Server) problem(ctx context.Context, err error) error {
+// problem turns any error into the problem+json a client sees: the one
+// place where errors become HTTP. Domain errors keep their message and
+// name the field at fault; anything else is logged here and shown only as
+// "internal error", since driver text would leak the schema.
+func (s *Server) problem(ctx context.Context, err error) huma.StatusError {
 	var se huma.StatusError
 	if errors.As(err, &se) {
-		return se // already an HTTP problem, e.g. from deny
+		return se // already mapped (a helper below called toProblem)
 	}
 	var de *store.Error
-	if !errors.As(err, &de) {
-		s.log.ErrorContext(ctx, "internal error", "err", err)
-		return huma.Error500InternalServerError("internal error 内部错误")
+	if errors.As(err, &de) {
+		if _, ok := statusOf[de.Code]; ok {
+			return toProblem(de)
+		}
 	}
+	s.log.ErrorContext(ctx, "internal error", "err", err)
+	return huma.Error500InternalServerError("internal error 内部错误")
+}
+
+// toProblem maps a domain error with a known code; helpers that answer
+// before a handler reaches the store (cursor, If-Match, auth) use it so
+// their problems come from the same table.
+func toProblem(de *store.Error) huma.StatusError {
 	status, ok := statusOf[de.Code]
 	if !ok {
-		s.log.ErrorContext(ctx, "domain error without status", "code", de.Code, "err", err)
 		return huma.Error500InternalServerError("internal error 内部错误")
 	}
 	if de.Field != "" {
 		return huma.NewError(status, de.Message, &huma.ErrorDetail{Location: de.Field, Message: de.Message})
 	}
 	return huma.NewError(status, de.Message)
+}
+
+// writeProblem answers from middleware, where no handler returns an error.
+func (s *Server) writeProblem(ctx huma.Context, err error) {
+	se := s.problem(ctx.Context(), err)
+	var model *huma.ErrorModel
+	if errors.As(se, &model) {
+		huma.WriteErr(s.api, ctx, se.GetStatus(), model.Detail, errorsOf(model)...)
+		return
+	}
+	huma.WriteErr(s.api, ctx, se.GetStatus(), se.Error())
+}
+
+func errorsOf(m *huma.ErrorModel) []error {
+	out := make([]error, len(m.Errors))
+	for i, d := range m.Errors {
+		out[i] = d
+	}
+	return out
 }

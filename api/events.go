@@ -162,6 +162,8 @@ func (s *Server) addEventRoutes() {
 			select {
 			case <-ctx.Done():
 				return
+			case <-s.closing:
+				return
 			case <-keep.C:
 				if send(sse.Message{Data: Ping{At: s.store.Now().UTC()}}) != nil {
 					return

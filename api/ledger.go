@@ -74,8 +74,8 @@ type IdempotencyHeader struct {
 // whitespace or key order in the client's JSON do not matter.
 func posting(ctx context.Context, op string, key string, params ...any) (store.Posting, error) {
 	if key == "" {
-		return store.Posting{}, huma.Error400BadRequest("the Idempotency-Key header is required on postings 记账请求须带幂等键",
-			&huma.ErrorDetail{Location: "header.Idempotency-Key", Message: "required"})
+		return store.Posting{}, toProblem(&store.Error{Code: store.EBADREQUEST, Field: "header.Idempotency-Key",
+			Message: "the Idempotency-Key header is required on postings 记账请求须带幂等键"})
 	}
 	raw, err := json.Marshal(append([]any{op}, params...))
 	if err != nil {

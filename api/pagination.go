@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/danielgtaylor/huma/v2"
-
 	"huangong/store"
 )
 
@@ -33,8 +31,7 @@ func (in PageInput) page() (store.Page, error) {
 		err = fmt.Errorf("unknown cursor format")
 	}
 	if err != nil || p.After < 0 {
-		return p, huma.Error422UnprocessableEntity("cursor is not one this service gave out 翻页游标无效",
-			&huma.ErrorDetail{Location: "query.cursor", Message: "invalid cursor", Value: in.Cursor})
+		return p, toProblem(store.Invalid("query.cursor", "cursor %q is not one this service gave out 翻页游标无效", in.Cursor))
 	}
 	return p, nil
 }
@@ -80,7 +77,7 @@ func ifMatch(header string) (int64, error) {
 	}
 	v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(header, "W/"), `"`), 10, 64)
 	if err != nil || v <= 0 {
-		return 0, huma.Error412PreconditionFailed("If-Match does not name a current version of this record 版本标识无效，请重新读取")
+		return 0, toProblem(store.Errorf(store.EPRECONDITION, "If-Match does not name a current version of this record 版本标识无效，请重新读取"))
 	}
 	return v, nil
 }

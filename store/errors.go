@@ -12,6 +12,7 @@ import (
 // Error codes. The api package turns each into one HTTP status; nothing
 // else in the service decides what a failure looks like to a client.
 const (
+	EBADREQUEST   = "bad_request"  // the request lacks what every such request needs (a header)
 	ENOTFOUND     = "not_found"    // the record does not exist, or the caller may not know it does
 	ECONFLICT     = "conflict"     // a unique rule or a state rule refuses the change
 	EINVALID      = "invalid"      // the input breaks a rule the schema cannot express

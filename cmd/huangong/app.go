@@ -53,8 +53,9 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return nil, fmt.Errorf("seed demo village: %w", err)
 		}
 	}
+	srv := api.NewServer(st, log)
 	a.server = &http.Server{
-		Handler:           api.NewServer(st, log).Handler(),
+		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -62,6 +63,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	a.server.RegisterOnShutdown(srv.CloseStreams)
 	return a, nil
 }
 

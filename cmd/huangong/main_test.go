@@ -220,3 +220,30 @@ func readJSON(path string) (map[string]any, error) {
 	var m map[string]any
 	return m, json.Unmarshal(b, &m)
 }
+
+// TestShutdownEndsEventStreams: a phone following /v1/events must not hold
+// the server's graceful shutdown until its timeout.
+func TestShutdownEndsEventStreams(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	app, err := NewApp(ctx, Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "sse.db"), Demo: true},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	defer app.Close()
+	require.NoError(t, app.Listen())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+
+	req, err := http.NewRequest("GET", "http://"+app.Addr()+"/v1/events", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+app.DemoTokens[store.RoleCadre])
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("Content-Type"), "text/event-stream")
+
+	cancel()
+	// Shutdown returns an error only when its timeout passed with the
+	// stream still open.
+	assert.NoError(t, <-done)
+}
