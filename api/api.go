@@ -132,6 +132,7 @@ func (s *Server) addRoutes() {
 	s.addSeasonRoutes()
 	s.addRequestRoutes()
 	s.addJobRoutes()
+	s.addPlanRoutes()
 	s.addEventRoutes()
 }
 

@@ -186,21 +186,28 @@ func (s *Store) CreateJob(ctx context.Context, villageID int64, actor string, in
 		if err != nil {
 			return err
 		}
-		late := ""
-		if j.Date > r.Latest {
-			late = "（晚于求助期限" + r.Latest + "）"
-		}
-		if err := l.notify(ctx, AudienceTeam, j.TeamID, "job.scheduled", "job", j.ID,
-			"新派工：%s 去%s，计划%d人%s。请确认。", j.Date, c.what(), plannedWorkers(j.Workers), late); err != nil {
-			return err
-		}
-		return l.notify(ctx, AudienceHousehold, r.HouseholdID, "job.scheduled", "job", j.ID,
-			"%s 将于%s来帮您%s（%s），计划%d人。", c.team.Name, j.Date, taskNames[r.Task], c.field.Name, plannedWorkers(j.Workers))
+		return l.notifyScheduled(ctx, c)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return j, nil
+}
+
+// notifyScheduled tells the team's leader and the household of a new job,
+// whether a cadre made it or the plan did.
+func (l *loopTx) notifyScheduled(ctx context.Context, c *jobContext) error {
+	j, r := c.job, c.request
+	late := ""
+	if j.Date > r.Latest {
+		late = "（晚于求助期限" + r.Latest + "）"
+	}
+	if err := l.notify(ctx, AudienceTeam, j.TeamID, "job.scheduled", "job", j.ID,
+		"新派工：%s 去%s，计划%d人%s。请确认。", j.Date, c.what(), plannedWorkers(j.Workers), late); err != nil {
+		return err
+	}
+	return l.notify(ctx, AudienceHousehold, r.HouseholdID, "job.scheduled", "job", j.ID,
+		"%s 将于%s来帮您%s（%s），计划%d人。", c.team.Name, j.Date, taskNames[r.Task], c.field.Name, plannedWorkers(j.Workers))
 }
 
 func plannedWorkers(ws []PlannedWorker) int {
@@ -366,7 +373,7 @@ func (s *Store) DeclineJob(ctx context.Context, villageID, id int64, actor, reas
 		pending := slices.ContainsFunc(jobs, func(o *Job) bool { return o.State == JobScheduled || o.State == JobConfirmed })
 		switch {
 		case !pending:
-			err = l.setRequestState(ctx, r, RequestSubmitted, "all jobs declined 派工被拒，待重新安排")
+			err = l.setRequestState(ctx, r, RequestSubmitted, "no job left to do 派工被拒，待重新安排")
 		case r.State == RequestScheduled:
 			if all, aerr := allJobs(ctx, l.db, r.ID, JobConfirmed, JobDone); aerr != nil {
 				err = aerr

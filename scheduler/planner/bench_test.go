@@ -1,8 +1,10 @@
-package planner
+package planner_test
 
 import (
 	"sync"
 	"testing"
+
+	. "huangong/scheduler/planner"
 )
 
 // BenchmarkPlanVillage300 plans a 300-household village's spring (about

@@ -1,4 +1,6 @@
-package planner
+// The planner's tests are external: they build instances from the seed
+// villages (seed → store), and store feeds the planner (store → planner).
+package planner_test
 
 import (
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	. "huangong/scheduler/planner"
 	"huangong/seed"
 	"huangong/store"
 )

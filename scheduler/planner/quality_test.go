@@ -1,4 +1,4 @@
-package planner
+package planner_test
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	. "huangong/scheduler/planner"
 )
 
 func TestSolveIsDeterministic(t *testing.T) {
@@ -227,4 +229,11 @@ func TestReplanAfterRain(t *testing.T) {
 	t.Logf("jobs before %d (on the rain day %d), after %d, kept %d", len(before.Assignments), moved, len(after.Assignments), kept)
 	assert.Greater(t, kept, len(before.Assignments)/2)
 	assert.GreaterOrEqual(t, after.Score.InWindowWeighted*100, before.Score.InWindowWeighted*97, "a rain day costs little at normal load")
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

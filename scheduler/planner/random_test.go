@@ -1,4 +1,4 @@
-package planner
+package planner_test
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	. "huangong/scheduler/planner"
 )
 
 // randomInstance is a small instance with anything in it: odd sizes,

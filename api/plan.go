@@ -1,0 +1,371 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"huangong/scheduler/planner"
+	"huangong/store"
+)
+
+// PlanInput asks for a plan of a season or of a date range.
+type PlanInput struct {
+	SeasonID int64  `json:"seasonId,omitempty" minimum:"1" example:"1" doc:"Plan this season's open requests; or give from and to instead 按农时安排（与起止日期二选一）"`
+	From     string `json:"from,omitempty" format:"date" example:"2026-04-20" doc:"First day of a date range: the open requests whose window meets it 起始日期"`
+	To       string `json:"to,omitempty" format:"date" example:"2026-04-30" doc:"Last day of the range, with from 截止日期"`
+	DryRun   bool   `json:"dryRun" doc:"true: answer with the proposal and save nothing; false: save it 仅预览不保存"`
+}
+
+// ProposedJob is one job of a plan.
+type ProposedJob struct {
+	ID          int64           `json:"id,omitempty" example:"31" doc:"The saved job; absent on a dry run 派工编号（预览时无）"`
+	TeamID      int64           `json:"teamId" example:"1" doc:"Team sent 互助队"`
+	RequestID   int64           `json:"requestId" example:"3" doc:"The help request 求助"`
+	HouseholdID int64           `json:"householdId" example:"1" doc:"The household helped 受助户"`
+	FieldID     int64           `json:"fieldId" example:"7" doc:"The field 田块"`
+	Task        string          `json:"task" enum:"prepare,transplant,harvest" example:"transplant" doc:"Task 农活"`
+	Date        string          `json:"date" format:"date" example:"2026-04-21" doc:"The day of the work 派工日期"`
+	Workers     []PlannedWorker `json:"workers" doc:"Member households sent and how many of their people 计划出工"`
+	Workdays    float64         `json:"workdays" example:"2.5" doc:"The work planned on the day, in half-day steps 计划工日"`
+	Late        bool            `json:"late" doc:"After the request's due date: no day inside its window was left 晚于求助期限"`
+}
+
+// UnplacedRequest is a request the plan could not place, and why.
+type UnplacedRequest struct {
+	RequestID int64  `json:"requestId" example:"12" doc:"The request, left submitted 未能安排的求助"`
+	Reason    string `json:"reason" example:"not enough free team members from 2026-04-20 to 2026-05-10 截止前互助队人手不足" doc:"Why 原因"`
+}
+
+// LateRequest is a request the plan finishes after its due date.
+type LateRequest struct {
+	RequestID int64 `json:"requestId" example:"12" doc:"The request 求助"`
+	Days      int   `json:"days" example:"2" doc:"Days its last job falls after the due date 超期天数"`
+}
+
+// PlanScore is a plan's value term by term, in the order plans are compared.
+type PlanScore struct {
+	InWindowWeighted   int64   `json:"inWindowWeighted" example:"180" doc:"Σ priority × half days worked inside windows: maximised first 窗口内加权工作量"`
+	UnplacedWorkdays   float64 `json:"unplacedWorkdays" example:"0" doc:"Work of the requests left unplaced 未安排工日"`
+	LateWeighted       int64   `json:"lateWeighted" example:"0" doc:"Σ priority × half days × days late: minimised next 加权超期量"`
+	BalanceTerm        int64   `json:"balanceTerm" example:"40" doc:"Σ balance² (half days²) after the plan: falls as those who owe help give it 工日余额平方和"`
+	SameGroupWorkdays  float64 `json:"sameGroupWorkdays" example:"20" doc:"Work done in the worker's own village group 本组出工工日"`
+	LoadSpreadWorkdays float64 `json:"loadSpreadWorkdays" example:"1.5" doc:"Most minus least work of a team 各队工作量差"`
+	InWindowWorkdays   float64 `json:"inWindowWorkdays" example:"60" doc:"Work inside windows 窗口内工日"`
+	LateWorkdays       float64 `json:"lateWorkdays" example:"0" doc:"Work after due dates 超期工日"`
+	PlannedWorkdays    float64 `json:"plannedWorkdays" example:"60" doc:"All the work, kept jobs included 计划总工日"`
+	MaxAbsBalance      float64 `json:"maxAbsBalance" example:"3" doc:"Largest |balance| of a member household after the plan, workdays 队员户最大余额绝对值"`
+	SumAbsBalance      float64 `json:"sumAbsBalance" example:"12.5" doc:"Σ |balance| of member households after the plan, workdays 队员户余额绝对值之和"`
+}
+
+// PlanBound is the most any plan could put inside windows.
+type PlanBound struct {
+	Weighted int64   `json:"weighted" example:"185" doc:"Bound on inWindowWeighted 加权上界"`
+	Workdays float64 `json:"workdays" example:"62" doc:"Bound on inWindowWorkdays 工日上界"`
+}
+
+// PlanBody is a plan: proposed, or saved.
+type PlanBody struct {
+	DryRun bool   `json:"dryRun" doc:"true: nothing was saved 仅预览"`
+	Start  string `json:"start" format:"date" example:"2026-04-20" doc:"First day planned: the scope's, or today if later 计划起始日"`
+	End    string `json:"end" format:"date" example:"2026-05-10" doc:"Last day planned 计划截止日"`
+	// The new jobs; jobs kept as they are only count.
+	Jobs            []ProposedJob     `json:"jobs" doc:"New jobs, by date and team 新派工"`
+	FixedJobs       int               `json:"fixedJobs" example:"4" doc:"Jobs kept as they are: confirmed or done, or of requests not planned again 保留不动的派工数"`
+	Unplaced        []UnplacedRequest `json:"unplaced" doc:"Requests the plan could not place; they stay submitted 未能安排的求助"`
+	Late            []LateRequest     `json:"late" doc:"Requests finished after their due date 超期完成的求助"`
+	Score           PlanScore         `json:"score"`
+	Bound           PlanBound         `json:"bound"`
+	InWindowRatio   float64           `json:"inWindowRatio" example:"0.97" doc:"score.inWindowWeighted ÷ bound.weighted, 0 to 1: 1 is the best any plan could do 窗口内完成率（相对上界）"`
+	JobIDs          []int64           `json:"jobIds" doc:"The saved jobs, one per new job; empty on a dry run 已保存的派工编号"`
+	CancelledJobIDs []int64           `json:"cancelledJobIds" doc:"Unconfirmed jobs the plan replaced; empty on a dry run 被替换的未确认派工"`
+}
+
+// BlockInput marks rained-out days.
+type BlockInput struct {
+	Dates  []string `json:"dates" minItems:"1" maxItems:"31" uniqueItems:"true" format:"date" example:"[\"2026-04-22\"]" doc:"Days no field can be worked 停工日期"`
+	Group  int      `json:"group,omitempty" minimum:"0" maximum:"999" example:"0" doc:"One village group's fields, or 0 (absent) for the whole village 村民小组（0为全村）"`
+	Reason string   `json:"reason" minLength:"1" maxLength:"200" example:"大雨" doc:"Why 原因"`
+}
+
+// BlockedDay is a day no field can be worked.
+type BlockedDay struct {
+	Date      string    `json:"date" format:"date" example:"2026-04-22" doc:"The day 日期"`
+	Group     int       `json:"group" example:"0" doc:"The village group, or 0 for the whole village 村民小组（0为全村）"`
+	Reason    string    `json:"reason" example:"大雨" doc:"Why 原因"`
+	CreatedBy string    `json:"createdBy" example:"cadre#token1" doc:"Who blocked it 登记人"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func blockedDayOf(b *store.BlockedDay) BlockedDay {
+	return BlockedDay{Date: b.Date, Group: b.Group, Reason: b.Reason, CreatedBy: b.CreatedBy, CreatedAt: b.CreatedAt}
+}
+
+// SeasonReplan is a season planned again after days were blocked.
+type SeasonReplan struct {
+	SeasonID int64     `json:"seasonId" example:"1" doc:"The season 农时"`
+	Plan     *PlanBody `json:"plan,omitempty" doc:"The saved plan 新计划"`
+	Error    string    `json:"error,omitempty" doc:"Why the season could not be planned again; the days are blocked all the same, and run-plan retries 重新安排失败的原因"`
+}
+
+// BlockBody is what blocking days did.
+type BlockBody struct {
+	Blocked   []BlockedDay   `json:"blocked" doc:"The days, as recorded; a day blocked before keeps its first reason 停工日"`
+	Cancelled []Job          `json:"cancelled" doc:"Scheduled and confirmed jobs on those days, now cancelled 已取消的派工"`
+	Replans   []SeasonReplan `json:"replans" doc:"The open or planned seasons the days fall in, planned again 重新安排的农时"`
+}
+
+func (s *Server) addPlanRoutes() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "run-plan", Method: http.MethodPost, Path: "/v1/plan",
+		Summary: "Plan the teams' jobs 排派工计划", Tags: []string{"plan"}, Security: secured(store.RoleCadre),
+		Description: "Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, " +
+			"else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on " +
+			"a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, " +
+			"then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not " +
+			"planned again and their jobs are kept. With dryRun the proposal is returned and nothing is saved; otherwise the " +
+			"unconfirmed jobs of the requests planned are replaced (one that says the same is kept), the requests placed are " +
+			"scheduled and the teams and households told. If the records change while the plan is saved, 409. " +
+			"按农时或日期范围排计划；dryRun只预览；否则替换未确认派工，保留已确认派工。",
+		Errors: []int{401, 403, 409, 413, 422},
+	}, func(ctx context.Context, in *struct{ Body PlanInput }) (*struct{ Body PlanBody }, error) {
+		b := in.Body
+		body, err := s.runPlan(ctx, store.PlanScope{SeasonID: b.SeasonID, From: b.From, To: b.To}, planner.Options{}, b.DryRun)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return &struct{ Body PlanBody }{Body: *body}, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "block-days", Method: http.MethodPost, Path: "/v1/blocked-days",
+		Summary: "Mark rained-out days and plan again 雨天停工", Tags: []string{"plan"}, Security: secured(store.RoleCadre),
+		Description: "Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs " +
+			"on them (on the group's fields), telling each team and household; a request left with no job goes back to " +
+			"submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again " +
+			"changes nothing, so a retry is safe. 登记停工日，取消当天派工并通知，随后重新安排所在农时。",
+		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 413, 422},
+	}, func(ctx context.Context, in *struct{ Body BlockInput }) (*struct{ Body BlockBody }, error) {
+		p, b := caller(ctx), in.Body
+		blocking, err := s.store.BlockDays(ctx, p.VillageID, p.String(), b.Dates, b.Group, b.Reason)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &struct{ Body BlockBody }{Body: BlockBody{Blocked: make([]BlockedDay, len(blocking.Days)),
+			Cancelled: make([]Job, len(blocking.Cancelled)), Replans: []SeasonReplan{}}}
+		for i, d := range blocking.Days {
+			out.Body.Blocked[i] = blockedDayOf(d)
+		}
+		for i, j := range blocking.Cancelled {
+			r, err := s.store.GetRequest(ctx, p.VillageID, j.RequestID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			out.Body.Cancelled[i] = jobOf(j, r)
+		}
+		today, err := s.today(ctx, p.VillageID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		seasons, err := s.store.ListSeasons(ctx, p.VillageID, 0)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		for _, se := range seasons {
+			covers := slices.ContainsFunc(b.Dates, func(d string) bool { return se.StartDate <= d && d <= se.EndDate })
+			if se.State == store.SeasonClosed || se.EndDate < today || !covers {
+				continue
+			}
+			rp := SeasonReplan{SeasonID: se.ID}
+			rp.Plan, err = s.runPlan(ctx, store.PlanScope{SeasonID: se.ID}, planner.Options{Iterations: planner.ReplanIterations}, false)
+			if code := store.ErrorCode(err); code == store.EINVALID || code == store.ECONFLICT {
+				rp.Error = store.ErrorMessage(err)
+			} else if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			out.Body.Replans = append(out.Body.Replans, rp)
+		}
+		return out, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "list-blocked-days", Method: http.MethodGet, Path: "/v1/blocked-days",
+		Summary: "List blocked days 停工日列表", Tags: []string{"plan"},
+		Description: "The village's rained-out days by date, for the whole village (group 0) or one village group. " +
+			"本村停工日。",
+		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 422},
+	}, func(ctx context.Context, in *struct {
+		From string `query:"from" format:"date" doc:"First date 起始日期"`
+		To   string `query:"to" format:"date" doc:"Last date 截止日期"`
+	}) (*ListOutput[BlockedDay], error) {
+		rows, err := s.store.ListBlockedDays(ctx, caller(ctx).VillageID, in.From, in.To)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return listOf(rows, 0, blockedDayOf), nil
+	})
+}
+
+// runPlan plans a scope and, unless dryRun, saves the plan.
+func (s *Server) runPlan(ctx context.Context, scope store.PlanScope, opts planner.Options, dryRun bool) (*PlanBody, error) {
+	p := caller(ctx)
+	in, err := s.store.PlanInstance(ctx, p.VillageID, scope)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := solve(in, opts)
+	if err != nil {
+		return nil, err
+	}
+	body := planBodyOf(in, plan)
+	body.DryRun = dryRun
+	if dryRun {
+		return body, nil
+	}
+	res, err := s.store.ApplyPlan(ctx, p.VillageID, p.String(), scope, plan)
+	if err != nil {
+		return nil, err
+	}
+	for i, j := range res.Jobs {
+		body.Jobs[i].ID = j.ID
+		body.JobIDs = append(body.JobIDs, j.ID)
+	}
+	for _, j := range res.Cancelled {
+		body.CancelledJobIDs = append(body.CancelledJobIDs, j.ID)
+	}
+	return body, nil
+}
+
+// unreachable matches the planner's refusal of one request that no team
+// can reach: its field is the request's own, "requests[3]".
+var unreachable = regexp.MustCompile(`^requests\[(\d+)\]$`)
+
+// solve runs the planner on an instance built from the records. A request
+// no team can reach before the plan ends (every day left rained out, or
+// no member free) is bad input to the pure planner, but in a village it is
+// a request this plan cannot place: it is set aside with the requests
+// that wait for it and reported unplaced. Any other refusal is a 422
+// naming the instance's field.
+func solve(in planner.Instance, opts planner.Options) (planner.Plan, error) {
+	var aside []planner.Unplaced
+	var asideFixed []planner.Assignment
+	for {
+		var plan planner.Plan
+		var err error
+		if len(in.Requests) == 0 {
+			plan = planner.Plan{Assignments: []planner.Assignment{}, Unplaced: []planner.Unplaced{}, Late: []planner.LateRequest{}}
+		} else {
+			plan, err = planner.Solve(in, opts)
+		}
+		var ie *planner.InputError
+		if errors.As(err, &ie) {
+			m := unreachable.FindStringSubmatch(ie.Field)
+			if m == nil {
+				return planner.Plan{}, store.Invalid(ie.Field, "%s", ie.Message)
+			}
+			i, _ := strconv.Atoi(m[1])
+			in, aside, asideFixed = setAside(in, in.Requests[i].ID, ie.Message, aside, asideFixed)
+			continue
+		}
+		if err != nil {
+			return planner.Plan{}, err
+		}
+		plan.Unplaced = append(plan.Unplaced, aside...)
+		slices.SortFunc(plan.Unplaced, func(a, b planner.Unplaced) int { return cmp.Compare(a.Request, b.Request) })
+		// The jobs already done for a request set aside stay as they are.
+		plan.Assignments = append(plan.Assignments, asideFixed...)
+		return plan, nil
+	}
+}
+
+// setAside takes a request out of the instance with every request that
+// waits for it, and their fixed jobs, recording why.
+func setAside(in planner.Instance, id int64, why string, aside []planner.Unplaced, asideFixed []planner.Assignment) (planner.Instance, []planner.Unplaced, []planner.Assignment) {
+	out := map[int64]string{id: why}
+	for grew := true; grew; {
+		grew = false
+		for _, r := range in.Requests {
+			if _, ok := out[r.ID]; ok {
+				continue
+			}
+			for _, a := range r.After {
+				if _, ok := out[a]; ok {
+					out[r.ID] = fmt.Sprintf("waits for request %d, which cannot be placed 前序求助%d未能安排", a, a)
+					grew = true
+					break
+				}
+			}
+		}
+	}
+	var reqs []planner.Request
+	for _, r := range in.Requests {
+		if why, ok := out[r.ID]; ok {
+			aside = append(aside, planner.Unplaced{Request: r.ID, Reason: why})
+		} else {
+			reqs = append(reqs, r)
+		}
+	}
+	var fixed []planner.Assignment
+	for _, a := range in.Fixed {
+		if _, ok := out[a.Request]; ok {
+			a.Fixed = true
+			asideFixed = append(asideFixed, a)
+		} else {
+			fixed = append(fixed, a)
+		}
+	}
+	in.Requests, in.Fixed = reqs, fixed
+	return in, aside, asideFixed
+}
+
+// planBodyOf shows a plan of an instance.
+func planBodyOf(in planner.Instance, plan planner.Plan) *PlanBody {
+	reqs := make(map[int64]*planner.Request, len(in.Requests))
+	for i := range in.Requests {
+		reqs[in.Requests[i].ID] = &in.Requests[i]
+	}
+	sc := plan.Score
+	out := &PlanBody{Start: in.Start, End: in.End, Jobs: []ProposedJob{}, Unplaced: make([]UnplacedRequest, len(plan.Unplaced)),
+		Late: make([]LateRequest, len(plan.Late)), JobIDs: []int64{}, CancelledJobIDs: []int64{},
+		Score: PlanScore{
+			InWindowWeighted: sc.InWindowWeighted, UnplacedWorkdays: workdays(sc.UnplacedHalfDays), LateWeighted: sc.LateWeighted,
+			BalanceTerm: sc.BalanceTerm, SameGroupWorkdays: workdays(sc.SameGroup), LoadSpreadWorkdays: workdays(sc.LoadSpread),
+			InWindowWorkdays: workdays(sc.InWindowHalfDays), LateWorkdays: workdays(sc.LateHalfDays),
+			PlannedWorkdays: workdays(sc.PlannedHalfDays), MaxAbsBalance: workdays(sc.MaxAbsBalance), SumAbsBalance: workdays(sc.SumAbsBalance),
+		},
+		Bound:         PlanBound{Weighted: plan.Bound.Weighted, Workdays: workdays(plan.Bound.HalfDays)},
+		InWindowRatio: 1,
+	}
+	if plan.Bound.Weighted > 0 {
+		out.InWindowRatio = math.Round(float64(sc.InWindowWeighted)/float64(plan.Bound.Weighted)*1e4) / 1e4
+	}
+	for _, a := range plan.Assignments {
+		if a.Fixed {
+			out.FixedJobs++
+			continue
+		}
+		r := reqs[a.Request]
+		j := ProposedJob{TeamID: a.Team, RequestID: a.Request, HouseholdID: r.Household, FieldID: r.Field, Task: r.Task,
+			Date: a.Date, Workdays: workdays(a.HalfDays()), Late: a.Date > r.Latest}
+		for _, w := range store.PlannedWorkers(a.Workers) {
+			j.Workers = append(j.Workers, PlannedWorker{HouseholdID: w.HouseholdID, Workers: w.Workers})
+		}
+		out.Jobs = append(out.Jobs, j)
+	}
+	for i, u := range plan.Unplaced {
+		out.Unplaced[i] = UnplacedRequest{RequestID: u.Request, Reason: u.Reason}
+	}
+	for i, l := range plan.Late {
+		out.Late[i] = LateRequest{RequestID: l.Request, Days: l.Days}
+	}
+	return out
+}

@@ -1,0 +1,482 @@
+package store_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"huangong/scheduler/planner"
+	"huangong/store"
+)
+
+// planCadre is who runs the plans in these tests.
+const planCadre = "cadre:plan"
+
+// planSeason is the scope of the loop village's open spring season.
+func planSeason(e *loopEnv) store.PlanScope { return store.PlanScope{SeasonID: e.season.ID} }
+
+// plan builds the instance of a scope and solves it with the default options.
+func (e *loopEnv) plan(t *testing.T, scope store.PlanScope) (planner.Instance, planner.Plan) {
+	t.Helper()
+	in, err := e.st.PlanInstance(e.ctx, e.v.ID, scope)
+	require.NoError(t, err)
+	p, err := planner.Solve(in, planner.Options{})
+	require.NoError(t, err)
+	return in, p
+}
+
+// apply plans a scope and saves the plan.
+func (e *loopEnv) apply(t *testing.T, scope store.PlanScope) (planner.Plan, *store.PlanResult) {
+	t.Helper()
+	_, p := e.plan(t, scope)
+	res, err := e.st.ApplyPlan(e.ctx, e.v.ID, planCadre, scope, p)
+	require.NoError(t, err)
+	return p, res
+}
+
+// planRequests registers n transplant requests of 章仁标's on new 3-mu
+// fields (4.5 workdays each) in the window 2026-04-25 to 2026-04-30.
+func planRequests(t *testing.T, e *loopEnv, n int) []*store.HelpRequest {
+	t.Helper()
+	out := make([]*store.HelpRequest, n)
+	for i := range out {
+		f := e.field(t, e.helped, 300)
+		out[i] = e.request(t, func(in *store.NewRequest) { in.FieldID = f.ID })
+	}
+	return out
+}
+
+// activeJobs returns the village's scheduled, confirmed and done jobs.
+func activeJobs(t *testing.T, e *loopEnv) []*store.Job {
+	t.Helper()
+	var out []*store.Job
+	for _, state := range []string{store.JobScheduled, store.JobConfirmed, store.JobDone} {
+		jobs, _, err := e.st.ListJobs(e.ctx, e.v.ID, store.JobFilter{State: state}, store.Page{Limit: store.MaxPageLimit})
+		require.NoError(t, err)
+		out = append(out, jobs...)
+	}
+	return out
+}
+
+// assertHardRules checks every active job of the village: its workers are
+// members of its team offering that many, free that day and on no other
+// job; it is not on a blocked day of its field and not before its
+// request's window opens.
+func assertHardRules(t *testing.T, e *loopEnv) {
+	t.Helper()
+	blocked, err := e.st.ListBlockedDays(e.ctx, e.v.ID, "", "")
+	require.NoError(t, err)
+	busy := map[string]int64{}
+	for _, j := range activeJobs(t, e) {
+		team, err := e.st.GetTeam(e.ctx, e.v.ID, j.TeamID)
+		require.NoError(t, err)
+		r, err := e.st.GetRequest(e.ctx, e.v.ID, j.RequestID)
+		require.NoError(t, err)
+		f, err := e.st.GetField(e.ctx, e.v.ID, r.FieldID)
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, j.Date, r.Earliest, "job %d is before request %d's window", j.ID, r.ID)
+		for _, b := range blocked {
+			assert.False(t, b.Date == j.Date && (b.Group == 0 || b.Group == f.Group), "job %d is on blocked day %s", j.ID, b.Date)
+		}
+		require.NotEmpty(t, j.Workers, "job %d", j.ID)
+		for _, w := range j.Workers {
+			i := slices.IndexFunc(team.Members, func(m *store.TeamMember) bool { return m.HouseholdID == w.HouseholdID })
+			if !assert.GreaterOrEqual(t, i, 0, "job %d: household %d is not in team %d", j.ID, w.HouseholdID, j.TeamID) {
+				continue
+			}
+			m := team.Members[i]
+			assert.LessOrEqual(t, w.Workers, m.WorkersPerDay, "job %d: household %d", j.ID, w.HouseholdID)
+			assert.NotContains(t, m.UnavailableDays, j.Date, "job %d: household %d is off", j.ID, w.HouseholdID)
+			key := fmt.Sprintf("%d@%s", w.HouseholdID, j.Date)
+			assert.Zero(t, busy[key], "household %d is on jobs %d and %d on %s", w.HouseholdID, busy[key], j.ID, j.Date)
+			busy[key] = j.ID
+		}
+	}
+}
+
+// newJobs are a plan's new assignments as the jobs they become.
+func newJobs(p planner.Plan) []string {
+	var out []string
+	for _, a := range p.Assignments {
+		if !a.Fixed {
+			out = append(out, fmt.Sprintf("team %d request %d %s %v", a.Team, a.Request, a.Date, store.PlannedWorkers(a.Workers)))
+		}
+	}
+	return out
+}
+
+func jobLines(jobs []*store.Job) []string {
+	out := make([]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = fmt.Sprintf("team %d request %d %s %v", j.TeamID, j.RequestID, j.Date, j.Workers)
+	}
+	return out
+}
+
+func TestPlan_Instance(t *testing.T) {
+	e := loopSetup(t)
+	// A done job on the first day of the window: its workers are taken
+	// that day and the ledger has moved.
+	done, doneJob := e.reach(t, store.RequestDone)
+	require.Equal(t, "2026-04-25", doneJob.Date)
+	// A confirmed request: kept as it is.
+	kept, keptJob := e.reach(t, store.RequestConfirmed)
+	// Prepare, then transplant on one field; the exempt household's harvest
+	// is not in this season.
+	f := e.field(t, e.helped, 200)
+	prep := e.request(t, func(in *store.NewRequest) { in.FieldID, in.Task = f.ID, store.TaskPrepare })
+	trans := e.request(t, func(in *store.NewRequest) { in.FieldID = f.ID })
+	ef := e.field(t, e.exempt, 100)
+	exempt := e.request(t, func(in *store.NewRequest) { in.HouseholdID, in.FieldID = e.exempt.ID, ef.ID })
+	_, err := e.st.BlockDays(e.ctx, e.v.ID, planCadre, []string{"2026-04-27"}, 0, "大雨")
+	require.NoError(t, err)
+	_, err = e.st.BlockDays(e.ctx, e.v.ID, planCadre, []string{"2026-04-03", "2026-05-20"}, 0, "out of the season")
+	require.NoError(t, err)
+
+	in, err := e.st.PlanInstance(e.ctx, e.v.ID, planSeason(e))
+	require.NoError(t, err)
+	assert.Equal(t, "2026-04-20", in.Start, "nothing is planned before today")
+	assert.Equal(t, "2026-05-10", in.End)
+	assert.Equal(t, []planner.Blocked{{Date: "2026-04-27"}}, in.Blocked)
+	assert.Equal(t, map[int64]int64{e.helped.ID: -6, e.a.ID: 4, e.b.ID: 2}, in.Balances)
+
+	byID := map[int64]planner.Request{}
+	for _, r := range in.Requests {
+		byID[r.ID] = r
+	}
+	require.Len(t, byID, 5, "the done and confirmed requests are there for their jobs")
+	assert.Equal(t, planner.Request{ID: prep.ID, Household: e.helped.ID, Field: f.ID, Group: 1, Task: store.TaskPrepare,
+		HalfDays: prep.HalfDays, Earliest: "2026-04-25", Latest: "2026-04-30", Priority: prep.Priority}, byID[prep.ID])
+	assert.Equal(t, []int64{prep.ID}, byID[trans.ID].After, "transplant waits for the prepare on its field")
+	assert.True(t, byID[exempt.ID].Exempt)
+	assert.Equal(t, 3, byID[prep.ID].Priority, "an elderly household comes first")
+	assert.EqualValues(t, 6, byID[kept.ID].HalfDays, "a kept request asks only for its jobs")
+	assert.EqualValues(t, 6, byID[done.ID].HalfDays)
+
+	assert.Equal(t, []planner.Assignment{
+		{Request: done.ID, Team: e.team1.ID, Date: doneJob.Date, Workers: []planner.Worker{{Household: e.a.ID, HalfDays: 4}, {Household: e.b.ID, HalfDays: 2}}},
+		{Request: kept.ID, Team: e.team1.ID, Date: keptJob.Date, Workers: []planner.Worker{{Household: e.a.ID, HalfDays: 4}, {Household: e.b.ID, HalfDays: 2}}},
+	}, in.Fixed)
+	assert.Equal(t, []planner.Team{
+		{ID: e.team1.ID, Members: []planner.Member{
+			{Household: e.a.ID, Group: 1, Workers: 2}, {Household: e.b.ID, Group: 1, Workers: 1}, {Household: e.c.ID, Group: 1, Workers: 2}}},
+		{ID: e.team2.ID, Members: []planner.Member{{Household: e.d.ID, Group: 1, Workers: 1}}},
+	}, in.Teams, "the day c is off falls outside the plan")
+
+	t.Run("a range takes the requests whose window meets it", func(t *testing.T) {
+		late := e.request(t, func(in *store.NewRequest) { in.Earliest, in.Latest = "2026-05-05", "2026-05-08" })
+		in, err := e.st.PlanInstance(e.ctx, e.v.ID, store.PlanScope{From: "2026-05-01", To: "2026-05-10"})
+		require.NoError(t, err)
+		require.Len(t, in.Requests, 1)
+		assert.Equal(t, late.ID, in.Requests[0].ID)
+		assert.Empty(t, in.Fixed)
+		assert.Equal(t, "2026-05-01", in.Start)
+	})
+}
+
+func TestPlan_Scope(t *testing.T) {
+	e := loopSetup(t)
+	closed := &store.Season{VillageID: e.v.ID, Kind: store.SeasonSpring, StartDate: "2025-04-05", EndDate: "2025-05-10", Tasks: []string{store.TaskPrepare}}
+	require.NoError(t, e.st.CreateSeason(e.ctx, closed))
+	past := &store.Season{VillageID: e.v.ID, Kind: store.SeasonAutumn, StartDate: "2025-10-01", EndDate: "2025-11-01", Tasks: []string{store.TaskHarvest}}
+	require.NoError(t, e.st.CreateSeason(e.ctx, past))
+	loopSeasonState(t, e, closed.ID, store.SeasonOpen)
+	loopSeasonState(t, e, closed.ID, store.SeasonClosed)
+	for _, tc := range []struct {
+		name        string
+		scope       store.PlanScope
+		code, field string
+	}{
+		{"nothing", store.PlanScope{}, store.EINVALID, "body.seasonId"},
+		{"both", store.PlanScope{SeasonID: e.season.ID, From: "2026-04-20", To: "2026-04-30"}, store.EINVALID, "body.seasonId"},
+		{"from alone", store.PlanScope{From: "2026-04-20"}, store.EINVALID, "body.to"},
+		{"to alone", store.PlanScope{To: "2026-04-20"}, store.EINVALID, "body.from"},
+		{"to before from", store.PlanScope{From: "2026-04-20", To: "2026-04-19"}, store.EINVALID, "body.to"},
+		{"not a date", store.PlanScope{From: "2026-04-31", To: "2026-05-01"}, store.EINVALID, "body.from"},
+		{"over a year", store.PlanScope{From: "2026-04-20", To: "2027-04-21"}, store.EINVALID, "body.to"},
+		{"range in the past", store.PlanScope{From: "2026-04-01", To: "2026-04-19"}, store.EINVALID, "body.to"},
+		{"unknown season", store.PlanScope{SeasonID: 999}, store.EINVALID, "body.seasonId"},
+		{"closed season", store.PlanScope{SeasonID: closed.ID}, store.ECONFLICT, "body.seasonId"},
+		{"season over", store.PlanScope{SeasonID: past.ID}, store.EINVALID, "body.seasonId"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.st.PlanInstance(e.ctx, e.v.ID, tc.scope)
+			AssertError(t, err, tc.code, tc.field)
+			_, err = e.st.ApplyPlan(e.ctx, e.v.ID, planCadre, tc.scope, planner.Plan{})
+			AssertError(t, err, tc.code, tc.field)
+		})
+	}
+	t.Run("another village's season", func(t *testing.T) {
+		other := MustVillage(t, e.st, "邻村")
+		_, err := e.st.PlanInstance(e.ctx, other.ID, planSeason(e))
+		AssertError(t, err, store.EINVALID, "body.seasonId")
+	})
+}
+
+func TestPlan_Apply(t *testing.T) {
+	e := loopSetup(t)
+	reqs := planRequests(t, e, 6)
+	_, err := e.st.BlockDays(e.ctx, e.v.ID, planCadre, []string{"2026-04-26"}, 0, "大雨")
+	require.NoError(t, err)
+
+	before := loopCounts(t, e.st)
+	_, proposal := e.plan(t, planSeason(e))
+	_, again := e.plan(t, planSeason(e))
+	assert.Equal(t, proposal, again, "the same records, the same plan")
+	assert.Equal(t, before, loopCounts(t, e.st), "planning alone writes nothing")
+	require.Empty(t, proposal.Unplaced)
+	require.NotEmpty(t, newJobs(proposal))
+
+	events := int64(CountRows(t, e.st, "outbox"))
+	p, res := e.apply(t, planSeason(e))
+	assert.Equal(t, proposal, p)
+	assert.Equal(t, newJobs(proposal), jobLines(res.Jobs), "the saved jobs are the plan's")
+	assert.Equal(t, len(res.Jobs), res.Created)
+	assert.Empty(t, res.Cancelled)
+	assert.Empty(t, res.Unplaced)
+	assertHardRules(t, e)
+
+	want := []string{}
+	for _, j := range res.Jobs {
+		assert.Equal(t, planCadre, j.CreatedBy)
+		assert.Equal(t, store.JobScheduled, j.State)
+		assert.NotEqual(t, "2026-04-26", j.Date)
+		loopChain(t, e, "job", j.ID, store.JobScheduled)
+		want = append(want, fmt.Sprintf("team:%d job.scheduled job:%d", j.TeamID, j.ID), fmt.Sprintf("household:%d job.scheduled job:%d", e.helped.ID, j.ID))
+	}
+	assert.Equal(t, want, loopEvents(t, e, events))
+	for _, r := range reqs {
+		assert.Contains(t, res.Scheduled, r.ID)
+		got, _ := e.reload(t, r.ID)
+		assert.Equal(t, store.RequestScheduled, got.State)
+		trs := loopChain(t, e, "request", r.ID, store.RequestScheduled)
+		assert.Equal(t, "plan 计划派工", trs[len(trs)-1].Note)
+	}
+
+	t.Run("the same plan again changes nothing", func(t *testing.T) {
+		before := loopCounts(t, e.st)
+		_, res2 := e.apply(t, planSeason(e))
+		assert.Zero(t, res2.Created)
+		assert.Empty(t, res2.Cancelled)
+		assert.Equal(t, jobLines(res.Jobs), jobLines(res2.Jobs))
+		assert.Equal(t, before, loopCounts(t, e.st), "no job is cancelled to be made again")
+	})
+}
+
+func TestPlan_ReplanKeepsConfirmed(t *testing.T) {
+	e := loopSetup(t)
+	reqs := planRequests(t, e, 4)
+	_, res := e.apply(t, planSeason(e))
+	// The leader confirms the first job; a cadre adds a late job by hand
+	// to another request, which the next plan replaces.
+	first := e.confirm(t, res.Jobs[0])
+	var other *store.HelpRequest
+	for _, r := range reqs {
+		if r.ID != first.RequestID {
+			other = r
+			break
+		}
+	}
+	handMade, err := e.st.CreateJob(e.ctx, e.v.ID, loopCadre, store.NewJob{TeamID: e.team2.ID, RequestID: other.ID, Date: "2026-05-08",
+		Workers: []store.PlannedWorker{{HouseholdID: e.d.ID, Workers: 1}}})
+	require.NoError(t, err)
+
+	in, err := e.st.PlanInstance(e.ctx, e.v.ID, planSeason(e))
+	require.NoError(t, err)
+	fixed := slices.IndexFunc(in.Fixed, func(a planner.Assignment) bool { return a.Request == first.RequestID && a.Date == first.Date })
+	require.GreaterOrEqual(t, fixed, 0, "the confirmed job is fixed")
+
+	p, res2 := e.apply(t, planSeason(e))
+	for _, a := range p.Assignments {
+		if a.Request == first.RequestID {
+			assert.True(t, a.Fixed, "a request with a confirmed job gets no new job")
+		}
+	}
+	got, err := e.st.GetJob(e.ctx, e.v.ID, first.ID)
+	require.NoError(t, err)
+	assert.Equal(t, store.JobConfirmed, got.State, "the confirmed job is kept")
+	assert.Equal(t, first.Version, got.Version)
+
+	cancelled := map[int64]bool{}
+	for _, j := range res2.Cancelled {
+		cancelled[j.ID] = true
+		trs := loopChain(t, e, "job", j.ID, store.JobCancelled)
+		assert.Equal(t, "re-planned 重新派工", trs[len(trs)-1].Note)
+	}
+	assert.True(t, cancelled[handMade.ID], "the hand-made late job is replaced")
+	assert.False(t, cancelled[first.ID])
+	for _, j := range res.Jobs[1:] {
+		if !cancelled[j.ID] {
+			assert.Contains(t, jobLines(res2.Jobs), jobLines([]*store.Job{j})[0], "an unconfirmed job is either kept by the plan or cancelled")
+		}
+	}
+	_, jobs := e.reload(t, other.ID)
+	for _, j := range jobs {
+		if j.Active() {
+			assert.LessOrEqual(t, j.Date, other.Latest, "the late work moved inside the window")
+		}
+	}
+	assertHardRules(t, e)
+}
+
+func TestPlan_ApplyRefusesAStalePlan(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, e *loopEnv, r *store.HelpRequest, j *store.Job)
+	}{
+		{"a job confirmed", func(t *testing.T, e *loopEnv, _ *store.HelpRequest, j *store.Job) { e.confirm(t, j) }},
+		{"a request cancelled", func(t *testing.T, e *loopEnv, r *store.HelpRequest, _ *store.Job) { e.cancel(t, r) }},
+		{"a new request", func(t *testing.T, e *loopEnv, _ *store.HelpRequest, _ *store.Job) { e.request(t, nil) }},
+		{"a member leaves", func(t *testing.T, e *loopEnv, _ *store.HelpRequest, j *store.Job) {
+			require.NoError(t, e.st.RemoveTeamMember(e.ctx, e.v.ID, j.TeamID, j.Workers[0].HouseholdID))
+		}},
+		{"the day rained out", func(t *testing.T, e *loopEnv, _ *store.HelpRequest, j *store.Job) {
+			_, err := e.st.BlockDays(e.ctx, e.v.ID, planCadre, []string{j.Date}, 0, "大雨")
+			require.NoError(t, err)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := loopSetup(t)
+			reqs := planRequests(t, e, 3)
+			_, res := e.apply(t, planSeason(e))
+			// A new request to plan, so the stale plan has new jobs.
+			e.request(t, nil)
+			_, stale := e.plan(t, planSeason(e))
+			r, _ := e.reload(t, res.Jobs[0].RequestID)
+			require.True(t, slices.ContainsFunc(reqs, func(q *store.HelpRequest) bool { return q.ID == r.ID }))
+			tc.change(t, e, r, res.Jobs[0])
+			before := loopCounts(t, e.st)
+			_, err := e.st.ApplyPlan(e.ctx, e.v.ID, planCadre, planSeason(e), stale)
+			AssertError(t, err, store.ECONFLICT, "")
+			loopAssertNothingWritten(t, e, before)
+		})
+	}
+}
+
+func TestPlan_BlockDays(t *testing.T) {
+	e := loopSetup(t)
+	reqs := planRequests(t, e, 4)
+	// Another group's field, planned too.
+	g2 := MustHousehold(t, e.st, e.v.ID, func(h *store.Household) { h.HeadName, h.Group = "周二组", 2 })
+	g2f := e.field(t, g2, 300)
+	g2r := e.request(t, func(in *store.NewRequest) { in.HouseholdID, in.FieldID = g2.ID, g2f.ID })
+	_, res := e.apply(t, planSeason(e))
+	rainy := res.Jobs[0].Date
+	var onRainy []*store.Job
+	for _, j := range res.Jobs {
+		if j.Date == rainy {
+			onRainy = append(onRainy, j)
+		}
+	}
+	require.NotEmpty(t, onRainy)
+	// One of them confirmed: cancelled all the same.
+	e.confirm(t, onRainy[0])
+
+	events := int64(CountRows(t, e.st, "outbox"))
+	b, err := e.st.BlockDays(e.ctx, e.v.ID, planCadre, []string{rainy, rainy}, 0, "大雨")
+	require.NoError(t, err)
+	require.Len(t, b.Days, 1)
+	assert.Equal(t, store.BlockedDay{ID: b.Days[0].ID, VillageID: e.v.ID, Date: rainy, Group: 0, Reason: "大雨", CreatedBy: planCadre,
+		CreatedAt: b.Days[0].CreatedAt}, *b.Days[0])
+	assert.Equal(t, jobLines(onRainy), jobLines(b.Cancelled))
+	var want []string
+	for _, j := range b.Cancelled {
+		trs := loopChain(t, e, "job", j.ID, store.JobCancelled)
+		assert.Equal(t, store.RainNote, trs[len(trs)-1].Note)
+		r, err := e.st.GetRequest(e.ctx, e.v.ID, j.RequestID)
+		require.NoError(t, err)
+		want = append(want, fmt.Sprintf("team:%d job.cancelled job:%d", j.TeamID, j.ID), fmt.Sprintf("household:%d job.cancelled job:%d", r.HouseholdID, j.ID))
+	}
+	assert.Equal(t, want, loopEvents(t, e, events))
+	for _, r := range append(reqs, g2r) {
+		got, jobs := e.reload(t, r.ID)
+		pending := slices.ContainsFunc(jobs, func(j *store.Job) bool { return j.State == store.JobScheduled || j.State == store.JobConfirmed })
+		if !pending {
+			assert.Equal(t, store.RequestSubmitted, got.State, "request %d has nothing left to do", r.ID)
+			trs := loopChain(t, e, "request", r.ID, store.RequestSubmitted)
+			assert.Equal(t, store.RainNote, trs[len(trs)-1].Note)
+		}
+	}
+
+	t.Run("blocking again changes nothing", func(t *testing.T) {
+		before := loopCounts(t, e.st)
+		b, err := e.st.BlockDays(e.ctx, e.v.ID, planCadre, []string{rainy}, 0, "又下雨")
+		require.NoError(t, err)
+		assert.Equal(t, "大雨", b.Days[0].Reason, "the first reason stays")
+		assert.Empty(t, b.Cancelled)
+		assert.Equal(t, before, loopCounts(t, e.st))
+		assert.Equal(t, 1, CountRows(t, e.st, "blocked_days"))
+	})
+
+	t.Run("the plan puts the work elsewhere", func(t *testing.T) {
+		p, _ := e.apply(t, planSeason(e))
+		assert.Empty(t, p.Unplaced)
+		for _, j := range activeJobs(t, e) {
+			assert.NotEqual(t, rainy, j.Date, "job %d", j.ID)
+		}
+		for _, r := range append(reqs, g2r) {
+			got, _ := e.reload(t, r.ID)
+			assert.Equal(t, store.RequestScheduled, got.State, "request %d", r.ID)
+		}
+		assertHardRules(t, e)
+	})
+
+	t.Run("a group's day stops only its fields", func(t *testing.T) {
+		var day string
+		var g2jobs, others int
+		for _, j := range activeJobs(t, e) {
+			if j.RequestID == g2r.ID && day == "" {
+				day = j.Date
+			}
+		}
+		require.NotEmpty(t, day)
+		for _, j := range activeJobs(t, e) {
+			if j.Date == day && j.RequestID == g2r.ID {
+				g2jobs++
+			} else if j.Date == day {
+				others++
+			}
+		}
+		b, err := e.st.BlockDays(e.ctx, e.v.ID, planCadre, []string{day}, 2, "二组下冰雹")
+		require.NoError(t, err)
+		assert.Len(t, b.Cancelled, g2jobs)
+		for _, j := range b.Cancelled {
+			assert.Equal(t, g2r.ID, j.RequestID)
+		}
+		left := 0
+		for _, j := range activeJobs(t, e) {
+			if j.Date == day {
+				left++
+			}
+		}
+		assert.Equal(t, others, left, "the other groups work that day")
+		in, err := e.st.PlanInstance(e.ctx, e.v.ID, planSeason(e))
+		require.NoError(t, err)
+		assert.Contains(t, in.Blocked, planner.Blocked{Date: day, Group: 2})
+		e.apply(t, planSeason(e))
+		assertHardRules(t, e)
+	})
+
+	t.Run("bad input", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			dates  []string
+			group  int
+			reason string
+			field  string
+		}{
+			{"no day", nil, 0, "雨", "body.dates"},
+			{"not a date", []string{"2026-04-20", "2026-02-30"}, 0, "雨", "body.dates[1]"},
+			{"negative group", []string{"2026-04-20"}, -1, "雨", "body.group"},
+			{"no reason", []string{"2026-04-20"}, 0, "  ", "body.reason"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := e.st.BlockDays(e.ctx, e.v.ID, planCadre, tc.dates, tc.group, tc.reason)
+				AssertError(t, err, store.EINVALID, tc.field)
+			})
+		}
+	})
+}
