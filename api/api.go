@@ -147,7 +147,7 @@ func (s *Server) addSystemRoutes() {
 		OperationID: "get-health",
 		Method:      http.MethodGet,
 		Path:        "/healthz",
-		Summary:     "Health check 健康检查",
+		Summary:     "健康检查 Health check",
 		Tags:        []string{"system"},
 		Errors:      []int{http.StatusServiceUnavailable},
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
@@ -155,7 +155,7 @@ func (s *Server) addSystemRoutes() {
 		defer cancel()
 		if err := s.store.DB().PingContext(ctx); err != nil {
 			s.log.Error("health: database", "err", err)
-			return nil, huma.Error503ServiceUnavailable("database unavailable 数据库不可用")
+			return nil, huma.Error503ServiceUnavailable("数据库不可用 database unavailable")
 		}
 		out := &healthOutput{}
 		out.Body.Status = "ok"

@@ -28,8 +28,8 @@ func auditOf(e *store.AuditEntry) AuditEntry {
 func (s *Server) addAuditRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-audit-log", Method: http.MethodGet, Path: "/v1/audit",
-		Summary: "Read the audit log 操作日志", Tags: []string{"audit"}, Security: secured(store.RoleCadre),
-		Description: "Every change and every denial in the village, oldest first. Append-only. 只增不改。",
+		Summary: "操作日志 Read the audit log", Tags: []string{"audit"}, Security: secured(store.RoleCadre),
+		Description: "只增不改。 Every change and every denial in the village, oldest first. Append-only.",
 		Errors:      []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct{ PageInput }) (*ListOutput[AuditEntry], error) {
 		page, err := in.page()

@@ -63,7 +63,7 @@ func deny(ctx context.Context, what string, id int64) error {
 	if ra, ok := ctx.Value(auditKey).(*requestAudit); ok {
 		ra.denied = true
 	}
-	return toProblem(store.Errorf(store.ENOTFOUND, "%s %d not found 未找到", what, id))
+	return toProblem(store.Errorf(store.ENOTFOUND, "未找到 %s %d not found", what, id))
 }
 
 // secured declares the roles allowed to call an operation. The roles are
@@ -88,7 +88,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	secret, ok := bearerToken(ctx.Header("Authorization"))
 	if !ok {
 		ra.denied = true
-		s.unauthorized(ctx, "missing or malformed Authorization: Bearer header 缺少或格式错误的令牌")
+		s.unauthorized(ctx, "缺少或格式错误的令牌 missing or malformed Authorization: Bearer header")
 		return
 	}
 	tok, err := s.store.Authenticate(ctx.Context(), secret)
@@ -112,7 +112,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	ra.principal = p
 	if !slices.Contains(op.Security[0][bearerScheme], p.Role) {
 		ra.denied = true
-		s.writeProblem(ctx, store.Errorf(store.EFORBIDDEN, "role %s may not call %s 该角色无权执行此操作", p.Role, op.OperationID))
+		s.writeProblem(ctx, store.Errorf(store.EFORBIDDEN, "该角色无权执行此操作 role %s may not call %s", p.Role, op.OperationID))
 		return
 	}
 	ctx = huma.WithValue(ctx, principalKey, p)

@@ -37,7 +37,7 @@ func (s *Server) problem(ctx context.Context, err error) huma.StatusError {
 		}
 	}
 	s.log.ErrorContext(ctx, "internal error", "err", err)
-	return huma.Error500InternalServerError("internal error 内部错误")
+	return huma.Error500InternalServerError("内部错误 internal error")
 }
 
 // toProblem maps a domain error with a known code; helpers that answer
@@ -46,7 +46,7 @@ func (s *Server) problem(ctx context.Context, err error) huma.StatusError {
 func toProblem(de *store.Error) huma.StatusError {
 	status, ok := statusOf[de.Code]
 	if !ok {
-		return huma.Error500InternalServerError("internal error 内部错误")
+		return huma.Error500InternalServerError("内部错误 internal error")
 	}
 	if de.Field != "" {
 		return huma.NewError(status, de.Message, &huma.ErrorDetail{Location: de.Field, Message: de.Message})

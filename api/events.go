@@ -102,9 +102,9 @@ func (s *Server) addEventRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-events", Method: http.MethodGet, Path: "/v1/events/log",
-		Summary: "Read your notifications 通知记录", Tags: []string{"events"}, Security: roles,
-		Description: "The outbox rows the caller may read, oldest first: a household its own, a leader its team's, a cadre " +
-			"the whole village's. Page with ?after= the last ID seen. 农户看本户，队长看本队，村干部看全村。",
+		Summary: "通知记录 Read your notifications", Tags: []string{"events"}, Security: roles,
+		Description: "农户看本户，队长看本队，村干部看全村。 The outbox rows the caller may read, oldest first: a household its own, a leader its team's, a cadre " +
+			"the whole village's. Page with ?after= the last ID seen.",
 		Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct {
 		After int64 `query:"after" minimum:"0" doc:"Only events with a larger ID 只看此编号之后"`
@@ -127,7 +127,7 @@ func (s *Server) addEventRoutes() {
 
 	sse.Register(s.api, huma.Operation{
 		OperationID: "stream-events", Method: http.MethodGet, Path: "/v1/events",
-		Summary: "Stream your notifications 实时通知", Tags: []string{"events"}, Security: roles,
+		Summary: "实时通知 Stream your notifications", Tags: []string{"events"}, Security: roles,
 		Description: "Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, " +
 			"and a `ping` when the stream has been quiet. Without a cursor the stream starts with the next event; " +
 			"a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. " +

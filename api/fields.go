@@ -53,7 +53,7 @@ type FieldPatch struct {
 func centimu(area float64) (int64, error) {
 	c := math.Round(area * 100)
 	if math.Abs(area*100-c) > 1e-6 {
-		return 0, store.Invalid("body.area", "area %v has more than two decimals 面积最多两位小数", area)
+		return 0, store.Invalid("body.area", "面积最多两位小数 area %v has more than two decimals", area)
 	}
 	return int64(c), nil
 }
@@ -71,8 +71,8 @@ func fieldOutput(f *store.Field) *FieldOutput {
 func (s *Server) addFieldRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-fields", Method: http.MethodGet, Path: "/v1/fields",
-		Summary: "List fields 田块列表", Tags: []string{"fields"},
-		Description: "A household token lists only its own fields. 农户只能看本户田块。",
+		Summary: "田块列表 List fields", Tags: []string{"fields"},
+		Description: "农户只能看本户田块。 A household token lists only its own fields.",
 		Security:    secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		PageInput
@@ -100,7 +100,7 @@ func (s *Server) addFieldRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-field", Method: http.MethodPost, Path: "/v1/fields",
-		Summary: "Record a field 登记田块", Tags: []string{"fields"}, Security: secured(store.RoleCadre),
+		Summary: "登记田块 Record a field", Tags: []string{"fields"}, Security: secured(store.RoleCadre),
 		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 413, 422},
 	}, func(ctx context.Context, in *struct{ Body FieldInput }) (*FieldOutput, error) {
 		area, err := centimu(in.Body.Area)
@@ -119,8 +119,8 @@ func (s *Server) addFieldRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-field", Method: http.MethodGet, Path: "/v1/fields/{id}",
-		Summary: "Get a field 查看田块", Tags: []string{"fields"},
-		Description: "A household token reads only its own fields. 农户只能查看本户田块。",
+		Summary: "查看田块 Get a field", Tags: []string{"fields"},
+		Description: "农户只能查看本户田块。 A household token reads only its own fields.",
 		Security:    secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *IDPath) (*FieldOutput, error) {
 		p := caller(ctx)
@@ -136,7 +136,7 @@ func (s *Server) addFieldRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "update-field", Method: http.MethodPatch, Path: "/v1/fields/{id}",
-		Summary: "Update a field 修改田块", Tags: []string{"fields"}, Security: secured(store.RoleCadre),
+		Summary: "修改田块 Update a field", Tags: []string{"fields"}, Security: secured(store.RoleCadre),
 		Description: "Send the ETag last read as If-Match; if the field changed since, 412 and nothing is written.",
 		Errors:      []int{401, 403, 404, 412, 413, 422},
 	}, func(ctx context.Context, in *struct {

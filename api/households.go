@@ -113,7 +113,7 @@ type IfMatchHeader struct {
 func (s *Server) addHouseholdRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-households", Method: http.MethodGet, Path: "/v1/households",
-		Summary: "List households 农户列表", Tags: []string{"households"}, Security: secured(store.RoleCadre),
+		Summary: "农户列表 List households", Tags: []string{"households"}, Security: secured(store.RoleCadre),
 		Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct {
 		PageInput
@@ -138,7 +138,7 @@ func (s *Server) addHouseholdRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-household", Method: http.MethodPost, Path: "/v1/households",
-		Summary: "Record a household 登记农户", Tags: []string{"households"}, Security: secured(store.RoleCadre),
+		Summary: "登记农户 Record a household", Tags: []string{"households"}, Security: secured(store.RoleCadre),
 		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 413, 422},
 	}, func(ctx context.Context, in *struct{ Body HouseholdInput }) (*HouseholdOutput, error) {
 		b := in.Body
@@ -155,8 +155,8 @@ func (s *Server) addHouseholdRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-household", Method: http.MethodGet, Path: "/v1/households/{id}",
-		Summary: "Get a household 查看农户", Tags: []string{"households"},
-		Description: "A household token reads only its own household. 农户只能查看本户。",
+		Summary: "查看农户 Get a household", Tags: []string{"households"},
+		Description: "农户只能查看本户。 A household token reads only its own household.",
 		Security:    secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *IDPath) (*HouseholdOutput, error) {
 		p := caller(ctx)
@@ -172,7 +172,7 @@ func (s *Server) addHouseholdRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "update-household", Method: http.MethodPatch, Path: "/v1/households/{id}",
-		Summary: "Update a household 修改农户", Tags: []string{"households"}, Security: secured(store.RoleCadre),
+		Summary: "修改农户 Update a household", Tags: []string{"households"}, Security: secured(store.RoleCadre),
 		Description: "Send the ETag last read as If-Match; if the household changed since, 412 and nothing is written.",
 		Errors:      []int{401, 403, 404, 412, 413, 422},
 	}, func(ctx context.Context, in *struct {

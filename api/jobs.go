@@ -94,7 +94,7 @@ type CompletionInput struct {
 func (s *Server) addJobRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-job", Method: http.MethodPost, Path: "/v1/jobs",
-		Summary: "Assign a team to a request for a day 手工派工", Tags: []string{"jobs"}, Security: secured(store.RoleCadre),
+		Summary: "手工派工 Assign a team to a request for a day", Tags: []string{"jobs"}, Security: secured(store.RoleCadre),
 		Description: "The cadre's override of the plan. Planned workers must be members of the team, available that day and " +
 			"on no other job that day (409). The team's leader and the household are told. " +
 			"计划出工须为本队队员、当天有空且未派其他活；通知队长和农户。",
@@ -114,9 +114,9 @@ func (s *Server) addJobRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-jobs", Method: http.MethodGet, Path: "/v1/jobs",
-		Summary: "List jobs 派工列表", Tags: []string{"jobs"},
-		Description: "A leader lists its team's jobs (the morning list: ?date=); a household the jobs on its requests; a cadre " +
-			"the whole village. 队长看本队派工，农户看为本户安排的派工。",
+		Summary: "派工列表 List jobs", Tags: []string{"jobs"},
+		Description: "队长看本队派工，农户看为本户安排的派工。 A leader lists its team's jobs (the morning list: ?date=); a household the jobs on its requests; a cadre " +
+			"the whole village.",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		PageInput
@@ -132,7 +132,7 @@ func (s *Server) addJobRoutes() {
 			return nil, err
 		}
 		if in.Date != "" && (in.From != "" || in.To != "") {
-			return nil, s.problem(ctx, store.Invalid("query.date", "give date, or from and to, not both 日期与起止日期不能同时使用"))
+			return nil, s.problem(ctx, store.Invalid("query.date", "日期与起止日期不能同时使用 give date, or from and to, not both"))
 		}
 		p := caller(ctx)
 		f := store.JobFilter{TeamID: in.Team, RequestID: in.Request, State: in.State, From: in.From, To: in.To}
@@ -166,8 +166,8 @@ func (s *Server) addJobRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-job", Method: http.MethodGet, Path: "/v1/jobs/{id}",
-		Summary: "Get a job and its history 查看派工", Tags: []string{"jobs"},
-		Description: "A leader reads its team's jobs, a household the jobs on its requests. 队长只看本队，农户只看为本户安排的。",
+		Summary: "查看派工 Get a job and its history", Tags: []string{"jobs"},
+		Description: "队长只看本队，农户只看为本户安排的。 A leader reads its team's jobs, a household the jobs on its requests.",
 		Security:    secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *IDPath) (*JobOutput, error) {
 		j, r, err := s.jobInScope(ctx, in.ID)
@@ -185,9 +185,9 @@ func (s *Server) addJobRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "confirm-job", Method: http.MethodPost, Path: "/v1/jobs/{id}/confirm",
-		Summary: "Accept a job 确认派工", Tags: []string{"jobs"}, Security: secured(store.RoleCadre, store.RoleLeader),
-		Description: "The team's leader accepts a scheduled job; the household is told. When every job of the request is " +
-			"confirmed, so is the request. A job in another state is 409. 队长确认后通知农户。",
+		Summary: "确认派工 Accept a job", Tags: []string{"jobs"}, Security: secured(store.RoleCadre, store.RoleLeader),
+		Description: "队长确认后通知农户。 The team's leader accepts a scheduled job; the household is told. When every job of the request is " +
+			"confirmed, so is the request. A job in another state is 409.",
 		Errors: []int{401, 403, 404, 409, 422},
 	}, func(ctx context.Context, in *IDPath) (*JobOutput, error) {
 		if _, _, err := s.jobInScope(ctx, in.ID); err != nil {
@@ -203,9 +203,9 @@ func (s *Server) addJobRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "decline-job", Method: http.MethodPost, Path: "/v1/jobs/{id}/decline",
-		Summary: "Turn a job down 拒绝派工", Tags: []string{"jobs"}, Security: secured(store.RoleCadre, store.RoleLeader),
-		Description: "With a reason. When the request has no other active job it goes back to submitted for the next plan; " +
-			"the cadre and the household are told. A job done or cancelled is 409. 须说明原因；求助退回待安排。",
+		Summary: "拒绝派工 Turn a job down", Tags: []string{"jobs"}, Security: secured(store.RoleCadre, store.RoleLeader),
+		Description: "须说明原因；求助退回待安排。 With a reason. When the request has no other active job it goes back to submitted for the next plan; " +
+			"the cadre and the household are told. A job done or cancelled is 409.",
 		Errors: []int{401, 403, 404, 409, 413, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
@@ -224,13 +224,13 @@ func (s *Server) addJobRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "complete-job", Method: http.MethodPost, Path: "/v1/jobs/{id}/complete",
-		Summary: "Record who worked and post the workdays 完工记工", Tags: []string{"jobs"},
+		Summary: "完工记工 Record who worked and post the workdays", Tags: []string{"jobs"},
 		Security: secured(store.RoleCadre, store.RoleLeader),
-		Description: "Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped " +
+		Description: "记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped " +
 			"household (or the village fund, when exempt) is debited the total, each worker credited its own. " +
 			"Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header " +
 			"Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed " +
-			"(already done, declined, …) is 409. 记录出工并记账，须带幂等键；重复请求返回原答复。",
+			"(already done, declined, …) is 409.",
 		Errors: []int{400, 401, 403, 404, 409, 413, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath

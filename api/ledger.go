@@ -75,7 +75,7 @@ type IdempotencyHeader struct {
 func posting(ctx context.Context, op string, key string, params ...any) (store.Posting, error) {
 	if key == "" {
 		return store.Posting{}, toProblem(&store.Error{Code: store.EBADREQUEST, Field: "header.Idempotency-Key",
-			Message: "the Idempotency-Key header is required on postings 记账请求须带幂等键"})
+			Message: "记账请求须带幂等键 the Idempotency-Key header is required on postings"})
 	}
 	raw, err := json.Marshal(append([]any{op}, params...))
 	if err != nil {
@@ -147,8 +147,8 @@ type Verification struct {
 func (s *Server) addLedgerRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-balances", Method: http.MethodGet, Path: "/v1/balances",
-		Summary: "Workday balances 工日余额", Tags: []string{"ledger"},
-		Description: "A cadre sees every household, sortable by balance; a household sees its own. 村干部看全村，农户看本户。",
+		Summary: "工日余额 Workday balances", Tags: []string{"ledger"},
+		Description: "村干部看全村，农户看本户。 A cadre sees every household, sortable by balance; a household sees its own.",
 		Security:    secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct {
 		Sort       string `query:"sort" enum:"household,balance,-balance" default:"household" doc:"household order, lowest balance first, or highest first 排序"`
@@ -183,8 +183,8 @@ func (s *Server) addLedgerRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-statement", Method: http.MethodGet, Path: "/v1/households/{id}/statement",
-		Summary: "A household's workday statement 工日明细", Tags: []string{"ledger"},
-		Description: "Entries dated in [from, to] with the running balance. A household reads only its own. 农户只能看本户。",
+		Summary: "工日明细 A household's workday statement", Tags: []string{"ledger"},
+		Description: "农户只能看本户。 Entries dated in [from, to] with the running balance. A household reads only its own.",
 		Security:    secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
@@ -210,9 +210,9 @@ func (s *Server) addLedgerRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-transfer", Method: http.MethodPost, Path: "/v1/transfers",
-		Summary: "Post a transfer or a donation 手工转账或捐赠", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
-		Description: "Needs an Idempotency-Key: the same key and body replays the first answer (header Idempotent-Replayed: true); " +
-			"the same key with another body is 422. 须带幂等键。",
+		Summary: "手工转账或捐赠 Post a transfer or a donation", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
+		Description: "须带幂等键。 Needs an Idempotency-Key: the same key and body replays the first answer (header Idempotent-Replayed: true); " +
+			"the same key with another body is 422.",
 		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 413, 422},
 	}, func(ctx context.Context, in *struct {
 		IdempotencyHeader
@@ -229,12 +229,12 @@ func (s *Server) addLedgerRoutes() {
 		switch in.Body.Kind {
 		case store.TxDonation:
 			if in.Body.To != 0 {
-				return nil, s.problem(ctx, store.Invalid("body.to", "a donation goes to the village fund; leave out to 捐赠转入村公益账户，不填转入户"))
+				return nil, s.problem(ctx, store.Invalid("body.to", "捐赠转入村公益账户，不填转入户 a donation goes to the village fund; leave out to"))
 			}
 			t, replayed, err = s.store.Donate(ctx, p, in.Body.From, half)
 		default:
 			if in.Body.To == 0 {
-				return nil, s.problem(ctx, store.Invalid("body.to", "a transfer needs the receiving household 转账须填转入户"))
+				return nil, s.problem(ctx, store.Invalid("body.to", "转账须填转入户 a transfer needs the receiving household"))
 			}
 			t, replayed, err = s.store.Transfer(ctx, p, in.Body.From, in.Body.To, half)
 		}
@@ -246,7 +246,7 @@ func (s *Server) addLedgerRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-transaction", Method: http.MethodGet, Path: "/v1/transactions/{id}",
-		Summary: "Get a ledger transaction 查看记账", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
+		Summary: "查看记账 Get a ledger transaction", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
 		Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *IDPath) (*TransactionOutput, error) {
 		t, err := s.store.GetTransaction(ctx, caller(ctx).VillageID, in.ID)
@@ -258,9 +258,9 @@ func (s *Server) addLedgerRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "reverse-transaction", Method: http.MethodPost, Path: "/v1/transactions/{id}/reversal",
-		Summary: "Reverse a transaction 冲正", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
-		Description: "Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); " +
-			"a reversal is not reversed. Needs an Idempotency-Key. 每笔最多冲正一次。",
+		Summary: "冲正 Reverse a transaction", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
+		Description: "每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); " +
+			"a reversal is not reversed. Needs an Idempotency-Key.",
 		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 404, 409, 413, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
@@ -283,8 +283,8 @@ func (s *Server) addLedgerRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "verify-ledger", Method: http.MethodGet, Path: "/v1/ledger/verify",
-		Summary: "Verify the ledger 核账", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
-		Description: "Recomputes every balance from its entries and checks every transaction sums to zero. 重算余额并核对。",
+		Summary: "核账 Verify the ledger", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
+		Description: "重算余额并核对。 Recomputes every balance from its entries and checks every transaction sums to zero.",
 		Errors:      []int{401, 403},
 	}, func(ctx context.Context, _ *struct{}) (*struct{ Body Verification }, error) {
 		v, err := s.store.VerifyLedger(ctx, caller(ctx).VillageID)

@@ -31,7 +31,7 @@ func (in PageInput) page() (store.Page, error) {
 		err = fmt.Errorf("unknown cursor format")
 	}
 	if err != nil || p.After < 0 {
-		return p, toProblem(store.Invalid("query.cursor", "cursor %q is not one this service gave out 翻页游标无效", in.Cursor))
+		return p, toProblem(store.Invalid("query.cursor", "翻页游标无效 cursor %q is not one this service gave out", in.Cursor))
 	}
 	return p, nil
 }
@@ -77,7 +77,7 @@ func ifMatch(header string) (int64, error) {
 	}
 	v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(header, "W/"), `"`), 10, 64)
 	if err != nil || v <= 0 {
-		return 0, toProblem(store.Errorf(store.EPRECONDITION, "If-Match does not name a current version of this record 版本标识无效，请重新读取"))
+		return 0, toProblem(store.Errorf(store.EPRECONDITION, "版本标识无效，请重新读取 If-Match does not name a current version of this record"))
 	}
 	return v, nil
 }

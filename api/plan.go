@@ -127,7 +127,7 @@ type BlockBody struct {
 func (s *Server) addPlanRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "run-plan", Method: http.MethodPost, Path: "/v1/plan",
-		Summary: "Plan the teams' jobs 排派工计划", Tags: []string{"plan"}, Security: secured(store.RoleCadre),
+		Summary: "排派工计划 Plan the teams' jobs", Tags: []string{"plan"}, Security: secured(store.RoleCadre),
 		Description: "Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, " +
 			"else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on " +
 			"a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, " +
@@ -148,11 +148,11 @@ func (s *Server) addPlanRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "block-days", Method: http.MethodPost, Path: "/v1/blocked-days",
-		Summary: "Mark rained-out days and plan again 雨天停工", Tags: []string{"plan"}, Security: secured(store.RoleCadre),
-		Description: "Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs " +
+		Summary: "雨天停工 Mark rained-out days and plan again", Tags: []string{"plan"}, Security: secured(store.RoleCadre),
+		Description: "登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs " +
 			"on them (on the group's fields), telling each team and household; a request left with no job goes back to " +
 			"submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again " +
-			"changes nothing, so a retry is safe. 登记停工日，取消当天派工并通知，随后重新安排所在农时。",
+			"changes nothing, so a retry is safe.",
 		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 413, 422},
 	}, func(ctx context.Context, in *struct{ Body BlockInput }) (*struct{ Body BlockBody }, error) {
 		p, b := caller(ctx), in.Body
@@ -199,7 +199,7 @@ func (s *Server) addPlanRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-blocked-days", Method: http.MethodGet, Path: "/v1/blocked-days",
-		Summary: "List blocked days 停工日列表", Tags: []string{"plan"},
+		Summary: "停工日列表 List blocked days", Tags: []string{"plan"},
 		Description: "The village's rained-out days by date, for the whole village (group 0) or one village group. " +
 			"本村停工日。",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 422},
@@ -299,7 +299,7 @@ func setAside(in planner.Instance, id int64, why string, aside []planner.Unplace
 			}
 			for _, a := range r.After {
 				if _, ok := out[a]; ok {
-					out[r.ID] = fmt.Sprintf("waits for request %d, which cannot be placed 前序求助%d未能安排", a, a)
+					out[r.ID] = fmt.Sprintf("前序求助%[2]d未能安排 waits for request %[1]d, which cannot be placed", a, a)
 					grew = true
 					break
 				}

@@ -112,7 +112,7 @@ type ReasonInput struct {
 func (s *Server) addRequestRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-request", Method: http.MethodPost, Path: "/v1/requests",
-		Summary: "Ask for help on a field 登记求助", Tags: []string{"requests"},
+		Summary: "登记求助 Ask for help on a field", Tags: []string{"requests"},
 		Description: "A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). " +
 			"The window must lie inside an open or planned season that allows the task (else 422); a field has one open " +
 			"request per task (a second is 409). Workdays are estimated from the field's area and the village's norm. " +
@@ -130,13 +130,13 @@ func (s *Server) addRequestRoutes() {
 			}
 			if b.Workdays != 0 {
 				return nil, s.problem(ctx, store.Invalid("body.workdays",
-					"workdays are estimated from the field; a cadre may change them 工日按定额估算，由村干部调整"))
+					"工日按定额估算，由村干部调整 workdays are estimated from the field; a cadre may change them"))
 			}
 			nr.HouseholdID = p.HouseholdID
 		default:
 			if b.HouseholdID == 0 {
 				return nil, s.problem(ctx, store.Invalid("body.householdId",
-					"a cadre enters a request for a named household 代登记须填写农户"))
+					"代登记须填写农户 a cadre enters a request for a named household"))
 			}
 			nr.HouseholdID, nr.OnBehalf = b.HouseholdID, true
 		}
@@ -153,7 +153,7 @@ func (s *Server) addRequestRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-requests", Method: http.MethodGet, Path: "/v1/requests",
-		Summary: "List help requests 求助列表", Tags: []string{"requests"},
+		Summary: "求助列表 List help requests", Tags: []string{"requests"},
 		Description: "A household lists its own; a leader the requests its team has jobs on; a cadre the whole village. " +
 			"overdue=true: open requests whose due date has passed in the village. " +
 			"农户看本户，队长看本队有派工的，村干部看全村。",
@@ -201,7 +201,7 @@ func (s *Server) addRequestRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-request", Method: http.MethodGet, Path: "/v1/requests/{id}",
-		Summary: "Get a help request and its history 查看求助", Tags: []string{"requests"},
+		Summary: "查看求助 Get a help request and its history", Tags: []string{"requests"},
 		Description: "With every state change, its actor and time. A household reads its own; a leader one its team has a job on. " +
 			"含每次状态变更的操作人和时间。农户只看本户，队长只看本队有派工的。",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
@@ -226,9 +226,9 @@ func (s *Server) addRequestRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "cancel-request", Method: http.MethodPost, Path: "/v1/requests/{id}/cancel",
-		Summary: "Cancel a help request 撤销求助", Tags: []string{"requests"},
-		Description: "Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels " +
-			"its own. A request already done, closed or cancelled is 409. 办结前可撤销，已安排的派工一并取消。",
+		Summary: "撤销求助 Cancel a help request", Tags: []string{"requests"},
+		Description: "办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels " +
+			"its own. A request already done, closed or cancelled is 409.",
 		Security: secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 404, 409, 413, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
@@ -251,7 +251,7 @@ func (s *Server) addRequestRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "submit-feedback", Method: http.MethodPost, Path: "/v1/requests/{id}/feedback",
-		Summary: "Rate the help received 评价互助", Tags: []string{"requests"}, Security: secured(store.RoleHousehold),
+		Summary: "评价互助 Rate the help received", Tags: []string{"requests"}, Security: secured(store.RoleHousehold),
 		Description: "The helped household only, once its request is done, and only once (again is 409). Closes the request. " +
 			"仅受助户在办结后评价一次，评价后求助关闭。",
 		Errors: []int{401, 403, 404, 409, 413, 422},

@@ -90,7 +90,7 @@ func normsOutput(ns []store.Norm) *struct{ Body NormsBody } {
 func hundredths(v float64, field string) (int64, error) {
 	c := math.Round(v * 100)
 	if math.Abs(v*100-c) > 1e-6 {
-		return 0, store.Invalid(field, "%v has more than two decimals 最多两位小数", v)
+		return 0, store.Invalid(field, "最多两位小数 %v has more than two decimals", v)
 	}
 	return int64(c), nil
 }
@@ -147,7 +147,7 @@ func reportOf(r *store.SeasonReport) SeasonReport {
 func (s *Server) addSeasonRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-seasons", Method: http.MethodGet, Path: "/v1/seasons",
-		Summary: "List seasons 农时列表", Tags: []string{"seasons"},
+		Summary: "农时列表 List seasons", Tags: []string{"seasons"},
 		Description: "The village's busy seasons by start date. Every role may read them: a household sees when it may ask for help. " +
 			"本村农时，按开始日期排列；各角色均可查看。",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 422},
@@ -163,7 +163,7 @@ func (s *Server) addSeasonRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-season", Method: http.MethodPost, Path: "/v1/seasons",
-		Summary: "Set up a season 设定农时", Tags: []string{"seasons"}, Security: secured(store.RoleCadre),
+		Summary: "设定农时 Set up a season", Tags: []string{"seasons"}, Security: secured(store.RoleCadre),
 		Description: "One season of each kind a year (a second is 409). Help requests must fall inside a season that allows their task. " +
 			"每年每类农时一个；求助时段须落在允许该农活的农时内。",
 		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 409, 413, 422},
@@ -179,7 +179,7 @@ func (s *Server) addSeasonRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-season", Method: http.MethodGet, Path: "/v1/seasons/{id}",
-		Summary: "Get a season 查看农时", Tags: []string{"seasons"},
+		Summary: "查看农时 Get a season", Tags: []string{"seasons"},
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *IDPath) (*SeasonOutput, error) {
 		se, err := s.store.GetSeason(ctx, caller(ctx).VillageID, in.ID)
@@ -191,7 +191,7 @@ func (s *Server) addSeasonRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "update-season", Method: http.MethodPatch, Path: "/v1/seasons/{id}",
-		Summary: "Change a season or move it on 修改农时", Tags: []string{"seasons"}, Security: secured(store.RoleCadre),
+		Summary: "修改农时 Change a season or move it on", Tags: []string{"seasons"}, Security: secured(store.RoleCadre),
 		Description: "Dates, tasks, or the state one step forward (planned → open → closed; anything else is 409). " +
 			"Send the ETag last read as If-Match; if the season changed since, 412 and nothing is written. " +
 			"状态只能依次推进；须带If-Match。",
@@ -222,7 +222,7 @@ func (s *Server) addSeasonRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-season-report", Method: http.MethodGet, Path: "/v1/seasons/{id}/report",
-		Summary: "A season's closed-loop figures 农时办结统计", Tags: []string{"seasons"}, Security: secured(store.RoleCadre),
+		Summary: "农时办结统计 A season's closed-loop figures", Tags: []string{"seasons"}, Security: secured(store.RoleCadre),
 		Description: "Requests received, scheduled, done, done on time, cancelled; completion rate; mean and 90th-percentile " +
 			"response time (submitted → first confirmed job); mean feedback; workdays exchanged per team and in all; " +
 			"households below the soft limit. Measured from the recorded transitions, not estimated. " +
@@ -238,9 +238,9 @@ func (s *Server) addSeasonRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-norms", Method: http.MethodGet, Path: "/v1/norms",
-		Summary: "Labor norms 用工定额", Tags: []string{"norms"},
-		Description: "Workdays per mu for every crop and task; a request's workdays are estimated as area × norm, rounded up " +
-			"to the half day. Defaults: prepare 0.5, transplant 1.5, harvest 2.0. 每亩工日；求助工日按面积×定额估算，向上取半天。",
+		Summary: "用工定额 Labor norms", Tags: []string{"norms"},
+		Description: "每亩工日；求助工日按面积×定额估算，向上取半天。 Workdays per mu for every crop and task; a request's workdays are estimated as area × norm, rounded up " +
+			"to the half day. Defaults: prepare 0.5, transplant 1.5, harvest 2.0.",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403},
 	}, func(ctx context.Context, _ *struct{}) (*struct{ Body NormsBody }, error) {
 		ns, err := s.store.Norms(ctx, caller(ctx).VillageID)
@@ -252,9 +252,9 @@ func (s *Server) addSeasonRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "update-norms", Method: http.MethodPatch, Path: "/v1/norms",
-		Summary: "Change labor norms 修改用工定额", Tags: []string{"norms"}, Security: secured(store.RoleCadre),
-		Description: "Sets the listed crop and task pairs; the others stay. Requests already registered keep their workdays. " +
-			"Answers with every norm. 只改所列各项；已登记的求助不变。",
+		Summary: "修改用工定额 Change labor norms", Tags: []string{"norms"}, Security: secured(store.RoleCadre),
+		Description: "只改所列各项；已登记的求助不变。 Sets the listed crop and task pairs; the others stay. Requests already registered keep their workdays. " +
+			"Answers with every norm.",
 		Errors: []int{401, 403, 413, 422},
 	}, func(ctx context.Context, in *struct{ Body NormsBody }) (*struct{ Body NormsBody }, error) {
 		norms := make([]store.Norm, len(in.Body.Norms))

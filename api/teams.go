@@ -105,8 +105,8 @@ type MemberPath struct {
 func (s *Server) addTeamRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-teams", Method: http.MethodGet, Path: "/v1/teams",
-		Summary: "List teams 互助队列表", Tags: []string{"teams"},
-		Description: "A leader's token lists only its own team. 队长只看本队。",
+		Summary: "互助队列表 List teams", Tags: []string{"teams"},
+		Description: "队长只看本队。 A leader's token lists only its own team.",
 		Security:    secured(store.RoleCadre, store.RoleLeader), Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct{ PageInput }) (*ListOutput[Team], error) {
 		page, err := in.page()
@@ -130,7 +130,7 @@ func (s *Server) addTeamRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-team", Method: http.MethodPost, Path: "/v1/teams",
-		Summary: "Form a team 成立互助队", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
+		Summary: "成立互助队 Form a team", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
 		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 409, 413, 422},
 	}, func(ctx context.Context, in *struct{ Body TeamInput }) (*TeamOutput, error) {
 		t := &store.Team{VillageID: caller(ctx).VillageID, Name: in.Body.Name,
@@ -143,8 +143,8 @@ func (s *Server) addTeamRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-team", Method: http.MethodGet, Path: "/v1/teams/{id}",
-		Summary: "Get a team and its members 查看互助队", Tags: []string{"teams"},
-		Description: "A leader's token reads only its own team. 队长只能查看本队。",
+		Summary: "查看互助队 Get a team and its members", Tags: []string{"teams"},
+		Description: "队长只能查看本队。 A leader's token reads only its own team.",
 		Security:    secured(store.RoleCadre, store.RoleLeader), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *IDPath) (*TeamOutput, error) {
 		p := caller(ctx)
@@ -160,7 +160,7 @@ func (s *Server) addTeamRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "update-team", Method: http.MethodPatch, Path: "/v1/teams/{id}",
-		Summary: "Rename a team or change its leader 修改互助队", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
+		Summary: "修改互助队 Rename a team or change its leader", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
 		Description: "Send the ETag last read as If-Match; if the team changed since, 412 and nothing is written.",
 		Errors:      []int{401, 403, 404, 409, 412, 413, 422},
 	}, func(ctx context.Context, in *struct {
@@ -188,7 +188,7 @@ func (s *Server) addTeamRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "add-team-member", Method: http.MethodPost, Path: "/v1/teams/{id}/members",
-		Summary: "Add a member household to a team 添加队员户", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
+		Summary: "添加队员户 Add a member household to a team", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
 		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 404, 409, 413, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
@@ -204,7 +204,7 @@ func (s *Server) addTeamRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "update-team-member", Method: http.MethodPatch, Path: "/v1/teams/{id}/members/{householdId}",
-		Summary: "Change what a member household offers 修改队员出工", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
+		Summary: "修改队员出工 Change what a member household offers", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
 		Errors: []int{401, 403, 404, 413, 422},
 	}, func(ctx context.Context, in *struct {
 		MemberPath
@@ -223,7 +223,7 @@ func (s *Server) addTeamRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "remove-team-member", Method: http.MethodDelete, Path: "/v1/teams/{id}/members/{householdId}",
-		Summary: "Take a household off a team 移除队员户", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
+		Summary: "移除队员户 Take a household off a team", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
 		DefaultStatus: http.StatusNoContent, Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *MemberPath) (*struct{}, error) {
 		if err := s.store.RemoveTeamMember(ctx, caller(ctx).VillageID, in.ID, in.HouseholdID); err != nil {

@@ -26,7 +26,7 @@ func villageOf(v *store.Village) Village {
 func (s *Server) addVillageRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-village", Method: http.MethodGet, Path: "/v1/village",
-		Summary: "The caller's village 本村信息", Tags: []string{"village"},
+		Summary: "本村信息 The caller's village", Tags: []string{"village"},
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403},
 	}, func(ctx context.Context, _ *struct{}) (*struct{ Body Village }, error) {
 		v, err := s.store.GetVillage(ctx, caller(ctx).VillageID)
@@ -38,7 +38,7 @@ func (s *Server) addVillageRoutes() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "update-village", Method: http.MethodPatch, Path: "/v1/village",
-		Summary: "Change the village's settings 修改本村设置", Tags: []string{"village"}, Security: secured(store.RoleCadre),
+		Summary: "修改本村设置 Change the village's settings", Tags: []string{"village"}, Security: secured(store.RoleCadre),
 		Errors: []int{401, 403, 413, 422},
 	}, func(ctx context.Context, in *struct {
 		Body struct {

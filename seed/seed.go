@@ -159,7 +159,7 @@ func findTeam(ctx context.Context, st *store.Store, villageID int64, name string
 	err := st.DB().NewSelect().Model((*store.Team)(nil)).Column("id").
 		Where("village_id = ?", villageID).Where("name = ?", name).Scan(ctx, &id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.Errorf(store.ENOTFOUND, "team %s not found 未找到互助队", name)
+		return nil, store.Errorf(store.ENOTFOUND, "未找到互助队 team %s not found", name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("team %s: %w", name, err)
@@ -181,7 +181,7 @@ func findHousehold(ctx context.Context, st *store.Store, villageID int64, head s
 			}
 		}
 		if next == 0 {
-			return nil, store.Errorf(store.ENOTFOUND, "household of %s not found 未找到农户", head)
+			return nil, store.Errorf(store.ENOTFOUND, "未找到农户 household of %s not found", head)
 		}
 		p.After = next
 	}

@@ -68,7 +68,7 @@ func ErrorMessage(err error) string {
 	if errors.As(err, &e) {
 		return e.Message
 	}
-	return "internal error 内部错误"
+	return "内部错误 internal error"
 }
 
 // translate turns driver errors into domain errors; what names the record
@@ -82,19 +82,19 @@ func translate(err error, what string) error {
 		return err
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return Errorf(ENOTFOUND, "%s not found 未找到", what)
+		return Errorf(ENOTFOUND, "未找到 %s not found", what)
 	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return Errorf(ECONFLICT, "%s already exists 已存在", what)
+			return Errorf(ECONFLICT, "已存在 %s already exists", what)
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return Errorf(EINVALID, "%s refers to a record that does not exist 引用的记录不存在", what)
+			return Errorf(EINVALID, "引用的记录不存在 %s refers to a record that does not exist", what)
 		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL:
-			return Errorf(EINVALID, "%s breaks a rule of the records 不符合记录规则", what)
+			return Errorf(EINVALID, "不符合记录规则 %s breaks a rule of the records", what)
 		case sqlite3.SQLITE_CONSTRAINT_TRIGGER:
-			return Errorf(ECONFLICT, "%s cannot be changed 不可修改", what)
+			return Errorf(ECONFLICT, "不可修改 %s cannot be changed", what)
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return fmt.Errorf("%s: database busy: %w", what, err)
 		}

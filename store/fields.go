@@ -19,9 +19,9 @@ func (f *Field) check(ctx context.Context, db bun.IDB) error {
 	f.Name = strings.TrimSpace(f.Name)
 	switch {
 	case f.Name == "":
-		return Invalid("body.name", "field name is required 田块名称必填")
+		return Invalid("body.name", "田块名称必填 field name is required")
 	case f.AreaCentimu <= 0 || f.AreaCentimu > MaxAreaCentimu:
-		return Invalid("body.area", "area must be more than 0 and at most 100 mu 面积须大于0且不超过100亩")
+		return Invalid("body.area", "面积须大于0且不超过100亩 area must be more than 0 and at most 100 mu")
 	}
 	if err := validateCrop("body.crop", f.Crop); err != nil {
 		return err
@@ -29,7 +29,7 @@ func (f *Field) check(ctx context.Context, db bun.IDB) error {
 	h, err := getOne[Household](ctx, db, f.VillageID, f.HouseholdID, "household")
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
-			return Invalid("body.householdId", "household %d does not exist in this village 本村无此农户", f.HouseholdID)
+			return Invalid("body.householdId", "本村无此农户 household %d does not exist in this village", f.HouseholdID)
 		}
 		return err
 	}
@@ -37,7 +37,7 @@ func (f *Field) check(ctx context.Context, db bun.IDB) error {
 		f.Group = h.Group // a field usually lies in its household's group
 	}
 	if f.Group < 1 {
-		return Invalid("body.group", "village group must be 1 or more 村民小组编号须≥1")
+		return Invalid("body.group", "村民小组编号须≥1 village group must be 1 or more")
 	}
 	return nil
 }

@@ -23,15 +23,15 @@ func (h *Household) check(ctx context.Context, db bun.IDB) error {
 	h.HeadName = strings.TrimSpace(h.HeadName)
 	switch {
 	case h.HeadName == "":
-		return Invalid("body.headName", "the head of household's name is required 户主姓名必填")
+		return Invalid("body.headName", "户主姓名必填 the head of household's name is required")
 	case h.Group < 1:
-		return Invalid("body.group", "village group must be 1 or more 村民小组编号须≥1")
+		return Invalid("body.group", "村民小组编号须≥1 village group must be 1 or more")
 	case h.Laborers < 0:
-		return Invalid("body.laborers", "laborers cannot be negative 劳力数不能为负")
+		return Invalid("body.laborers", "劳力数不能为负 laborers cannot be negative")
 	case h.Members < h.Laborers:
-		return Invalid("body.members", "members (%d) cannot be fewer than laborers (%d) 家庭人口不能少于劳力数", h.Members, h.Laborers)
+		return Invalid("body.members", "家庭人口不能少于劳力数 members (%d) cannot be fewer than laborers (%d)", h.Members, h.Laborers)
 	case h.Phone != "" && !phoneRE.MatchString(h.Phone):
-		return Invalid("body.phone", "phone %q is not a mobile (13812345678) or landline (0793-1234567) number 电话号码格式不对", h.Phone)
+		return Invalid("body.phone", "电话号码格式不对 phone %q is not a mobile (13812345678) or landline (0793-1234567) number", h.Phone)
 	}
 	if h.ID == 0 {
 		return nil
@@ -44,7 +44,7 @@ func (h *Household) check(ctx context.Context, db bun.IDB) error {
 		return translate(err, "team members")
 	}
 	if h.Laborers < offered {
-		return Invalid("body.laborers", "laborers (%d) cannot fall below the %d workers a day this household offers a team 劳力数不能少于已承诺的出工人数", h.Laborers, offered)
+		return Invalid("body.laborers", "劳力数不能少于已承诺的出工人数 laborers (%d) cannot fall below the %d workers a day this household offers a team", h.Laborers, offered)
 	}
 	return nil
 }

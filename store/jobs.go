@@ -123,17 +123,17 @@ func teamMembers(ctx context.Context, db bun.IDB, teamID int64) (map[int64]*Team
 // day and on no other job that day.
 func (s *Store) CreateJob(ctx context.Context, villageID int64, actor string, in NewJob) (*Job, error) {
 	if _, err := time.Parse(time.DateOnly, in.Date); err != nil {
-		return nil, Invalid("body.date", "%q is not a date like 2026-04-20 日期格式应为2026-04-20", in.Date)
+		return nil, Invalid("body.date", "日期格式应为2026-04-20 %q is not a date like 2026-04-20", in.Date)
 	}
 	if len(in.Workers) == 0 {
-		return nil, Invalid("body.workers", "plan at least one member household 至少安排一户队员")
+		return nil, Invalid("body.workers", "至少安排一户队员 plan at least one member household")
 	}
 	var j *Job
 	err := s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
 		r, err := getOne[HelpRequest](ctx, l.db, villageID, in.RequestID, "help request")
 		if err != nil {
 			if ErrorCode(err) == ENOTFOUND {
-				return Invalid("body.requestId", "help request %d does not exist in this village 本村无此求助", in.RequestID)
+				return Invalid("body.requestId", "本村无此求助 help request %d does not exist in this village", in.RequestID)
 			}
 			return err
 		}
@@ -141,7 +141,7 @@ func (s *Store) CreateJob(ctx context.Context, villageID int64, actor string, in
 			return stateError("help request", r.ID, r.State, "scheduled")
 		}
 		if in.Date < r.Earliest {
-			return Invalid("body.date", "the job (%s) is before the request's window opens (%s) 派工日期早于求助窗口", in.Date, r.Earliest)
+			return Invalid("body.date", "派工日期早于求助窗口 the job (%s) is before the request's window opens (%s)", in.Date, r.Earliest)
 		}
 		if err := exists(ctx, l.db, (*Team)(nil), villageID, in.TeamID, "body.teamId", "team"); err != nil {
 			return err
@@ -156,13 +156,13 @@ func (s *Store) CreateJob(ctx context.Context, villageID int64, actor string, in
 			m := members[w.HouseholdID]
 			switch {
 			case m == nil:
-				return Invalid(field+".householdId", "household %d is not a member of team %d 不是该队队员", w.HouseholdID, in.TeamID)
+				return Invalid(field+".householdId", "不是该队队员 household %d is not a member of team %d", w.HouseholdID, in.TeamID)
 			case seen[w.HouseholdID]:
-				return Invalid(field+".householdId", "household %d is listed twice 重复安排", w.HouseholdID)
+				return Invalid(field+".householdId", "重复安排 household %d is listed twice", w.HouseholdID)
 			case w.Workers < 1 || w.Workers > m.WorkersPerDay:
-				return Invalid(field+".workers", "household %d offers 1 to %d workers a day 该户每日可出工1到%d人", w.HouseholdID, m.WorkersPerDay, m.WorkersPerDay)
+				return Invalid(field+".workers", "该户每日可出工1到%[3]d人 household %[1]d offers 1 to %[2]d workers a day", w.HouseholdID, m.WorkersPerDay, m.WorkersPerDay)
 			case slices.Contains(m.UnavailableDays, in.Date):
-				return Invalid(field+".householdId", "household %d cannot come on %s 该户当天不能出工", w.HouseholdID, in.Date)
+				return Invalid(field+".householdId", "该户当天不能出工 household %d cannot come on %s", w.HouseholdID, in.Date)
 			}
 			seen[w.HouseholdID] = true
 		}
@@ -231,7 +231,7 @@ func (l *loopTx) checkFreeOn(ctx context.Context, date string, households map[in
 		for _, w := range o.Workers {
 			if households[w.HouseholdID] {
 				return &Error{Code: ECONFLICT, Field: "body.workers",
-					Message: fmt.Sprintf("household %d is already on job %d on %s 该户当天已有派工", w.HouseholdID, o.ID, date)}
+					Message: fmt.Sprintf("该户当天已有派工 household %d is already on job %d on %s", w.HouseholdID, o.ID, date)}
 			}
 		}
 	}
@@ -347,7 +347,7 @@ func allJobs(ctx context.Context, db bun.IDB, requestID int64, states ...string)
 func (s *Store) DeclineJob(ctx context.Context, villageID, id int64, actor, reason string) (*Job, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
-		return nil, Invalid("body.reason", "say why the job is declined 请填写拒绝原因")
+		return nil, Invalid("body.reason", "请填写拒绝原因 say why the job is declined")
 	}
 	var j *Job
 	err := s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
@@ -373,7 +373,7 @@ func (s *Store) DeclineJob(ctx context.Context, villageID, id int64, actor, reas
 		pending := slices.ContainsFunc(jobs, func(o *Job) bool { return o.State == JobScheduled || o.State == JobConfirmed })
 		switch {
 		case !pending:
-			err = l.setRequestState(ctx, r, RequestSubmitted, "no job left to do 派工被拒，待重新安排")
+			err = l.setRequestState(ctx, r, RequestSubmitted, "派工被拒，待重新安排 no job left to do")
 		case r.State == RequestScheduled:
 			if all, aerr := allJobs(ctx, l.db, r.ID, JobConfirmed, JobDone); aerr != nil {
 				err = aerr
@@ -411,7 +411,7 @@ type Completion struct {
 // done is ECONFLICT.
 func (s *Store) CompleteJob(ctx context.Context, villageID, id int64, actor string, in Completion) (j *Job, replayed bool, err error) {
 	if len(in.Attendance) == 0 {
-		return nil, false, Invalid("body.attendance", "record at least one worker 至少记录一名出工人员")
+		return nil, false, Invalid("body.attendance", "至少记录一名出工人员 record at least one worker")
 	}
 	err = s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
 		c, err := loadJob(ctx, l.db, villageID, id)
@@ -423,7 +423,7 @@ func (s *Store) CompleteJob(ctx context.Context, villageID, id int64, actor stri
 			Memo: fmt.Sprintf("派工%d：%s", j.ID, c.what())}
 		if prev, err := replayKey(ctx, l.db, p, TxJob); err != nil || prev != nil {
 			if prev != nil && (prev.SourceID == nil || strings.Split(*prev.SourceID, "/")[0] != strconv.FormatInt(id, 10)) {
-				return Invalid("header.Idempotency-Key", "this Idempotency-Key was already used for another job 该幂等键已用于另一派工")
+				return Invalid("header.Idempotency-Key", "该幂等键已用于另一派工 this Idempotency-Key was already used for another job")
 			}
 			replayed = prev != nil
 			return err
@@ -439,7 +439,7 @@ func (s *Store) CompleteJob(ctx context.Context, villageID, id int64, actor stri
 		for i, a := range in.Attendance {
 			if members[a.HouseholdID] == nil && !a.Helper {
 				return Invalid(fmt.Sprintf("body.attendance[%d].householdId", i),
-					"household %d is not a member of %s; mark it as a named helper 不是该队队员，如为帮工请注明", a.HouseholdID, c.team.Name)
+					"不是该队队员，如为帮工请注明 household %d is not a member of %s; mark it as a named helper", a.HouseholdID, c.team.Name)
 			}
 			att[i] = Attendance{HouseholdID: a.HouseholdID, HalfDays: a.HalfDays}
 		}

@@ -122,7 +122,7 @@ func householdAccount(ctx context.Context, db bun.IDB, villageID, householdID in
 		Where("account.village_id = ?", villageID).Where("account.household_id = ?", householdID).Scan(ctx)
 	if err != nil {
 		if err = translate(err, "account"); ErrorCode(err) == ENOTFOUND {
-			return nil, Invalid(field, "household %d does not exist in this village 本村无此农户", householdID)
+			return nil, Invalid(field, "本村无此农户 household %d does not exist in this village", householdID)
 		}
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func loadPostingAccounts(ctx context.Context, db bun.IDB, villageID int64, house
 		out.households[*a.HouseholdID] = a
 	}
 	if out.fund == nil {
-		return nil, Errorf(ENOTFOUND, "village fund account not found 未找到")
+		return nil, Errorf(ENOTFOUND, "未找到 village fund account not found")
 	}
 	return out, nil
 }
@@ -175,7 +175,7 @@ func (pa *postingAccounts) household(id int64, field string) (*Account, error) {
 	if a := pa.households[id]; a != nil {
 		return a, nil
 	}
-	return nil, Invalid(field, "household %d does not exist in this village 本村无此农户", id)
+	return nil, Invalid(field, "本村无此农户 household %d does not exist in this village", id)
 }
 
 // PostJob posts a finished job: the helped household (or, when it is
@@ -194,7 +194,7 @@ func (s *Store) PostJob(ctx context.Context, p Posting, jobID, helpedID int64, a
 func jobLines(villageID, helpedID int64, attendance []Attendance) func(context.Context, bun.IDB) ([]line, error) {
 	return func(ctx context.Context, db bun.IDB) ([]line, error) {
 		if len(attendance) == 0 {
-			return nil, Invalid("body.attendance", "a job needs at least one worker 至少记录一名出工人员")
+			return nil, Invalid("body.attendance", "至少记录一名出工人员 a job needs at least one worker")
 		}
 		ids := []int64{helpedID}
 		for _, a := range attendance {
@@ -219,11 +219,11 @@ func jobLines(villageID, helpedID int64, attendance []Attendance) func(context.C
 			field := fmt.Sprintf("body.attendance[%d]", i)
 			switch {
 			case a.HalfDays <= 0:
-				return nil, Invalid(field+".workdays", "workdays must be more than zero 工日须大于零")
+				return nil, Invalid(field+".workdays", "工日须大于零 workdays must be more than zero")
 			case a.HouseholdID == helpedID:
-				return nil, Invalid(field+".householdId", "the helped household cannot be paid for its own job 受助户不能为自己记工")
+				return nil, Invalid(field+".householdId", "受助户不能为自己记工 the helped household cannot be paid for its own job")
 			case seen[a.HouseholdID]:
-				return nil, Invalid(field+".householdId", "household %d is listed twice 重复记录", a.HouseholdID)
+				return nil, Invalid(field+".householdId", "重复记录 household %d is listed twice", a.HouseholdID)
 			}
 			seen[a.HouseholdID] = true
 			acct, err := accounts.household(a.HouseholdID, field+".householdId")
@@ -242,10 +242,10 @@ func jobLines(villageID, helpedID int64, attendance []Attendance) func(context.C
 func (s *Store) Transfer(ctx context.Context, p Posting, fromID, toID, halfDays int64) (*Transaction, bool, error) {
 	return s.post(ctx, p, txMeta{kind: TxTransfer}, func(ctx context.Context, db bun.IDB) ([]line, error) {
 		if fromID == toID {
-			return nil, Invalid("body.to", "a transfer needs two different households 转出与转入不能是同一户")
+			return nil, Invalid("body.to", "转出与转入不能是同一户 a transfer needs two different households")
 		}
 		if halfDays <= 0 {
-			return nil, Invalid("body.workdays", "workdays must be more than zero 工日须大于零")
+			return nil, Invalid("body.workdays", "工日须大于零 workdays must be more than zero")
 		}
 		accounts, err := loadPostingAccounts(ctx, db, p.VillageID, fromID, toID)
 		if err != nil {
@@ -267,7 +267,7 @@ func (s *Store) Transfer(ctx context.Context, p Posting, fromID, toID, halfDays 
 func (s *Store) Donate(ctx context.Context, p Posting, fromID, halfDays int64) (*Transaction, bool, error) {
 	return s.post(ctx, p, txMeta{kind: TxDonation}, func(ctx context.Context, db bun.IDB) ([]line, error) {
 		if halfDays <= 0 {
-			return nil, Invalid("body.workdays", "workdays must be more than zero 工日须大于零")
+			return nil, Invalid("body.workdays", "工日须大于零 workdays must be more than zero")
 		}
 		accounts, err := loadPostingAccounts(ctx, db, p.VillageID, fromID)
 		if err != nil {
@@ -292,7 +292,7 @@ func (s *Store) Reverse(ctx context.Context, p Posting, txID int64) (*Transactio
 			return nil, err
 		}
 		if orig.Kind == TxReversal {
-			return nil, Errorf(ECONFLICT, "transaction %d is itself a reversal; post a new transaction instead 冲正记录不能再冲正", txID)
+			return nil, Errorf(ECONFLICT, "冲正记录不能再冲正 transaction %d is itself a reversal; post a new transaction instead", txID)
 		}
 		lines := make([]line, len(orig.Entries))
 		for i, e := range orig.Entries {
@@ -349,13 +349,13 @@ func (s *Store) postIn(ctx context.Context, db bun.IDB, p Posting, m txMeta,
 			sum += l.amount
 		}
 		if len(lines) < 2 || sum != 0 {
-			return Errorf(EINVALID, "a transaction needs two or more entries summing to zero (got %d entries, sum %d) 借贷不平", len(lines), sum)
+			return Errorf(EINVALID, "借贷不平 a transaction needs two or more entries summing to zero (got %d entries, sum %d)", len(lines), sum)
 		}
 		date := p.Date
 		if date == "" {
 			date = s.Now().In(v.Location()).Format(time.DateOnly)
 		} else if _, err := time.Parse(time.DateOnly, date); err != nil {
-			return Invalid("body.date", "%q is not a date like 2026-04-20 日期格式应为2026-04-20", date)
+			return Invalid("body.date", "日期格式应为2026-04-20 %q is not a date like 2026-04-20", date)
 		}
 		out = &Transaction{
 			VillageID: p.VillageID, Kind: kind, Memo: p.Memo, Actor: p.Actor,
@@ -387,7 +387,7 @@ func (s *Store) postIn(ctx context.Context, db bun.IDB, p Posting, m txMeta,
 		}
 		if _, err := db.NewInsert().Model(out).Exec(ctx); err != nil {
 			if err = translate(err, "transaction"); ErrorCode(err) == ECONFLICT && reverses != nil {
-				return Errorf(ECONFLICT, "transaction %d was already reversed 该笔已冲正", *reverses)
+				return Errorf(ECONFLICT, "该笔已冲正 transaction %d was already reversed", *reverses)
 			}
 			return err
 		}
@@ -427,7 +427,7 @@ func replayKey(ctx context.Context, db bun.IDB, p Posting, kind string) (*Transa
 		return nil, err
 	}
 	if prev.Kind != kind || prev.RequestHash != p.RequestHash {
-		return nil, Invalid("header.Idempotency-Key", "this Idempotency-Key was already used for a different request 该幂等键已用于另一请求")
+		return nil, Invalid("header.Idempotency-Key", "该幂等键已用于另一请求 this Idempotency-Key was already used for a different request")
 	}
 	return getTransaction(ctx, db, p.VillageID, prev.ID)
 }
@@ -463,7 +463,7 @@ func nextSource(ctx context.Context, db bun.IDB, villageID int64, m txMeta, line
 	}
 	prev := prevs[0]
 	if m.kind == TxReversal {
-		return nil, nil, Errorf(ECONFLICT, "transaction %s was already reversed by transaction %d 该笔已冲正", m.source, prev.ID)
+		return nil, nil, Errorf(ECONFLICT, "该笔已冲正 transaction %s was already reversed by transaction %d", m.source, prev.ID)
 	}
 	reversed, err := db.NewSelect().Model((*Transaction)(nil)).Where("reverses_id = ?", prev.ID).Exists(ctx)
 	if err != nil {
@@ -488,7 +488,7 @@ func nextSource(ctx context.Context, db bun.IDB, villageID int64, m txMeta, line
 		same = ok && amount == lines[i].amount
 	}
 	if !same {
-		return nil, nil, Errorf(ECONFLICT, "%s %s was already posted as transaction %d with other figures; reverse it first to post new ones 已记账且内容不同，请先冲正再记", m.kind, m.source, prev.ID)
+		return nil, nil, Errorf(ECONFLICT, "已记账且内容不同，请先冲正再记 %s %s was already posted as transaction %d with other figures; reverse it first to post new ones", m.kind, m.source, prev.ID)
 	}
 	return nil, prev, nil
 }

@@ -78,7 +78,7 @@ func (s *Store) Balances(ctx context.Context, villageID int64, q BalanceQuery) (
 	case "-balance":
 		sel = sel.OrderExpr("a.balance DESC, h.id")
 	default:
-		return nil, 0, Invalid("query.sort", "sort by household, balance or -balance 排序方式无效")
+		return nil, 0, Invalid("query.sort", "排序方式无效 sort by household, balance or -balance")
 	}
 	if err := sel.Scan(ctx, &rows); err != nil {
 		return nil, 0, translate(err, "balances")
@@ -121,16 +121,16 @@ const MaxStatementLines = 2000
 func (s *Store) Statement(ctx context.Context, villageID, householdID int64, from, to string) (*Statement, error) {
 	for field, d := range map[string]string{"query.from": from, "query.to": to} {
 		if _, err := time.Parse(time.DateOnly, d); d != "" && err != nil {
-			return nil, Invalid(field, "%q is not a date like 2026-04-20 日期格式应为2026-04-20", d)
+			return nil, Invalid(field, "日期格式应为2026-04-20 %q is not a date like 2026-04-20", d)
 		}
 	}
 	if from != "" && to != "" && from > to {
-		return nil, Invalid("query.from", "from %s is after to %s 起始日期晚于结束日期", from, to)
+		return nil, Invalid("query.from", "起始日期晚于结束日期 from %s is after to %s", from, to)
 	}
 	acct, err := householdAccount(ctx, s.db, villageID, householdID, "path.householdId")
 	if err != nil {
 		if ErrorCode(err) == EINVALID {
-			return nil, Errorf(ENOTFOUND, "household %d not found 未找到", householdID)
+			return nil, Errorf(ENOTFOUND, "未找到 household %d not found", householdID)
 		}
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func (s *Store) Statement(ctx context.Context, villageID, householdID int64, fro
 		return nil, translate(err, "statement")
 	}
 	if len(st.Lines) > MaxStatementLines {
-		return nil, Invalid("query.from", "more than %d entries; ask for a shorter date range 记录过多，请缩短日期范围", MaxStatementLines)
+		return nil, Invalid("query.from", "记录过多，请缩短日期范围 more than %d entries; ask for a shorter date range", MaxStatementLines)
 	}
 	running := st.Opening
 	for i := range st.Lines {

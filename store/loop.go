@@ -102,7 +102,7 @@ func (l *loopTx) notify(ctx context.Context, audience string, audienceID int64, 
 // stateError is the 409 for a transition the loop does not allow; it says
 // which state the record is in.
 func stateError(what string, id int64, state, action string) error {
-	return Errorf(ECONFLICT, "%s %d is %s and cannot be %s 当前状态为%s，不能%s", what, id, state, action, stateNames[state], actionNames[action])
+	return Errorf(ECONFLICT, "当前状态为%[5]s，不能%[6]s %[1]s %[2]d is %[3]s and cannot be %[4]s", what, id, state, action, stateNames[state], actionNames[action])
 }
 
 var stateNames = map[string]string{

@@ -28,13 +28,13 @@ type BlockedDay struct {
 }
 
 // RainNote is the note on every transition a blocked day causes.
-const RainNote = "rain 雨天停工"
+const RainNote = "雨天停工 rain"
 
 // Notes on the transitions a saved plan writes.
 const (
-	planNote     = "plan 计划派工"
-	replanNote   = "re-planned 重新派工"
-	unplacedNote = "not placed 未能安排: "
+	planNote     = "计划派工 plan"
+	replanNote   = "重新派工 re-planned"
+	unplacedNote = "未能安排:  not placed"
 )
 
 // Blocking is what BlockDays did.
@@ -56,15 +56,15 @@ func (s *Store) BlockDays(ctx context.Context, villageID int64, actor string, da
 	reason = strings.TrimSpace(reason)
 	switch {
 	case len(dates) == 0:
-		return nil, Invalid("body.dates", "name at least one day 至少指定一天")
+		return nil, Invalid("body.dates", "至少指定一天 name at least one day")
 	case group < 0:
-		return nil, Invalid("body.group", "group %d: 0 for the whole village, or a village group's number 村民小组编号无效", group)
+		return nil, Invalid("body.group", "村民小组编号无效 group %d: 0 for the whole village, or a village group's number", group)
 	case reason == "":
-		return nil, Invalid("body.reason", "say why the days are blocked 请填写停工原因")
+		return nil, Invalid("body.reason", "请填写停工原因 say why the days are blocked")
 	}
 	for i, d := range dates {
 		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			return nil, Invalid(fmt.Sprintf("body.dates[%d]", i), "%q is not a date like 2026-04-20 日期格式应为2026-04-20", d)
+			return nil, Invalid(fmt.Sprintf("body.dates[%d]", i), "日期格式应为2026-04-20 %q is not a date like 2026-04-20", d)
 		}
 	}
 	dates = slices.Sorted(slices.Values(dates))
@@ -182,31 +182,31 @@ const maxPlanDays = 366
 func (sc PlanScope) check() error {
 	switch {
 	case sc.SeasonID < 0:
-		return Invalid("body.seasonId", "season %d does not exist 农时不存在", sc.SeasonID)
+		return Invalid("body.seasonId", "农时不存在 season %d does not exist", sc.SeasonID)
 	case sc.SeasonID != 0 && (sc.From != "" || sc.To != ""):
-		return Invalid("body.seasonId", "give a season, or from and to, not both 农时与起止日期只能选一种")
+		return Invalid("body.seasonId", "农时与起止日期只能选一种 give a season, or from and to, not both")
 	case sc.SeasonID != 0:
 		return nil
 	case sc.From == "" && sc.To == "":
-		return Invalid("body.seasonId", "give a season, or from and to 请指定农时或起止日期")
+		return Invalid("body.seasonId", "请指定农时或起止日期 give a season, or from and to")
 	case sc.From == "":
-		return Invalid("body.from", "a range needs its first day 缺少起始日期")
+		return Invalid("body.from", "缺少起始日期 a range needs its first day")
 	case sc.To == "":
-		return Invalid("body.to", "a range needs its last day 缺少截止日期")
+		return Invalid("body.to", "缺少截止日期 a range needs its last day")
 	}
 	from, err := time.Parse(time.DateOnly, sc.From)
 	if err != nil {
-		return Invalid("body.from", "%q is not a date like 2026-04-20 日期格式应为2026-04-20", sc.From)
+		return Invalid("body.from", "日期格式应为2026-04-20 %q is not a date like 2026-04-20", sc.From)
 	}
 	to, err := time.Parse(time.DateOnly, sc.To)
 	if err != nil {
-		return Invalid("body.to", "%q is not a date like 2026-04-30 日期格式应为2026-04-30", sc.To)
+		return Invalid("body.to", "日期格式应为2026-04-30 %q is not a date like 2026-04-30", sc.To)
 	}
 	switch {
 	case to.Before(from):
-		return Invalid("body.to", "to %s is before from %s 截止日期早于起始日期", sc.To, sc.From)
+		return Invalid("body.to", "截止日期早于起始日期 to %s is before from %s", sc.To, sc.From)
 	case to.Sub(from) >= maxPlanDays*24*time.Hour:
-		return Invalid("body.to", "a plan covers at most %d days 计划最长%d天", maxPlanDays, maxPlanDays)
+		return Invalid("body.to", "计划最长%[2]d天 a plan covers at most %[1]d days", maxPlanDays, maxPlanDays)
 	}
 	return nil
 }
@@ -274,12 +274,12 @@ func (s *Store) loadPlanning(ctx context.Context, db bun.IDB, villageID int64, s
 	if sc.SeasonID != 0 {
 		se, err := getOne[Season](ctx, db, villageID, sc.SeasonID, "season")
 		if ErrorCode(err) == ENOTFOUND {
-			return nil, Invalid("body.seasonId", "season %d does not exist in this village 本村无此农时", sc.SeasonID)
+			return nil, Invalid("body.seasonId", "本村无此农时 season %d does not exist in this village", sc.SeasonID)
 		} else if err != nil {
 			return nil, err
 		}
 		if se.State == SeasonClosed {
-			return nil, &Error{Code: ECONFLICT, Field: "body.seasonId", Message: fmt.Sprintf("season %d is closed 农时已结束", se.ID)}
+			return nil, &Error{Code: ECONFLICT, Field: "body.seasonId", Message: fmt.Sprintf("农时已结束 season %d is closed", se.ID)}
 		}
 		start, end, field = se.StartDate, se.EndDate, "body.seasonId"
 		q = q.Where("season_id = ?", se.ID)
@@ -291,7 +291,7 @@ func (s *Store) loadPlanning(ctx context.Context, db bun.IDB, villageID int64, s
 		start = today
 	}
 	if start > end {
-		return nil, Invalid(field, "nothing is left to plan: the dates ended on %s 日期已过，无可安排", end)
+		return nil, Invalid(field, "日期已过，无可安排 nothing is left to plan: the dates ended on %s", end)
 	}
 	if err := q.OrderExpr("id").Scan(ctx); err != nil {
 		return nil, translate(err, "help requests")
@@ -664,7 +664,7 @@ func (s *Store) ApplyPlan(ctx context.Context, villageID int64, actor string, sc
 // since the plan was made.
 func (p *planning) check(plan planner.Plan) error {
 	stale := func(format string, args ...any) error {
-		return Errorf(ECONFLICT, "the plan no longer fits the records: %s; run the plan again 记录已变动，请重新排计划",
+		return Errorf(ECONFLICT, "记录已变动，请重新排计划 the plan no longer fits the records: %s; run the plan again",
 			fmt.Sprintf(format, args...))
 	}
 	fixed := map[string]int{}

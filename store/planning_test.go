@@ -253,7 +253,7 @@ func TestPlan_Apply(t *testing.T) {
 		got, _ := e.reload(t, r.ID)
 		assert.Equal(t, store.RequestScheduled, got.State)
 		trs := loopChain(t, e, "request", r.ID, store.RequestScheduled)
-		assert.Equal(t, "plan 计划派工", trs[len(trs)-1].Note)
+		assert.Equal(t, "计划派工 plan", trs[len(trs)-1].Note)
 	}
 
 	t.Run("the same plan again changes nothing", func(t *testing.T) {
@@ -304,7 +304,7 @@ func TestPlan_ReplanKeepsConfirmed(t *testing.T) {
 	for _, j := range res2.Cancelled {
 		cancelled[j.ID] = true
 		trs := loopChain(t, e, "job", j.ID, store.JobCancelled)
-		assert.Equal(t, "re-planned 重新派工", trs[len(trs)-1].Note)
+		assert.Equal(t, "重新派工 re-planned", trs[len(trs)-1].Note)
 	}
 	assert.True(t, cancelled[handMade.ID], "the hand-made late job is replaced")
 	assert.False(t, cancelled[first.ID])

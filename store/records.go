@@ -88,7 +88,7 @@ func update[T any, P interface {
 		rec = found
 		version, updated := rec.stamp()
 		if ifVersion != 0 && *version != ifVersion {
-			return Errorf(EPRECONDITION, "%s %d has changed (now version %d, If-Match names %d) 记录已被修改，请重新读取",
+			return Errorf(EPRECONDITION, "记录已被修改，请重新读取 %s %d has changed (now version %d, If-Match names %d)",
 				rec.kind(), id, *version, ifVersion)
 		}
 		old := *version
@@ -108,7 +108,7 @@ func update[T any, P interface {
 			return translate(err, fmt.Sprintf("%s %d", rec.kind(), id))
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return Errorf(EPRECONDITION, "%s %d changed during the update 记录已被修改，请重试", rec.kind(), id)
+			return Errorf(EPRECONDITION, "记录已被修改，请重试 %s %d changed during the update", rec.kind(), id)
 		}
 		return nil
 	})
@@ -132,7 +132,7 @@ func create[P record](ctx context.Context, db bun.IDB, now time.Time, rec P) err
 // validateCrop reports an EINVALID error for an unknown crop.
 func validateCrop(field, crop string) error {
 	if !slices.Contains(Crops, crop) {
-		return Invalid(field, "unknown crop %q; one of %v 作物未知", crop, Crops)
+		return Invalid(field, "作物未知 unknown crop %q; one of %v", crop, Crops)
 	}
 	return nil
 }
@@ -144,7 +144,7 @@ func exists(ctx context.Context, db bun.IDB, model any, villageID, id int64, fie
 		return translate(err, what)
 	}
 	if !ok {
-		return Invalid(field, "%s %d does not exist in this village 本村无此记录", what, id)
+		return Invalid(field, "本村无此记录 %s %d does not exist in this village", what, id)
 	}
 	return nil
 }

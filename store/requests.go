@@ -80,21 +80,21 @@ type NewRequest struct {
 // season that allows the task; a field has one open request per task.
 func (s *Store) CreateRequest(ctx context.Context, villageID int64, actor string, in NewRequest) (*HelpRequest, error) {
 	if !slices.Contains(Tasks, in.Task) {
-		return nil, Invalid("body.task", "unknown task %q; one of %v 农活类型无效", in.Task, Tasks)
+		return nil, Invalid("body.task", "农活类型无效 unknown task %q; one of %v", in.Task, Tasks)
 	}
 	for field, d := range map[string]string{"body.earliest": in.Earliest, "body.latest": in.Latest} {
 		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			return nil, Invalid(field, "%q is not a date like 2026-04-20 日期格式应为2026-04-20", d)
+			return nil, Invalid(field, "日期格式应为2026-04-20 %q is not a date like 2026-04-20", d)
 		}
 	}
 	if in.Earliest > in.Latest {
-		return nil, Invalid("body.earliest", "earliest %s is after latest %s 最早日期晚于最晚日期", in.Earliest, in.Latest)
+		return nil, Invalid("body.earliest", "最早日期晚于最晚日期 earliest %s is after latest %s", in.Earliest, in.Latest)
 	}
 	var r *HelpRequest
 	err := s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
 		f, err := getOne[Field](ctx, l.db, villageID, in.FieldID, "field")
 		if err != nil || f.HouseholdID != in.HouseholdID {
-			return Invalid("body.fieldId", "field %d is not one of household %d's fields 该田块不属于此农户", in.FieldID, in.HouseholdID)
+			return Invalid("body.fieldId", "该田块不属于此农户 field %d is not one of household %d's fields", in.FieldID, in.HouseholdID)
 		}
 		h, err := getOne[Household](ctx, l.db, villageID, in.HouseholdID, "household")
 		if err != nil {
@@ -114,7 +114,7 @@ func (s *Store) CreateRequest(ctx context.Context, villageID int64, actor string
 			half = EstimateHalfDays(f.AreaCentimu, ns[i].CentiPerMu)
 		}
 		if half <= 0 {
-			return Invalid("body.workdays", "workdays must be more than zero 工日须大于零")
+			return Invalid("body.workdays", "工日须大于零 workdays must be more than zero")
 		}
 		key := fmt.Sprintf("%d:%s", f.ID, in.Task)
 		r = &HelpRequest{
@@ -126,7 +126,7 @@ func (s *Store) CreateRequest(ctx context.Context, villageID int64, actor string
 		if _, err := l.db.NewInsert().Model(r).Exec(ctx); err != nil {
 			if err = translate(err, "help request"); ErrorCode(err) == ECONFLICT {
 				return &Error{Code: ECONFLICT, Field: "body.fieldId",
-					Message: fmt.Sprintf("field %d already has an open %s request 该田块已有未完成的同类求助", f.ID, in.Task)}
+					Message: fmt.Sprintf("该田块已有未完成的同类求助 field %d already has an open %s request", f.ID, in.Task)}
 			}
 			return err
 		}
@@ -244,7 +244,7 @@ func (s *Store) CancelRequest(ctx context.Context, villageID, id int64, actor, r
 // comment; once only.
 func (s *Store) SubmitFeedback(ctx context.Context, villageID, id int64, actor string, stars int, comment string) (*HelpRequest, error) {
 	if stars < 1 || stars > 5 {
-		return nil, Invalid("body.stars", "stars go from 1 to 5 评分须为1到5星")
+		return nil, Invalid("body.stars", "评分须为1到5星 stars go from 1 to 5")
 	}
 	var r *HelpRequest
 	err := s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
@@ -254,7 +254,7 @@ func (s *Store) SubmitFeedback(ctx context.Context, villageID, id int64, actor s
 		}
 		if r.State != RequestDone {
 			if r.FeedbackStars != nil {
-				return Errorf(ECONFLICT, "help request %d is %s and already has feedback 已评价过，不能重复评价", id, r.State)
+				return Errorf(ECONFLICT, "已评价过，不能重复评价 help request %d is %s and already has feedback", id, r.State)
 			}
 			return stateError("help request", id, r.State, "given feedback")
 		}
@@ -297,7 +297,7 @@ func (s *Store) CloseUnrated(ctx context.Context, villageID int64, actor string)
 		}
 		for _, r := range rs {
 			r.ClosedAt = &l.now
-			if err := l.setRequestState(ctx, r, RequestClosed, "no feedback in 3 days 三天未评价，自动关闭"); err != nil {
+			if err := l.setRequestState(ctx, r, RequestClosed, "三天未评价，自动关闭 no feedback in 3 days"); err != nil {
 				return err
 			}
 			n++

@@ -61,25 +61,25 @@ func (s *Season) ident() (*int64, *int64)     { return &s.ID, &s.VillageID }
 func (s *Season) check(ctx context.Context, db bun.IDB) error {
 	s.Name = strings.TrimSpace(s.Name)
 	if !slices.Contains(SeasonKinds, s.Kind) {
-		return Invalid("body.kind", "season kind must be one of %v 农时类型无效", SeasonKinds)
+		return Invalid("body.kind", "农时类型无效 season kind must be one of %v", SeasonKinds)
 	}
 	start, err := time.Parse(time.DateOnly, s.StartDate)
 	if err != nil {
-		return Invalid("body.startDate", "%q is not a date like 2026-04-05 日期格式应为2026-04-05", s.StartDate)
+		return Invalid("body.startDate", "日期格式应为2026-04-05 %q is not a date like 2026-04-05", s.StartDate)
 	}
 	if _, err := time.Parse(time.DateOnly, s.EndDate); err != nil {
-		return Invalid("body.endDate", "%q is not a date like 2026-05-05 日期格式应为2026-05-05", s.EndDate)
+		return Invalid("body.endDate", "日期格式应为2026-05-05 %q is not a date like 2026-05-05", s.EndDate)
 	}
 	if s.EndDate < s.StartDate {
-		return Invalid("body.endDate", "the season ends (%s) before it starts (%s) 结束日期早于开始日期", s.EndDate, s.StartDate)
+		return Invalid("body.endDate", "结束日期早于开始日期 the season ends (%s) before it starts (%s)", s.EndDate, s.StartDate)
 	}
 	s.Year = start.Year()
 	if len(s.Tasks) == 0 {
-		return Invalid("body.tasks", "a season allows at least one task 至少一项农活")
+		return Invalid("body.tasks", "至少一项农活 a season allows at least one task")
 	}
 	for i, t := range s.Tasks {
 		if !slices.Contains(Tasks, t) {
-			return Invalid(fmt.Sprintf("body.tasks[%d]", i), "unknown task %q; one of %v 农活类型无效", t, Tasks)
+			return Invalid(fmt.Sprintf("body.tasks[%d]", i), "农活类型无效 unknown task %q; one of %v", t, Tasks)
 		}
 	}
 	if s.Crons == nil {
@@ -107,7 +107,7 @@ func (s *Store) CreateSeason(ctx context.Context, se *Season) error {
 	err := create(ctx, s.db, se.CreatedAt, se)
 	if ErrorCode(err) == ECONFLICT {
 		return &Error{Code: ECONFLICT, Field: "body.kind",
-			Message: fmt.Sprintf("the village already has a %s season in %d 该年已有此农时", se.Kind, se.Year)}
+			Message: fmt.Sprintf("该年已有此农时 the village already has a %s season in %d", se.Kind, se.Year)}
 	}
 	return err
 }
@@ -140,11 +140,11 @@ func (s *Store) UpdateSeason(ctx context.Context, villageID, id, ifVersion int64
 		}
 		to, ok := seasonStates[se.State]
 		if !ok {
-			return Invalid("body.state", "unknown season state %q 农时状态无效", se.State)
+			return Invalid("body.state", "农时状态无效 unknown season state %q", se.State)
 		}
 		if to < seasonStates[was] || to > seasonStates[was]+1 {
 			return &Error{Code: ECONFLICT, Field: "body.state",
-				Message: fmt.Sprintf("season is %s; it can only move planned → open → closed 农时当前为%s，只能依次推进", was, was)}
+				Message: fmt.Sprintf("农时当前为%[2]s，只能依次推进 season is %[1]s; it can only move planned → open → closed", was, was)}
 		}
 		return nil
 	})
@@ -163,7 +163,7 @@ func seasonFor(ctx context.Context, db bun.IDB, villageID int64, task, from, to 
 			return se, nil
 		}
 	}
-	return nil, Invalid("body.latest", "no open or planned season allows %s from %s to %s 该时段没有安排此农活的农时", task, from, to)
+	return nil, Invalid("body.latest", "该时段没有安排此农活的农时 no open or planned season allows %s from %s to %s", task, from, to)
 }
 
 // Norm is how many workdays a mu of a crop takes for a task, in hundredths.
@@ -216,10 +216,10 @@ func (s *Store) SetNorms(ctx context.Context, villageID int64, set []Norm) ([]No
 				return err
 			}
 			if !slices.Contains(Tasks, n.Task) {
-				return Invalid(field+".task", "unknown task %q 农活类型无效", n.Task)
+				return Invalid(field+".task", "农活类型无效 unknown task %q", n.Task)
 			}
 			if n.CentiPerMu <= 0 || n.CentiPerMu > 2000 {
-				return Invalid(field+".workdaysPerMu", "workdays per mu must be more than 0 and at most 20 每亩工日须大于0且不超过20")
+				return Invalid(field+".workdaysPerMu", "每亩工日须大于0且不超过20 workdays per mu must be more than 0 and at most 20")
 			}
 			n.VillageID = villageID
 			_, err := tx.NewInsert().Model(n).On("CONFLICT (village_id, crop, task) DO UPDATE").

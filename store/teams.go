@@ -17,7 +17,7 @@ func (t *Team) check(ctx context.Context, db bun.IDB) error {
 	t.Name = strings.TrimSpace(t.Name)
 	t.LeaderName = strings.TrimSpace(t.LeaderName)
 	if t.Name == "" {
-		return Invalid("body.name", "team name is required 互助队名称必填")
+		return Invalid("body.name", "互助队名称必填 team name is required")
 	}
 	if t.LeaderHouseholdID != nil {
 		return exists(ctx, db, (*Household)(nil), t.VillageID, *t.LeaderHouseholdID, "body.leaderHouseholdId", "household")
@@ -37,7 +37,7 @@ func (s *Store) createTeam(ctx context.Context, db bun.IDB, t *Team) error {
 	t.CreatedAt = s.Now().UTC()
 	err := create(ctx, db, t.CreatedAt, t)
 	if ErrorCode(err) == ECONFLICT {
-		return &Error{Code: ECONFLICT, Field: "body.name", Message: fmt.Sprintf("a team named %q already exists 同名互助队已存在", t.Name)}
+		return &Error{Code: ECONFLICT, Field: "body.name", Message: fmt.Sprintf("同名互助队已存在 a team named %q already exists", t.Name)}
 	}
 	return err
 }
@@ -69,7 +69,7 @@ func (s *Store) ListTeams(ctx context.Context, villageID int64, p Page) ([]*Team
 func (s *Store) UpdateTeam(ctx context.Context, villageID, id, ifVersion int64, change func(*Team) error) (*Team, error) {
 	t, err := update[Team](ctx, s, villageID, id, ifVersion, change)
 	if ErrorCode(err) == ECONFLICT {
-		return nil, &Error{Code: ECONFLICT, Field: "body.name", Message: "a team with that name already exists 同名互助队已存在"}
+		return nil, &Error{Code: ECONFLICT, Field: "body.name", Message: "同名互助队已存在 a team with that name already exists"}
 	}
 	if err != nil {
 		return nil, err
@@ -82,19 +82,19 @@ func checkMember(ctx context.Context, db bun.IDB, villageID int64, m *TeamMember
 	h, err := getOne[Household](ctx, db, villageID, m.HouseholdID, "household")
 	if err != nil {
 		if ErrorCode(err) == ENOTFOUND {
-			return Invalid("body.householdId", "household %d does not exist in this village 本村无此农户", m.HouseholdID)
+			return Invalid("body.householdId", "本村无此农户 household %d does not exist in this village", m.HouseholdID)
 		}
 		return err
 	}
 	if m.WorkersPerDay < 1 || m.WorkersPerDay > h.Laborers {
-		return Invalid("body.workersPerDay", "workers per day must be between 1 and the household's %d laborers 每日出工人数须在1到劳力数%d之间", h.Laborers, h.Laborers)
+		return Invalid("body.workersPerDay", "每日出工人数须在1到劳力数%[2]d之间 workers per day must be between 1 and the household's %[1]d laborers", h.Laborers, h.Laborers)
 	}
 	if m.UnavailableDays == nil {
 		m.UnavailableDays = []string{}
 	}
 	for i, d := range m.UnavailableDays {
 		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			return Invalid(fmt.Sprintf("body.unavailableDays[%d]", i), "%q is not a date like 2026-04-20 日期格式应为2026-04-20", d)
+			return Invalid(fmt.Sprintf("body.unavailableDays[%d]", i), "日期格式应为2026-04-20 %q is not a date like 2026-04-20", d)
 		}
 	}
 	return nil
@@ -118,7 +118,7 @@ func (s *Store) addTeamMember(ctx context.Context, db bun.IDB, villageID int64, 
 	_, err := db.NewInsert().Model(m).Exec(ctx)
 	if err = translate(err, "team member"); ErrorCode(err) == ECONFLICT {
 		return &Error{Code: ECONFLICT, Field: "body.householdId",
-			Message: fmt.Sprintf("household %d is already a member of team %d 该户已是队员", m.HouseholdID, m.TeamID)}
+			Message: fmt.Sprintf("该户已是队员 household %d is already a member of team %d", m.HouseholdID, m.TeamID)}
 	}
 	return err
 }
@@ -161,7 +161,7 @@ func (s *Store) RemoveTeamMember(ctx context.Context, villageID, teamID, househo
 			return translate(err, "team member")
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return Errorf(ENOTFOUND, "household %d is not a member of team %d 该户不是队员", householdID, teamID)
+			return Errorf(ENOTFOUND, "该户不是队员 household %d is not a member of team %d", householdID, teamID)
 		}
 		return nil
 	})

@@ -49,7 +49,7 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 				return err
 			}
 		default:
-			return Invalid("role", "role %q needs: cadre alone, leader with a team, household with a household 角色与绑定不符", t.Role)
+			return Invalid("role", "角色与绑定不符 role %q needs: cadre alone, leader with a team, household with a household", t.Role)
 		}
 		t.ID, t.Hash, t.CreatedAt, t.RevokedAt = 0, hashToken(secret), s.Now().UTC(), nil
 		_, err := tx.NewInsert().Model(t).Exec(ctx)
@@ -64,7 +64,7 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 // Authenticate returns the live token whose secret this is. Anything that
 // is not one (malformed, unknown, revoked) is EUNAUTHORIZED, never more.
 func (s *Store) Authenticate(ctx context.Context, secret string) (*Token, error) {
-	unauthorized := Errorf(EUNAUTHORIZED, "the token is not valid 令牌无效")
+	unauthorized := Errorf(EUNAUTHORIZED, "令牌无效 the token is not valid")
 	if len(secret) != tokenLen || !strings.HasPrefix(secret, TokenPrefix) {
 		return nil, unauthorized
 	}
@@ -97,7 +97,7 @@ func (s *Store) RevokeToken(ctx context.Context, villageID, id int64) error {
 		return translate(err, "token")
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return Errorf(ENOTFOUND, "live token %d not found 未找到有效令牌", id)
+		return Errorf(ENOTFOUND, "未找到有效令牌 live token %d not found", id)
 	}
 	return nil
 }

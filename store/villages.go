@@ -22,13 +22,13 @@ func (s *Store) CreateVillage(ctx context.Context, v *Village) error {
 func (s *Store) createVillage(ctx context.Context, db bun.IDB, v *Village) error {
 	v.Name = strings.TrimSpace(v.Name)
 	if v.Name == "" {
-		return Invalid("name", "village name is required 村名必填")
+		return Invalid("name", "村名必填 village name is required")
 	}
 	if v.Timezone == "" {
 		v.Timezone = DefaultTimezone
 	}
 	if _, err := time.LoadLocation(v.Timezone); err != nil {
-		return Invalid("timezone", "unknown timezone %q 时区未知", v.Timezone)
+		return Invalid("timezone", "时区未知 unknown timezone %q", v.Timezone)
 	}
 	if v.SoftLimit == 0 {
 		v.SoftLimit = DefaultSoftLimit
@@ -102,7 +102,7 @@ func (s *Store) UpdateVillage(ctx context.Context, id int64, softLimit *int64) (
 		}
 		if softLimit != nil {
 			if *softLimit > 0 {
-				return Invalid("body.softLimit", "the soft limit is a debt: zero or below 提醒线须≤0")
+				return Invalid("body.softLimit", "提醒线须≤0 the soft limit is a debt: zero or below")
 			}
 			v.SoftLimit = *softLimit
 		}

@@ -14,7 +14,7 @@ import (
 )
 
 // errLedgerUnbalanced makes `ledger verify` exit non-zero.
-var errLedgerUnbalanced = errors.New("the ledger does not balance 账目不平")
+var errLedgerUnbalanced = errors.New("账目不平 the ledger does not balance")
 
 func ledgerCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || (args[0] != "verify" && args[0] != "export") {
@@ -94,9 +94,9 @@ func verifyLedger(ctx context.Context, st *store.Store, id int64, stdout io.Writ
 		if err != nil {
 			return err
 		}
-		state := "ok 平衡"
+		state := "平衡 ok"
 		if !res.OK() {
-			state, bad = "MISMATCH 不平", true
+			state, bad = "不平 MISMATCH", true
 		}
 		fmt.Fprintf(stdout, "%s (id %d): %s — %d accounts, %d transactions, %d entries, balances sum to %s\n",
 			v.Name, v.ID, state, res.Accounts, res.Transactions, res.Entries, formatWorkdays(res.Total))

@@ -91,7 +91,7 @@ func newFlags(name string) (*flag.FlagSet, *string) {
 func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
 	fs, db := newFlags("serve")
 	addr := fs.String("addr", env("HUANGONG_ADDR", ":8080"), "listen address (HUANGONG_ADDR)")
-	noDemo := fs.Bool("no-demo", false, "do not seed the demo village 不加载示范村")
+	noDemo := fs.Bool("no-demo", false, "不加载示范村 do not seed the demo village")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func printWelcome(w io.Writer, app *App) {
 		}
 		return
 	}
-	fmt.Fprintln(w, "Demo tokens (shown once, stored hashed) 示范令牌（仅显示一次）:")
+	fmt.Fprintln(w, "示范令牌（仅显示一次）: Demo tokens (shown once, stored hashed)")
 	roles := make([]string, 0, len(app.DemoTokens))
 	for r := range app.DemoTokens {
 		roles = append(roles, r)
@@ -139,17 +139,17 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintf(stdout, "migrated %s 数据库已迁移\n", *db)
+	fmt.Fprintf(stdout, "数据库已迁移\n migrated %s", *db)
 	return nil
 }
 
 func seedCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, db := newFlags("seed")
-	households := fs.Int("households", 0, "generate a village of N households instead of the demo 生成N户的村")
-	groups := fs.Int("groups", 0, "village groups of the generated village; default one per 25 households 村民小组数")
-	teams := fs.Int("teams", 3, "mutual-aid teams of the generated village 互助队数")
-	seedN := fs.Uint64("seed", 1, "generator seed 随机种子")
-	name := fs.String("name", "", "name of the generated village 村名")
+	households := fs.Int("households", 0, "生成N户的村 generate a village of N households instead of the demo")
+	groups := fs.Int("groups", 0, "村民小组数 village groups of the generated village; default one per 25 households")
+	teams := fs.Int("teams", 3, "互助队数 mutual-aid teams of the generated village")
+	seedN := fs.Uint64("seed", 1, "随机种子 generator seed")
+	name := fs.String("name", "", "村名 name of the generated village")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -184,9 +184,9 @@ func seedCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	state := "already there, unchanged 已存在，未改动"
+	state := "已存在，未改动 already there, unchanged"
 	if created {
-		state = "seeded 已生成"
+		state = "已生成 seeded"
 	}
 	fmt.Fprintf(stdout, "%s (id %d): %s — %d households, %d fields, %d teams, %d members\n",
 		v.Name, v.ID, state, c.Households, c.Fields, c.Teams, c.Members)
@@ -202,7 +202,7 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	team := fs.Int64("team", 0, "team ID (leader)")
 	household := fs.Int64("household", 0, "household ID (household)")
 	village := fs.Int64("village", 0, "village ID; defaults to the demo village")
-	label := fs.String("label", "", "a note on whose token this is 备注")
+	label := fs.String("label", "", "备注 a note on whose token this is")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}

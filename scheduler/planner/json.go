@@ -36,7 +36,7 @@ func DecodeInstance(r io.Reader) (Instance, error) {
 		return in, jsonError(data, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return in, &InputError{Message: "invalid JSON: more than one value in the input 输入不是单个JSON值"}
+		return in, &InputError{Message: "输入不是单个JSON值 invalid JSON: more than one value in the input"}
 	}
 	if err := instanceSchema.check("", v); err != nil {
 		return in, err
@@ -62,10 +62,10 @@ func jsonError(data []byte, err error) error {
 				col++
 			}
 		}
-		return &InputError{Message: fmt.Sprintf("invalid JSON at line %d, column %d: %v 不是有效的JSON", line, col, se)}
+		return &InputError{Message: fmt.Sprintf("不是有效的JSON invalid JSON at line %d, column %d: %v", line, col, se)}
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return &InputError{Message: "invalid JSON: the input ends too early 不是有效的JSON"}
+		return &InputError{Message: "不是有效的JSON invalid JSON: the input ends too early"}
 	}
 	return &InputError{Message: "invalid JSON: " + err.Error()}
 }
@@ -151,11 +151,11 @@ func (n *node) check(path string, v any) error {
 	case "object":
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return fail("must be an object, not %s 应为对象", kind(v))
+			return fail("应为对象 must be an object, not %s", kind(v))
 		}
 		for _, k := range n.Required {
 			if _, ok := obj[k]; !ok {
-				return &InputError{Field: join(path, k), Message: "is required 缺少此字段"}
+				return &InputError{Field: join(path, k), Message: "缺少此字段 is required"}
 			}
 		}
 		keys := make([]string, 0, len(obj))
@@ -175,7 +175,7 @@ func (n *node) check(path string, v any) error {
 					known = append(known, p)
 				}
 				slices.Sort(known)
-				return &InputError{Field: join(path, k), Message: fmt.Sprintf("unknown field; %s takes %v 未知字段", where, known)}
+				return &InputError{Field: join(path, k), Message: fmt.Sprintf("未知字段 unknown field; %s takes %v", where, known)}
 			default:
 				continue
 			}
@@ -191,10 +191,10 @@ func (n *node) check(path string, v any) error {
 	case "array":
 		arr, ok := v.([]any)
 		if !ok {
-			return fail("must be an array, not %s 应为数组", kind(v))
+			return fail("应为数组 must be an array, not %s", kind(v))
 		}
 		if n.MinItems != nil && len(arr) < *n.MinItems {
-			return fail("needs at least %d item(s) 至少%d项", *n.MinItems, *n.MinItems)
+			return fail("至少%[2]d项 needs at least %[1]d item(s)", *n.MinItems, *n.MinItems)
 		}
 		for i, x := range arr {
 			if err := n.Items.check(fmt.Sprintf("%s[%d]", path, i), x); err != nil {
@@ -204,33 +204,33 @@ func (n *node) check(path string, v any) error {
 	case "string":
 		_, ok := v.(string)
 		if !ok {
-			return fail("must be a string, not %s 应为字符串", kind(v))
+			return fail("应为字符串 must be a string, not %s", kind(v))
 		}
 	case "integer":
 		num, ok := v.(json.Number)
 		if !ok {
-			return fail("must be an integer, not %s 应为整数", kind(v))
+			return fail("应为整数 must be an integer, not %s", kind(v))
 		}
 		i, err := strconv.ParseInt(string(num), 10, 64)
 		if err != nil {
-			return fail("%s is not an integer that fits in 64 bits 应为整数", num)
+			return fail("应为整数 %s is not an integer that fits in 64 bits", num)
 		}
 		if n.Minimum != nil && float64(i) < *n.Minimum {
-			return fail("%d is less than the minimum %v 小于最小值", i, *n.Minimum)
+			return fail("小于最小值 %d is less than the minimum %v", i, *n.Minimum)
 		}
 		if n.Maximum != nil && float64(i) > *n.Maximum {
-			return fail("%d is more than the maximum %v 大于最大值", i, *n.Maximum)
+			return fail("大于最大值 %d is more than the maximum %v", i, *n.Maximum)
 		}
 	case "boolean":
 		if _, ok := v.(bool); !ok {
-			return fail("must be true or false, not %s 应为布尔值", kind(v))
+			return fail("应为布尔值 must be true or false, not %s", kind(v))
 		}
 	case "":
 	default:
 		panic("planner: schema type " + n.Type)
 	}
 	if s, ok := v.(string); ok && n.pattern != nil && !n.pattern.MatchString(s) {
-		return fail("%q does not match %s 格式不对", s, n.Pattern)
+		return fail("格式不对 %q does not match %s", s, n.Pattern)
 	}
 	return nil
 }

@@ -107,7 +107,7 @@ type pworker struct {
 func parseDate(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return t, inputErr(field, "%q is not a date like 2026-04-20 日期格式应为2026-04-20", s)
+		return t, inputErr(field, "日期格式应为2026-04-20 %q is not a date like 2026-04-20", s)
 	}
 	return t, nil
 }
@@ -124,12 +124,12 @@ func compile(in *Instance) (*problem, error) {
 		return nil, err
 	}
 	if end.Before(start) {
-		return nil, inputErr("end", "end %s is before start %s 结束日期早于开始日期", in.End, in.Start)
+		return nil, inputErr("end", "结束日期早于开始日期 end %s is before start %s", in.End, in.Start)
 	}
 	p := &problem{in: in, groups: map[int]int{0: 0}, hhIdx: map[int64]int{}, reqIdx: map[int64]int{}}
 	p.days = int(end.Sub(start).Hours()/24) + 1
 	if p.days > maxDays {
-		return nil, inputErr("end", "a plan spans at most %d days, not %d 计划最长%d天", maxDays, p.days, maxDays)
+		return nil, inputErr("end", "计划最长%[3]d天 a plan spans at most %[1]d days, not %[2]d", maxDays, p.days, maxDays)
 	}
 	p.dates = make([]string, p.days)
 	for d := range p.days {
@@ -164,28 +164,28 @@ func compile(in *Instance) (*problem, error) {
 
 	// Teams and members.
 	if len(in.Teams) == 0 {
-		return nil, inputErr("teams", "no team to plan for 没有互助队")
+		return nil, inputErr("teams", "没有互助队 no team to plan for")
 	}
 	teamIdx := map[int64]int{}
 	for ti, t := range in.Teams {
 		f := fmt.Sprintf("teams[%d]", ti)
 		if _, dup := teamIdx[t.ID]; dup {
-			return nil, inputErr(f+".id", "team %d appears twice 互助队重复", t.ID)
+			return nil, inputErr(f+".id", "互助队重复 team %d appears twice", t.ID)
 		}
 		teamIdx[t.ID] = ti
 		if len(t.Members) == 0 {
-			return nil, inputErr(f+".members", "team %d has no members 互助队没有队员", t.ID)
+			return nil, inputErr(f+".members", "互助队没有队员 team %d has no members", t.ID)
 		}
 		pt := pteam{id: t.ID}
 		for mi, m := range t.Members {
 			mf := fmt.Sprintf("%s.members[%d]", f, mi)
 			if m.Workers < 1 {
-				return nil, inputErr(mf+".workers", "household %d offers %d workers; at least 1 每天出工人数至少为1", m.Household, m.Workers)
+				return nil, inputErr(mf+".workers", "每天出工人数至少为1 household %d offers %d workers; at least 1", m.Household, m.Workers)
 			}
 			h := household(m.Household)
 			for _, o := range p.hhs[h].ms {
 				if p.ms[o].team == ti {
-					return nil, inputErr(mf+".household", "household %d is in team %d twice 队员重复", m.Household, t.ID)
+					return nil, inputErr(mf+".household", "队员重复 household %d is in team %d twice", m.Household, t.ID)
 				}
 			}
 			mIdx := len(p.ms)
@@ -223,7 +223,7 @@ func compile(in *Instance) (*problem, error) {
 			return nil, err
 		}
 		if b.Group < 0 {
-			return nil, inputErr(f+".group", "group %d: use 0 for the whole village 村民小组编号无效", b.Group)
+			return nil, inputErr(f+".group", "村民小组编号无效 group %d: use 0 for the whole village", b.Group)
 		}
 		if d >= 0 && d < p.days {
 			p.blocked[groupIdx(b.Group)][d] = true
@@ -234,14 +234,14 @@ func compile(in *Instance) (*problem, error) {
 	for ri, r := range in.Requests {
 		f := fmt.Sprintf("requests[%d]", ri)
 		if _, dup := p.reqIdx[r.ID]; dup {
-			return nil, inputErr(f+".id", "request %d appears twice 求助重复", r.ID)
+			return nil, inputErr(f+".id", "求助重复 request %d appears twice", r.ID)
 		}
 		p.reqIdx[r.ID] = ri
 		if r.HalfDays <= 0 {
-			return nil, inputErr(f+".halfDays", "request %d needs %d half days; it must need more than zero 工日须大于零", r.ID, r.HalfDays)
+			return nil, inputErr(f+".halfDays", "工日须大于零 request %d needs %d half days; it must need more than zero", r.ID, r.HalfDays)
 		}
 		if r.Priority < 1 || r.Priority > 100 {
-			return nil, inputErr(f+".priority", "request %d has priority %d; it must be 1..100 优先级应为1到100", r.ID, r.Priority)
+			return nil, inputErr(f+".priority", "优先级应为1到100 request %d has priority %d; it must be 1..100", r.ID, r.Priority)
 		}
 		e, err := day(f+".earliest", r.Earliest)
 		if err != nil {
@@ -252,7 +252,7 @@ func compile(in *Instance) (*problem, error) {
 			return nil, err
 		}
 		if e > l {
-			return nil, inputErr(f+".earliest", "request %d: earliest %s is after latest %s 最早日期晚于最晚日期", r.ID, r.Earliest, r.Latest)
+			return nil, inputErr(f+".earliest", "最早日期晚于最晚日期 request %d: earliest %s is after latest %s", r.ID, r.Earliest, r.Latest)
 		}
 		p.reqs = append(p.reqs, preq{
 			id: r.ID, hh: household(r.Household), group: groupIdx(r.Group), groupNo: r.Group, pri: int64(r.Priority),
@@ -264,7 +264,7 @@ func compile(in *Instance) (*problem, error) {
 			f := fmt.Sprintf("requests[%d].after[%d]", ri, ai)
 			pi, ok := p.reqIdx[a]
 			if !ok {
-				return nil, inputErr(f, "request %d waits for request %d, which is not in the instance 前序求助不存在", r.ID, a)
+				return nil, inputErr(f, "前序求助不存在 request %d waits for request %d, which is not in the instance", r.ID, a)
 			}
 			if slices.Contains(p.reqs[ri].preds, pi) {
 				continue
@@ -282,25 +282,25 @@ func compile(in *Instance) (*problem, error) {
 		f := fmt.Sprintf("fixed[%d]", fi)
 		ri, ok := p.reqIdx[a.Request]
 		if !ok {
-			return nil, inputErr(f+".request", "request %d is not in the instance 求助不存在", a.Request)
+			return nil, inputErr(f+".request", "求助不存在 request %d is not in the instance", a.Request)
 		}
 		ti, ok := teamIdx[a.Team]
 		if !ok {
-			return nil, inputErr(f+".team", "team %d is not in the instance 互助队不存在", a.Team)
+			return nil, inputErr(f+".team", "互助队不存在 team %d is not in the instance", a.Team)
 		}
 		d, err := day(f+".date", a.Date)
 		if err != nil {
 			return nil, err
 		}
 		if len(a.Workers) == 0 {
-			return nil, inputErr(f+".workers", "a job needs at least one worker 派工至少一名队员")
+			return nil, inputErr(f+".workers", "派工至少一名队员 a job needs at least one worker")
 		}
 		pf := pfixed{req: ri, team: ti, day: d}
 		r := &p.reqs[ri]
 		for wi, w := range a.Workers {
 			wf := fmt.Sprintf("%s.workers[%d]", f, wi)
 			if w.HalfDays <= 0 {
-				return nil, inputErr(wf+".halfDays", "half days must be more than zero 工日须大于零")
+				return nil, inputErr(wf+".halfDays", "工日须大于零 half days must be more than zero")
 			}
 			h, ok := p.hhIdx[w.Household]
 			m := -1
@@ -312,7 +312,7 @@ func compile(in *Instance) (*problem, error) {
 				}
 			}
 			if m < 0 {
-				return nil, inputErr(wf+".household", "household %d is not a member of team %d 不是该队队员", w.Household, a.Team)
+				return nil, inputErr(wf+".household", "不是该队队员 household %d is not a member of team %d", w.Household, a.Team)
 			}
 			pf.workers = append(pf.workers, pworker{m: m, half: w.HalfDays})
 			r.fixHalf += w.HalfDays
@@ -335,7 +335,7 @@ func compile(in *Instance) (*problem, error) {
 		}
 		if !p.reachable(r) {
 			return nil, inputErr(fmt.Sprintf("requests[%d]", ri),
-				"request %d: no team member is available on a workable day from %s to the end %s 截止前没有互助队能来",
+				"截止前没有互助队能来 request %d: no team member is available on a workable day from %s to the end %s",
 				r.id, in.Requests[ri].Earliest, in.End)
 		}
 	}
@@ -415,5 +415,5 @@ func (p *problem) order() error {
 	}
 	ids[len(path)] = ids[0]
 	return inputErr(fmt.Sprintf("requests[%d].after", path[0]),
-		"precedence has a cycle: %s 前后顺序成环", strings.Join(ids, " → "))
+		"前后顺序成环 precedence has a cycle: %s", strings.Join(ids, " → "))
 }

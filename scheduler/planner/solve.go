@@ -368,9 +368,9 @@ func (s *state) unplacedReason(r int) string {
 	lo, _, hi, pred, ok := s.bounds(r)
 	switch {
 	case !ok:
-		return fmt.Sprintf("waits for request %d, which could not be placed 前序求助%d未能安排", p.reqs[pred].id, p.reqs[pred].id)
+		return fmt.Sprintf("前序求助%[2]d未能安排 waits for request %[1]d, which could not be placed", p.reqs[pred].id, p.reqs[pred].id)
 	case lo > hi:
-		return "no day is left between its predecessors and successors 前后农活之间没有可用日期"
+		return "前后农活之间没有可用日期 no day is left between its predecessors and successors"
 	}
-	return fmt.Sprintf("not enough free team members from %s to %s 截止前互助队人手不足", p.dates[lo], p.dates[hi])
+	return fmt.Sprintf("截止前互助队人手不足 not enough free team members from %s to %s", p.dates[lo], p.dates[hi])
 }
