@@ -95,9 +95,8 @@ func (s *Server) addJobRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-job", Method: http.MethodPost, Path: "/v1/jobs",
 		Summary: "手工派工 Assign a team to a request for a day", Tags: []string{"jobs"}, Security: secured(store.RoleCadre),
-		Description: "The cadre's override of the plan. Planned workers must be members of the team, available that day and " +
-			"on no other job that day (409). The team's leader and the household are told. " +
-			"计划出工须为本队队员、当天有空且未派其他活；通知队长和农户。",
+		Description: "计划出工须为本队队员、当天有空且未派其他活；通知队长和农户。 The cadre's override of the plan. Planned workers must be members of the team, available that day and " +
+			"on no other job that day (409). The team's leader and the household are told.",
 		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 409, 413, 422},
 	}, func(ctx context.Context, in *struct{ Body JobInput }) (*JobOutput, error) {
 		p, b := caller(ctx), in.Body

@@ -200,9 +200,8 @@ func (s *Server) addPlanRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-blocked-days", Method: http.MethodGet, Path: "/v1/blocked-days",
 		Summary: "停工日列表 List blocked days", Tags: []string{"plan"},
-		Description: "The village's rained-out days by date, for the whole village (group 0) or one village group. " +
-			"本村停工日。",
-		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 422},
+		Description: "本村停工日。 The village's rained-out days by date, for the whole village (group 0) or one village group.",
+		Security:    secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct {
 		From string `query:"from" format:"date" doc:"First date 起始日期"`
 		To   string `query:"to" format:"date" doc:"Last date 截止日期"`

@@ -113,10 +113,9 @@ func (s *Server) addRequestRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-request", Method: http.MethodPost, Path: "/v1/requests",
 		Summary: "登记求助 Ask for help on a field", Tags: []string{"requests"},
-		Description: "A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). " +
+		Description: "农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). " +
 			"The window must lie inside an open or planned season that allows the task (else 422); a field has one open " +
-			"request per task (a second is 409). Workdays are estimated from the field's area and the village's norm. " +
-			"农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内；同一田块同一农活只能有一个未办结求助。",
+			"request per task (a second is 409). Workdays are estimated from the field's area and the village's norm.",
 		Security:      secured(store.RoleCadre, store.RoleHousehold),
 		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 404, 409, 413, 422},
 	}, func(ctx context.Context, in *struct{ Body RequestInput }) (*RequestOutput, error) {
@@ -154,9 +153,8 @@ func (s *Server) addRequestRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-requests", Method: http.MethodGet, Path: "/v1/requests",
 		Summary: "求助列表 List help requests", Tags: []string{"requests"},
-		Description: "A household lists its own; a leader the requests its team has jobs on; a cadre the whole village. " +
-			"overdue=true: open requests whose due date has passed in the village. " +
-			"农户看本户，队长看本队有派工的，村干部看全村。",
+		Description: "农户看本户，队长看本队有派工的，村干部看全村。 A household lists its own; a leader the requests its team has jobs on; a cadre the whole village. " +
+			"overdue=true: open requests whose due date has passed in the village.",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		PageInput
@@ -202,9 +200,8 @@ func (s *Server) addRequestRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-request", Method: http.MethodGet, Path: "/v1/requests/{id}",
 		Summary: "查看求助 Get a help request and its history", Tags: []string{"requests"},
-		Description: "With every state change, its actor and time. A household reads its own; a leader one its team has a job on. " +
-			"含每次状态变更的操作人和时间。农户只看本户，队长只看本队有派工的。",
-		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
+		Description: "含每次状态变更的操作人和时间。农户只看本户，队长只看本队有派工的。 With every state change, its actor and time. A household reads its own; a leader one its team has a job on.",
+		Security:    secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *IDPath) (*RequestOutput, error) {
 		r, err := s.requestInScope(ctx, in.ID)
 		if err != nil {
@@ -252,9 +249,8 @@ func (s *Server) addRequestRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "submit-feedback", Method: http.MethodPost, Path: "/v1/requests/{id}/feedback",
 		Summary: "评价互助 Rate the help received", Tags: []string{"requests"}, Security: secured(store.RoleHousehold),
-		Description: "The helped household only, once its request is done, and only once (again is 409). Closes the request. " +
-			"仅受助户在办结后评价一次，评价后求助关闭。",
-		Errors: []int{401, 403, 404, 409, 413, 422},
+		Description: "仅受助户在办结后评价一次，评价后求助关闭。 The helped household only, once its request is done, and only once (again is 409). Closes the request.",
+		Errors:      []int{401, 403, 404, 409, 413, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		Body struct {

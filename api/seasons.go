@@ -148,9 +148,8 @@ func (s *Server) addSeasonRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-seasons", Method: http.MethodGet, Path: "/v1/seasons",
 		Summary: "农时列表 List seasons", Tags: []string{"seasons"},
-		Description: "The village's busy seasons by start date. Every role may read them: a household sees when it may ask for help. " +
-			"本村农时，按开始日期排列；各角色均可查看。",
-		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 422},
+		Description: "本村农时，按开始日期排列；各角色均可查看。 The village's busy seasons by start date. Every role may read them: a household sees when it may ask for help.",
+		Security:    secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct {
 		Year int `query:"year" minimum:"0" maximum:"2200" doc:"Only this year; 0 or absent for all 只看某年"`
 	}) (*ListOutput[Season], error) {
@@ -164,8 +163,7 @@ func (s *Server) addSeasonRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-season", Method: http.MethodPost, Path: "/v1/seasons",
 		Summary: "设定农时 Set up a season", Tags: []string{"seasons"}, Security: secured(store.RoleCadre),
-		Description: "One season of each kind a year (a second is 409). Help requests must fall inside a season that allows their task. " +
-			"每年每类农时一个；求助时段须落在允许该农活的农时内。",
+		Description:   "每年每类农时一个；求助时段须落在允许该农活的农时内。 One season of each kind a year (a second is 409). Help requests must fall inside a season that allows their task.",
 		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 409, 413, 422},
 	}, func(ctx context.Context, in *struct{ Body SeasonInput }) (*SeasonOutput, error) {
 		b := in.Body
@@ -223,10 +221,9 @@ func (s *Server) addSeasonRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-season-report", Method: http.MethodGet, Path: "/v1/seasons/{id}/report",
 		Summary: "农时办结统计 A season's closed-loop figures", Tags: []string{"seasons"}, Security: secured(store.RoleCadre),
-		Description: "Requests received, scheduled, done, done on time, cancelled; completion rate; mean and 90th-percentile " +
+		Description: "收到求助、办结、按期办结、办结率、平均响应时间、平均评分、换工工日。 Requests received, scheduled, done, done on time, cancelled; completion rate; mean and 90th-percentile " +
 			"response time (submitted → first confirmed job); mean feedback; workdays exchanged per team and in all; " +
-			"households below the soft limit. Measured from the recorded transitions, not estimated. " +
-			"收到求助、办结、按期办结、办结率、平均响应时间、平均评分、换工工日。",
+			"households below the soft limit. Measured from the recorded transitions, not estimated.",
 		Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *IDPath) (*struct{ Body SeasonReport }, error) {
 		r, err := s.store.SeasonReport(ctx, caller(ctx).VillageID, in.ID)
