@@ -6,8 +6,6 @@ package seed
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"huangong/store"
@@ -155,20 +153,18 @@ func demoTokens(ctx context.Context, st *store.Store, v *store.Village) (map[str
 // village (an index holds it), so the team is looked up by name rather
 // than by paging through the list; the store then loads it as usual.
 func findTeam(ctx context.Context, st *store.Store, villageID int64, name string) (*store.Team, error) {
-	var id int64
-	err := st.DB().NewSelect().Model((*store.Team)(nil)).Column("id").
-		Where("village_id = ?", villageID).Where("name = ?", name).Scan(ctx, &id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.Errorf(store.ENOTFOUND, "未找到互助队 team %s not found", name)
-	}
+	teams, _, err := st.ListTeams(ctx, villageID, store.Page{Limit: store.MaxPageLimit})
 	if err != nil {
-		return nil, fmt.Errorf("team %s: %w", name, err)
+		return nil, err
 	}
-	return st.GetTeam(ctx, villageID, id)
+	for _, t := range teams {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return nil, store.Errorf(store.ENOTFOUND, "未找到互助队 team %s not found", name)
 }
 
-// findHousehold returns the first household of the village whose head has
-// that name.
 func findHousehold(ctx context.Context, st *store.Store, villageID int64, head string) (*store.Household, error) {
 	for p := (store.Page{Limit: store.MaxPageLimit}); ; {
 		hs, next, err := st.ListHouseholds(ctx, villageID, store.HouseholdFilter{}, p)
