@@ -3,7 +3,9 @@ module huangong
 go 1.26.0
 
 require (
+	github.com/6tail/lunar-go v1.4.7
 	github.com/danielgtaylor/huma/v2 v2.37.2
+	github.com/robfig/cron/v3 v3.0.1
 	github.com/stretchr/testify v1.12.1
 	github.com/uptrace/bun v1.3.0
 	github.com/uptrace/bun/dialect/sqlitedialect v1.3.0

@@ -130,9 +130,11 @@ func (s *Server) addRoutes() {
 	s.addLedgerRoutes()
 	s.addVillageRoutes()
 	s.addSeasonRoutes()
+	s.addCalendarRoutes()
 	s.addRequestRoutes()
 	s.addJobRoutes()
 	s.addPlanRoutes()
+	s.addRunRoutes()
 	s.addEventRoutes()
 }
 

@@ -2,4 +2,9 @@
 // cron-driven runs and the planner. The planner itself lives in
 // scheduler/planner, a pure function from requests, teams and balances to
 // jobs with no database inside.
+//
+// The calendar (calendar.go) computes the 24 solar terms of any year from
+// 1900 to 2100 astronomically, never from a table, and draws each year's
+// default busy seasons from them for the village's crop system, with the
+// cron specs their jobs run on.
 package scheduler

@@ -145,6 +145,9 @@ func TestPlayHistory(t *testing.T) {
 		require.NoError(t, err)
 		tasks := map[string]int{}
 		for _, r := range reqs {
+			if r.Earliest > "2026-12-31" {
+				continue // the season ahead's requests, still waiting (ahead_test.go)
+			}
 			tasks[r.Task]++
 			assert.Equal(t, store.RequestClosed, r.State)
 			if assert.NotNil(t, r.FeedbackStars) {

@@ -117,6 +117,9 @@ func EnsureDemo(ctx context.Context, st *store.Store) (v *store.Village, tokens 
 	if err := PlayHistory(ctx, st, v.ID); err != nil {
 		return nil, nil, err
 	}
+	if err := SeasonAhead(ctx, st, v.ID, st.Now()); err != nil {
+		return nil, nil, err
+	}
 	tokens, err = demoTokens(ctx, st, v)
 	if err != nil {
 		return nil, nil, fmt.Errorf("seed: demo tokens: %w", err)

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"huangong/api"
+	"huangong/scheduler"
 	"huangong/seed"
 	"huangong/store"
 )
@@ -21,13 +23,23 @@ type Config struct {
 	Demo bool   // seed the demo village when it is absent
 }
 
-// App is the whole service wired together: store, HTTP API and server.
+// App is the whole service wired together: store, HTTP API and server,
+// and the scheduler that runs the open seasons' cron jobs.
 type App struct {
 	cfg    Config
 	log    *slog.Logger
 	Store  *store.Store
 	server *http.Server
 	ln     net.Listener
+
+	// Scheduler runs the cron jobs while Run serves; of several instances
+	// on one database, the one holding the lease does.
+	Scheduler *scheduler.Scheduler
+	cron      struct {
+		once sync.Once
+		stop context.CancelFunc // nil until Run starts it
+		done chan struct{}      // closed when it has stopped
+	}
 
 	// DemoTokens holds the secrets minted when this start seeded the demo
 	// village (nil otherwise: secrets are stored hashed, never shown again).
@@ -64,6 +76,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	a.server.RegisterOnShutdown(srv.CloseStreams)
+	a.Scheduler = scheduler.NewScheduler(st, scheduler.CronOptions{Log: log})
 	return a, nil
 }
 
@@ -80,13 +93,16 @@ func (a *App) Listen() error {
 // Addr is the bound address, e.g. "127.0.0.1:41234".
 func (a *App) Addr() string { return a.ln.Addr().String() }
 
-// Run serves until ctx is done, then lets in-flight requests finish.
+// Run serves and runs the cron jobs until ctx is done, then lets
+// in-flight requests and a running job finish.
 func (a *App) Run(ctx context.Context) error {
 	if a.ln == nil {
 		if err := a.Listen(); err != nil {
 			return err
 		}
 	}
+	a.startCron(ctx)
+	defer a.stopCron()
 	errc := make(chan error, 1)
 	go func() { errc <- a.server.Serve(a.ln) }()
 	select {
@@ -95,6 +111,9 @@ func (a *App) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	a.log.Info("正在停止 shutting down")
+	// No new job starts from here; the one running finishes (stopCron
+	// waits for it) while requests drain.
+	a.cron.stop()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
 	defer cancel()
 	if err := a.server.Shutdown(shutdownCtx); err != nil {
@@ -106,5 +125,34 @@ func (a *App) Run(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.Store.Close() }
+// startCron runs the scheduler beside the server. Its context is not
+// ctx itself: shutdown stops it through stopCron, which waits for it.
+func (a *App) startCron(ctx context.Context) {
+	a.cron.once.Do(func() {
+		cctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		a.cron.stop, a.cron.done = stop, make(chan struct{})
+		go func() {
+			defer close(a.cron.done)
+			if err := a.Scheduler.Run(cctx); err != nil {
+				a.log.Error("定时任务停止 scheduler stopped", "err", err)
+			}
+		}()
+	})
+}
+
+// stopCron stops the scheduler, if it runs, and waits for a job it is
+// running to finish.
+func (a *App) stopCron() {
+	a.cron.once.Do(func() {}) // never started: it cannot start after this
+	if a.cron.stop != nil {
+		a.cron.stop()
+		<-a.cron.done
+	}
+}
+
+// Close stops the scheduler (waiting for a running job) and then releases
+// the database.
+func (a *App) Close() error {
+	a.stopCron()
+	return a.Store.Close()
+}

@@ -29,6 +29,7 @@ Usage:
   huangong token create --role cadre|leader|household [--team ID] [--household ID] [--village ID] [--label …]
   huangong ledger verify [--village ID]           # exits 1 if any balance or transaction does not add up
   huangong ledger export --csv [--village ID] [--out FILE]
+  huangong cron list [--village ID] [--job J --state S --season ID]  # the seasons' cron runs, 定时任务记录
   huangong plan --in instance.json [--out plan.json] [--iterations N --seed S]
   huangong plan schema                            # the instance's JSON Schema
   huangong openapi [--out DIR]
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokenCmd(ctx, args, stdout)
 	case "ledger":
 		return ledgerCmd(ctx, args, stdout)
+	case "cron":
+		return cronCmd(ctx, args, stdout)
 	case "plan":
 		return planCmd(args, os.Stdin, stdout)
 	case "openapi":

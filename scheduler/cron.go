@@ -1,0 +1,510 @@
+package scheduler
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"huangong/scheduler/planner"
+	"huangong/store"
+)
+
+// seasonSpecs returns the spec of every job of the season (the keys of
+// CronJobs): its own where it sets one, DefaultCrons otherwise.
+func seasonSpecs(se *store.Season) map[string]string {
+	defaults, _ := DefaultCrons(se.EndDate) // a stored season's end date is a date
+	out := make(map[string]string, len(CronJobs))
+	for _, job := range CronJobs {
+		out[job] = cmp.Or(se.Crons[job], defaults[job])
+	}
+	return out
+}
+
+// parseSpec reads a standard cron spec. Only robfig/cron's parser and
+// schedules are used, not its runner: the runner keeps its schedule in
+// memory, runs nothing it missed and knows no other instance, so the
+// slots are kept in the database instead (schedule_runs) and Tick runs
+// what is due from there.
+func parseSpec(spec string) (cron.Schedule, error) {
+	return cron.ParseStandard(spec)
+}
+
+// JobFunc is the body of a cron job for one slot of one season.
+type JobFunc func(ctx context.Context, v *store.Village, se *store.Season, slot time.Time) error
+
+// CronOptions tune a Scheduler; zero values take the defaults.
+type CronOptions struct {
+	// Holder names this instance in the lease row; default host:pid:random.
+	Holder string
+	// Interval is how often Run ticks (default 30 s).
+	Interval time.Duration
+	// LeaseTTL is how long the lease lasts unless renewed (default 2 min);
+	// it is renewed when half of it is left.
+	LeaseTTL time.Duration
+	// CatchUp is how far back a slot missed while the service was down is
+	// still run (default 24 h); older ones are recorded as missed.
+	CatchUp time.Duration
+	// Now is the clock (default time.Now); tests inject a stopped one.
+	Now func() time.Time
+	// Rescan bounds how long a tick trusts the last reading of the
+	// seasons and their specs (default 5 min): a season opened or a spec
+	// changed since is seen at the latest then, its due slots run late
+	// rather than never.
+	Rescan time.Duration
+	// Log receives failures and panics (default: discarded).
+	Log *slog.Logger
+}
+
+// Defaults of CronOptions.
+const (
+	DefaultInterval = 30 * time.Second
+	DefaultLeaseTTL = 2 * time.Minute
+	DefaultCatchUp  = 24 * time.Hour
+	DefaultRescan   = 5 * time.Minute
+)
+
+// maxSlotsPerJob bounds the slots one tick enumerates for one job of one
+// season (an every-minute spec after a long outage); the rest are taken up
+// by the next tick, from the last slot recorded.
+const maxSlotsPerJob = 5000
+
+// Scheduler runs the cron jobs of every village's open seasons. The
+// schedule's state is only in the database: each slot is recorded once in
+// schedule_runs (UNIQUE per village, season, job and instant), so a
+// restart loses nothing and two instances never run a slot twice; a lease
+// row lets only one of several instances run jobs at all.
+type Scheduler struct {
+	store *store.Store
+	opts  CronOptions
+	log   *slog.Logger
+	jobs  map[string]JobFunc
+
+	// tick is held while a tick runs; a tick that finds it held is skipped
+	// (robfig/cron's SkipIfStillRunning), so jobs never overlap.
+	tick sync.Mutex
+	// leaseUntil is when the lease this instance holds runs out (zero:
+	// not held). Only the goroutine holding tick touches it.
+	leaseUntil time.Time
+	// nextScan is when the records must be read again: the earliest slot
+	// the last scan saw coming, or Rescan after it, whichever is first.
+	// Ticks before it have nothing due and touch no table. Zero: at once.
+	nextScan time.Time
+	// warned remembers the bad specs already logged, so a broken season
+	// does not fill the log every tick.
+	warned map[string]bool
+}
+
+// NewScheduler returns a scheduler over st with the default job bodies.
+func NewScheduler(st *store.Store, opts CronOptions) *Scheduler {
+	if opts.Holder == "" {
+		opts.Holder = defaultHolder()
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultInterval
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = DefaultLeaseTTL
+	}
+	if opts.CatchUp <= 0 {
+		opts.CatchUp = DefaultCatchUp
+	}
+	if opts.Rescan <= 0 {
+		opts.Rescan = DefaultRescan
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Scheduler{store: st, opts: opts, log: log, warned: map[string]bool{}}
+	s.jobs = map[string]JobFunc{
+		CronPlan:     s.nightlyPlan,
+		CronMorning:  s.morningJobs,
+		CronOverdue:  s.overdueSweep,
+		CronFeedback: s.feedbackClose,
+		CronNotice:   s.weeklyNotice,
+		CronClose:    s.seasonClose,
+	}
+	return s
+}
+
+func defaultHolder() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Holder is the name this instance holds the lease under.
+func (s *Scheduler) Holder() string { return s.opts.Holder }
+
+// Handle replaces the body of a job; call it before the first tick.
+func (s *Scheduler) Handle(job string, fn JobFunc) { s.jobs[job] = fn }
+
+// Run ticks now and then every Interval until ctx is done. A job running
+// when ctx ends is let finish (jobs run on a context that shutdown does
+// not cancel) and no slot is started after; then the lease is released so
+// another instance can take over at once.
+func (s *Scheduler) Run(ctx context.Context) error {
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.store.ReleaseLease(rctx, s.opts.Holder); err != nil {
+			s.log.Warn("释放租约失败 releasing the scheduler lease", "err", err)
+		}
+	}()
+	t := time.NewTicker(s.opts.Interval)
+	defer t.Stop()
+	for {
+		if err := s.Tick(ctx, s.opts.Now()); err != nil && ctx.Err() == nil {
+			s.log.Error("定时任务出错 scheduler tick", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// dueSlot is one slot to run.
+type dueSlot struct {
+	season *store.Season
+	job    string
+	slot   time.Time
+}
+
+// Tick runs what is due at now, if this instance holds the lease: for
+// each job of each open season, the slots after the last one recorded up
+// to now. Slots older than the catch-up window are recorded as missed
+// (except season-close, which a season needs however late); the others
+// are claimed one by one, oldest first, and run, each recorded as
+// succeeded or failed — a panic is a failure, and the next slot still
+// runs. A tick while another is running is skipped. Until the next slot
+// the last scan saw coming (or Rescan, if sooner) a tick reads nothing.
+func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
+	if !s.tick.TryLock() {
+		return nil
+	}
+	defer s.tick.Unlock()
+	now = now.UTC()
+	if held, err := s.holdLease(ctx, now); err != nil || !held {
+		return err
+	}
+	if now.Before(s.nextScan) {
+		return nil
+	}
+	s.nextScan = time.Time{} // until this scan has run what it found
+	nextScan := now.Add(s.opts.Rescan)
+	seasons, err := s.store.OpenSeasons(ctx)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, len(seasons))
+	for i, se := range seasons {
+		ids[i] = se.ID
+	}
+	last, err := s.store.LastSlots(ctx, ids)
+	if err != nil {
+		return err
+	}
+	villages := map[int64]*store.Village{}
+	var runs []dueSlot
+	for _, se := range seasons {
+		v := villages[se.VillageID]
+		if v == nil {
+			if v, err = s.store.GetVillage(ctx, se.VillageID); err != nil {
+				return err
+			}
+			villages[v.ID] = v
+		}
+		specs := seasonSpecs(se)
+		for _, job := range CronJobs {
+			spec := specs[job]
+			if s.jobs[job] == nil {
+				continue
+			}
+			slots, next, err := s.slots(v, se, job, spec, last[store.RunKey{SeasonID: se.ID, Job: job}], now)
+			if err != nil {
+				continue // logged once in slots
+			}
+			if !next.IsZero() && next.Before(nextScan) {
+				nextScan = next
+			}
+			var missed []time.Time
+			for _, t := range slots {
+				if now.Sub(t) > s.opts.CatchUp && job != CronClose {
+					missed = append(missed, t)
+				} else {
+					runs = append(runs, dueSlot{se, job, t})
+				}
+			}
+			window := strings.TrimSuffix(strings.TrimSuffix(s.opts.CatchUp.String(), "0s"), "0m") // 24h, 1h30m
+			why := fmt.Sprintf("停机超过%[1]s，未补跑 missed: the service was down past the %[1]s catch-up window", window)
+			if _, err := s.store.RecordMissed(ctx, v.ID, se.ID, job, missed, why); err != nil {
+				return err
+			}
+		}
+	}
+	slices.SortFunc(runs, func(a, b dueSlot) int {
+		return cmp.Or(a.slot.Compare(b.slot), cmp.Compare(slices.Index(CronJobs, a.job), slices.Index(CronJobs, b.job)),
+			cmp.Compare(a.season.ID, b.season.ID))
+	})
+	for _, d := range runs {
+		if ctx.Err() != nil {
+			return nil // shutting down: what is left is due again on the next start
+		}
+		if held, err := s.holdLease(ctx, s.opts.Now().UTC()); err != nil || !held {
+			return err
+		}
+		if err := s.runSlot(ctx, villages[d.season.VillageID], d); err != nil {
+			return err
+		}
+	}
+	s.nextScan = nextScan
+	return nil
+}
+
+// slots are the job's slots after last (or from the season's first day)
+// up to now, inside the season's days in the village's timezone, and the
+// slot after them (zero when the season has none left).
+func (s *Scheduler) slots(v *store.Village, se *store.Season, job, spec string, last, now time.Time) (due []time.Time, next time.Time, err error) {
+	sched, err := parseSpec(spec)
+	if err != nil {
+		key := fmt.Sprintf("%d/%s/%s", se.ID, job, spec)
+		if !s.warned[key] {
+			s.warned[key] = true
+			s.log.Error("定时规则无效 bad cron spec; the job does not run", "season", se.ID, "job", job, "spec", spec, "err", err)
+		}
+		return nil, time.Time{}, err
+	}
+	loc := v.Location()
+	first, err := time.ParseInLocation(time.DateOnly, se.StartDate, loc)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	end, err := time.ParseInLocation(time.DateOnly, se.EndDate, loc)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	end = end.AddDate(0, 0, 1) // the season's days end at midnight after its last
+	from := first.Add(-time.Second)
+	if !last.IsZero() && last.After(from) {
+		from = last
+	}
+	t := sched.Next(from.In(loc))
+	for ; !t.IsZero() && !t.After(now) && t.Before(end) && len(due) < maxSlotsPerJob; t = sched.Next(t) {
+		due = append(due, t.UTC())
+	}
+	if !t.IsZero() && t.Before(end) {
+		next = t.UTC() // at or before now when the cap stopped the loop: scan again at once
+	}
+	return due, next, nil
+}
+
+// holdLease takes or renews the lease when less than half of it is left,
+// and reports whether this instance holds it. Taking it over from another
+// instance also fails that instance's runs left running.
+func (s *Scheduler) holdLease(ctx context.Context, now time.Time) (bool, error) {
+	if now.Add(s.opts.LeaseTTL / 2).Before(s.leaseUntil) {
+		return true, nil
+	}
+	ok, err := s.store.AcquireLease(ctx, s.opts.Holder, now, s.opts.LeaseTTL)
+	if err != nil || !ok {
+		s.leaseUntil = time.Time{}
+		return false, err
+	}
+	if s.leaseUntil.IsZero() {
+		// Newly held: only a lease holder runs jobs, and this one runs
+		// none yet, so a run still "running" was left by an instance that
+		// stopped. (Should that instance still finish it, its FinishRun
+		// records the real outcome over this one.)
+		s.nextScan = time.Time{} // what another holder ran is unknown here: read it
+		if n, err := s.store.FailInterrupted(ctx, now); err != nil {
+			return false, err
+		} else if n > 0 {
+			s.log.Warn("中断的运行已记为失败 interrupted runs recorded as failed", "runs", n)
+		}
+	}
+	s.leaseUntil = now.Add(s.opts.LeaseTTL)
+	return true, nil
+}
+
+// runSlot claims a slot and runs it. A season no longer open by now
+// records the slot as missed instead; a slot already claimed is skipped.
+func (s *Scheduler) runSlot(ctx context.Context, v *store.Village, d dueSlot) error {
+	se, err := s.store.GetSeason(ctx, v.ID, d.season.ID)
+	if err != nil {
+		return err
+	}
+	if se.State != store.SeasonOpen {
+		_, err := s.store.RecordMissed(ctx, v.ID, se.ID, d.job, []time.Time{d.slot}, "农时已不在进行中 missed: the season is no longer open")
+		return err
+	}
+	run, ok, err := s.store.ClaimRun(ctx, v.ID, se.ID, d.job, d.slot)
+	if err != nil || !ok {
+		return err
+	}
+	// The job and its record run to the end even when shutdown starts.
+	jctx := context.WithoutCancel(ctx)
+	state, runErr := store.RunSucceeded, s.call(jctx, s.jobs[d.job], v, se, d)
+	if runErr != nil {
+		state = store.RunFailed
+		s.log.Error("定时任务失败 cron job failed", "village", v.ID, "season", se.ID, "job", d.job,
+			"slot", d.slot.Format(time.RFC3339), "err", runErr)
+	}
+	return s.store.FinishRun(jctx, run.ID, state, runErr)
+}
+
+// call runs a job body, turning a panic into its error.
+func (s *Scheduler) call(ctx context.Context, fn JobFunc, v *store.Village, se *store.Season, d dueSlot) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("定时任务崩溃 cron job panicked", "job", d.job, "season", se.ID, "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return fn(ctx, v, se, d.slot)
+}
+
+func cronActor(job string) string { return "scheduler:" + job }
+
+// nightlyPlan plans the season's open requests and saves the plan, as
+// run-plan does for a cadre.
+func (s *Scheduler) nightlyPlan(ctx context.Context, v *store.Village, se *store.Season, _ time.Time) error {
+	if s.opts.Now().In(v.Location()).Format(time.DateOnly) > se.EndDate {
+		return nil // a slot caught up after the season's days: nothing is left to plan
+	}
+	scope := store.PlanScope{SeasonID: se.ID}
+	in, err := s.store.PlanInstance(ctx, v.ID, scope)
+	if err != nil {
+		return err
+	}
+	if len(in.Requests) == 0 {
+		return nil
+	}
+	plan, err := solvePlan(in, planner.Options{})
+	if err != nil {
+		return err
+	}
+	_, err = s.store.ApplyPlan(ctx, v.ID, cronActor(CronPlan), scope, plan)
+	return err
+}
+
+// morningJobs tells each team leader the jobs of the slot's day.
+func (s *Scheduler) morningJobs(ctx context.Context, v *store.Village, _ *store.Season, slot time.Time) error {
+	_, err := s.store.NotifyDayJobs(ctx, v.ID, slot.In(v.Location()).Format(time.DateOnly), cronActor(CronMorning))
+	return err
+}
+
+func (s *Scheduler) overdueSweep(ctx context.Context, v *store.Village, se *store.Season, _ time.Time) error {
+	_, err := s.store.NotifyOverdue(ctx, v.ID, se.ID, cronActor(CronOverdue))
+	return err
+}
+
+func (s *Scheduler) feedbackClose(ctx context.Context, v *store.Village, _ *store.Season, _ time.Time) error {
+	_, err := s.store.CloseUnrated(ctx, v.ID, cronActor(CronFeedback))
+	return err
+}
+
+func (s *Scheduler) weeklyNotice(ctx context.Context, v *store.Village, se *store.Season, _ time.Time) error {
+	_, err := s.store.PublishNotice(ctx, v.ID, se.ID, cronActor(CronNotice))
+	return err
+}
+
+// seasonClose settles the season by the village's policy.
+func (s *Scheduler) seasonClose(ctx context.Context, v *store.Village, se *store.Season, _ time.Time) error {
+	_, err := s.store.SettleSeason(ctx, v.ID, se.ID, cronActor(CronClose), "")
+	return err
+}
+
+// unreachable matches the planner's refusal of one request no team can
+// reach: "requests[3]".
+var unreachableField = regexp.MustCompile(`^requests\[(\d+)\]$`)
+
+// solvePlan runs the planner on an instance from the records. A request no
+// team can reach before the plan ends is set aside, with the requests
+// that wait for it, and reported unplaced, as run-plan does; any other
+// refusal fails the run.
+func solvePlan(in planner.Instance, opts planner.Options) (planner.Plan, error) {
+	var aside []planner.Unplaced
+	var asideFixed []planner.Assignment
+	for len(in.Requests) > 0 {
+		plan, err := planner.Solve(in, opts)
+		var ie *planner.InputError
+		if errors.As(err, &ie) {
+			m := unreachableField.FindStringSubmatch(ie.Field)
+			if m == nil {
+				return planner.Plan{}, store.Invalid(ie.Field, "%s", ie.Message)
+			}
+			i, _ := strconv.Atoi(m[1])
+			in, aside, asideFixed = setAsideRequest(in, in.Requests[i].ID, ie.Message, aside, asideFixed)
+			continue
+		}
+		if err != nil {
+			return planner.Plan{}, err
+		}
+		plan.Unplaced = append(plan.Unplaced, aside...)
+		slices.SortFunc(plan.Unplaced, func(a, b planner.Unplaced) int { return cmp.Compare(a.Request, b.Request) })
+		plan.Assignments = append(plan.Assignments, asideFixed...)
+		return plan, nil
+	}
+	return planner.Plan{Assignments: asideFixed, Unplaced: aside, Late: []planner.LateRequest{}}, nil
+}
+
+// setAsideRequest takes a request out of the instance with every request that
+// waits for it, and their fixed jobs, recording why.
+func setAsideRequest(in planner.Instance, id int64, why string, aside []planner.Unplaced, asideFixed []planner.Assignment) (planner.Instance, []planner.Unplaced, []planner.Assignment) {
+	out := map[int64]string{id: why}
+	for grew := true; grew; {
+		grew = false
+		for _, r := range in.Requests {
+			if _, ok := out[r.ID]; ok {
+				continue
+			}
+			for _, a := range r.After {
+				if _, ok := out[a]; ok {
+					out[r.ID] = fmt.Sprintf("前序求助%[1]d未能安排 waits for request %[1]d, which cannot be placed", a)
+					grew = true
+					break
+				}
+			}
+		}
+	}
+	var reqs []planner.Request
+	for _, r := range in.Requests {
+		if why, ok := out[r.ID]; ok {
+			aside = append(aside, planner.Unplaced{Request: r.ID, Reason: why})
+		} else {
+			reqs = append(reqs, r)
+		}
+	}
+	var fixed []planner.Assignment
+	for _, a := range in.Fixed {
+		if _, ok := out[a.Request]; ok {
+			a.Fixed = true
+			asideFixed = append(asideFixed, a)
+		} else {
+			fixed = append(fixed, a)
+		}
+	}
+	in.Requests, in.Fixed = reqs, fixed
+	return in, aside, asideFixed
+}
