@@ -147,4 +147,12 @@ func TestSoftLimitFlags(t *testing.T) {
 
 	resp, body = e.call(t, "PATCH", "/v1/village", e.cadre, map[string]any{"softLimit": 2})
 	assertProblem(t, resp, body, http.StatusUnprocessableEntity, "body.softLimit")
+
+	_, body = e.call(t, "GET", "/v1/village", e.householdTok, nil)
+	assert.Equal(t, "carry", body["settlePolicy"], "balances carry over unless the village says otherwise")
+	resp, body = e.call(t, "PATCH", "/v1/village", e.cadre, map[string]any{"settlePolicy": "zero"})
+	require.Equal(t, 200, resp.StatusCode, body)
+	assert.Equal(t, "zero", body["settlePolicy"])
+	resp, body = e.call(t, "PATCH", "/v1/village", e.cadre, map[string]any{"settlePolicy": "forgive"})
+	assertProblem(t, resp, body, http.StatusUnprocessableEntity, "body.settlePolicy")
 }

@@ -209,6 +209,11 @@ func (s *Server) addSeasonRoutes() {
 			set(&se.StartDate, b.StartDate)
 			set(&se.EndDate, b.EndDate)
 			set(&se.Tasks, b.Tasks)
+			if b.State != nil && *b.State == store.SeasonClosed && se.State != store.SeasonClosed {
+				// Closing settles the season; it must not be skipped.
+				return &store.Error{Code: store.ECONFLICT, Field: "body.state",
+					Message: "结束农时须结算，请用 close-season closing a season settles it: POST /v1/seasons/{id}/close"}
+			}
 			set(&se.State, b.State)
 			return nil
 		})
@@ -216,6 +221,30 @@ func (s *Server) addSeasonRoutes() {
 			return nil, s.problem(ctx, err)
 		}
 		return seasonOutput(se), nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "close-season", Method: http.MethodPost, Path: "/v1/seasons/{id}/close",
+		Summary: "结束农时并结算 Close and settle a season", Tags: []string{"seasons"}, Security: secured(store.RoleCadre),
+		Description: "一次完成：出统计、出公示、关闭农时，余额结转或清零。 All or nothing: the season report and the public " +
+			"notice are written, the season is closed, and balances are carried over (the village's default) or zeroed " +
+			"by an opening transaction per household. The calendar does this on the season's end date; a season " +
+			"that is not open is 409.",
+		Errors: []int{401, 403, 404, 409, 413, 422},
+	}, func(ctx context.Context, in *struct {
+		IDPath
+		Body struct {
+			Policy string `json:"policy,omitempty" enum:"carry,zero" doc:"carry: balances go on into the next season; zero: opening transactions bring them to zero; absent: the village's policy 结转或清零"`
+		}
+	}) (*struct{ Body SeasonReport }, error) {
+		p := caller(ctx)
+		out, err := s.store.SettleSeason(ctx, p.VillageID, in.ID, p.String(), in.Body.Policy)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		rep := *out.Report
+		rep.Season = out.Season // the report was taken before the season closed
+		return &struct{ Body SeasonReport }{Body: reportOf(&rep)}, nil
 	})
 
 	huma.Register(s.api, huma.Operation{

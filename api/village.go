@@ -17,10 +17,13 @@ type Village struct {
 	Township  string  `json:"township" example:"四股桥乡" doc:"Township 乡镇"`
 	Timezone  string  `json:"timezone" example:"Asia/Shanghai" doc:"Dates are calendar dates here 时区"`
 	SoftLimit float64 `json:"softLimit" example:"-10" doc:"Households below this balance are flagged, never refused help 工日提醒线"`
+	// SettlePolicy is carry or zero.
+	SettlePolicy string `json:"settlePolicy" enum:"carry,zero" doc:"At a season's close: carry balances over, or zero them 结算方式"`
 }
 
 func villageOf(v *store.Village) Village {
-	return Village{ID: v.ID, Name: v.Name, County: v.County, Township: v.Township, Timezone: v.Timezone, SoftLimit: workdays(v.SoftLimit)}
+	return Village{ID: v.ID, Name: v.Name, County: v.County, Township: v.Township, Timezone: v.Timezone,
+		SoftLimit: workdays(v.SoftLimit), SettlePolicy: v.SettlePolicy}
 }
 
 func (s *Server) addVillageRoutes() {
@@ -42,9 +45,15 @@ func (s *Server) addVillageRoutes() {
 		Errors: []int{401, 403, 413, 422},
 	}, func(ctx context.Context, in *struct {
 		Body struct {
-			SoftLimit *float64 `json:"softLimit,omitempty" minimum:"-1000" maximum:"0" multipleOf:"0.5" example:"-10" doc:"Soft limit in workdays, ≤ 0 提醒线（工日）"`
+			SoftLimit    *float64 `json:"softLimit,omitempty" minimum:"-1000" maximum:"0" multipleOf:"0.5" example:"-10" doc:"Soft limit in workdays, ≤ 0 提醒线（工日）"`
+			SettlePolicy *string  `json:"settlePolicy,omitempty" enum:"carry,zero" doc:"At a season's close: carry balances over, or zero them by opening transactions 结算方式：结转或清零"`
 		}
 	}) (*struct{ Body Village }, error) {
+		if in.Body.SettlePolicy != nil {
+			if err := s.store.SetSettlePolicy(ctx, caller(ctx).VillageID, *in.Body.SettlePolicy); err != nil {
+				return nil, s.problem(ctx, err)
+			}
+		}
 		var limit *int64
 		if in.Body.SoftLimit != nil {
 			l := int64(*in.Body.SoftLimit * 2)

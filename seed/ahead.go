@@ -74,6 +74,17 @@ func seasonAhead(ctx context.Context, st *store.Store, villageID int64, now time
 	if i < 0 {
 		return nil
 	}
+	// The season ahead is open, so the nightly plan picks its requests up.
+	if seasons[i].State == store.SeasonPlanned {
+		opened, err := st.UpdateSeason(ctx, villageID, seasons[i].ID, 0, func(se *store.Season) error {
+			se.State = store.SeasonOpen
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("open %s: %w", seasons[i].Name, err)
+		}
+		seasons[i] = opened
+	}
 	asks := h.aheadAsks(seasons[i], today)
 	for _, a := range asks {
 		h.now = a.submit

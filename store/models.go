@@ -39,6 +39,9 @@ type Village struct {
 	// SoftLimit flags households whose balance falls below it (half days,
 	// default −10 workdays). It never refuses help.
 	SoftLimit int64 `bun:",notnull"`
+	// SettlePolicy is what a season's close does with balances: SettleCarry
+	// (the default) or SettleZero.
+	SettlePolicy string `bun:",notnull"`
 }
 
 // Location is the village's timezone; dates are calendar dates there.

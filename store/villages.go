@@ -33,6 +33,9 @@ func (s *Store) createVillage(ctx context.Context, db bun.IDB, v *Village) error
 	if v.SoftLimit == 0 {
 		v.SoftLimit = DefaultSoftLimit
 	}
+	if v.SettlePolicy == "" {
+		v.SettlePolicy = SettleCarry
+	}
 	v.ID, v.CreatedAt = 0, s.Now().UTC()
 	if _, err := db.NewInsert().Model(v).Exec(ctx); err != nil {
 		return translate(err, fmt.Sprintf("village %s of %s %s", v.Name, v.County, v.Township))
