@@ -35,29 +35,19 @@ type DefaultSeasonsInput struct {
 	System string `json:"system,omitempty" enum:"double_rice,single_rice,rapeseed" default:"double_rice" doc:"Crop system: double_rice 双季稻 (spring 春耕, summer 双抢, autumn 秋收), single_rice 一季稻 and rapeseed 油菜–中稻 (spring and autumn) 种植制度"`
 }
 
-// SeasonWithCrons is a season and the cron specs its jobs run on.
-type SeasonWithCrons struct {
-	Season
-	Crons map[string]string `json:"crons" doc:"Cron spec of each job (plan, morning, overdue, feedback, notice, close), five fields in the village's timezone 各定时任务的cron规则"`
-}
-
 // DefaultSeasonsBody answers which seasons were created and which the
 // village had already.
 type DefaultSeasonsBody struct {
-	Year     int               `json:"year" example:"2027" doc:"Year 年份"`
-	System   string            `json:"system" example:"double_rice" doc:"Crop system 种植制度"`
-	Created  []SeasonWithCrons `json:"created" doc:"Seasons created now, planned 新建的农时（计划中）"`
-	Existing []SeasonWithCrons `json:"existing" doc:"Kinds the village already had that year, left as they are 已有的农时（不变）"`
+	Year     int      `json:"year" example:"2027" doc:"Year 年份"`
+	System   string   `json:"system" example:"double_rice" doc:"Crop system 种植制度"`
+	Created  []Season `json:"created" doc:"Seasons created now, planned 新建的农时（计划中）"`
+	Existing []Season `json:"existing" doc:"Kinds the village already had that year, left as they are 已有的农时（不变）"`
 }
 
-func seasonsWithCrons(ss []*store.Season) []SeasonWithCrons {
-	out := make([]SeasonWithCrons, len(ss))
+func seasonsOf(ss []*store.Season) []Season {
+	out := make([]Season, len(ss))
 	for i, se := range ss {
-		crons := se.Crons
-		if crons == nil {
-			crons = map[string]string{}
-		}
-		out[i] = SeasonWithCrons{Season: seasonOf(se), Crons: crons}
+		out[i] = seasonOf(se)
 	}
 	return out
 }
@@ -124,6 +114,6 @@ func (s *Server) addCalendarRoutes() {
 			return nil, s.problem(ctx, atField(err, "body."))
 		}
 		return &struct{ Body DefaultSeasonsBody }{Body: DefaultSeasonsBody{Year: in.Body.Year, System: system,
-			Created: seasonsWithCrons(created), Existing: seasonsWithCrons(existing)}}, nil
+			Created: seasonsOf(created), Existing: seasonsOf(existing)}}, nil
 	})
 }

@@ -3,56 +3,76 @@ package api
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"huangong/scheduler"
 	"huangong/store"
 )
 
 // Season is a busy season as the API shows it.
 type Season struct {
-	ID        int64     `json:"id" example:"1" doc:"Season ID 农时编号"`
-	Year      int       `json:"year" example:"2026" doc:"Year, taken from the start date 年份"`
-	Kind      string    `json:"kind" enum:"spring,summer,autumn" example:"spring" doc:"spring 春耕, summer 夏收/双抢, autumn 秋收 农时类型"`
-	Name      string    `json:"name" example:"2026 春耕" doc:"Name 名称"`
-	StartDate string    `json:"startDate" format:"date" example:"2026-04-05" doc:"First day 开始日期"`
-	EndDate   string    `json:"endDate" format:"date" example:"2026-05-05" doc:"Last day 结束日期"`
-	Tasks     []string  `json:"tasks" enum:"prepare,transplant,harvest" doc:"Tasks requests in this season may ask for 可申请的农活：整地、插秧、收割"`
-	State     string    `json:"state" enum:"planned,open,closed" doc:"planned → open → closed, forward only 状态：计划、进行中、已结束"`
-	Version   int64     `json:"version" doc:"Version; sent as the ETag 版本号"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	ID        int64             `json:"id" example:"1" doc:"Season ID 农时编号"`
+	Year      int               `json:"year" example:"2026" doc:"Year, taken from the start date 年份"`
+	Kind      string            `json:"kind" enum:"spring,summer,autumn" example:"spring" doc:"spring 春耕, summer 夏收/双抢, autumn 秋收 农时类型"`
+	Name      string            `json:"name" example:"2026 春耕" doc:"Name 名称"`
+	StartDate string            `json:"startDate" format:"date" example:"2026-04-05" doc:"First day 开始日期"`
+	EndDate   string            `json:"endDate" format:"date" example:"2026-05-05" doc:"Last day 结束日期"`
+	Tasks     []string          `json:"tasks" enum:"prepare,transplant,harvest" doc:"Tasks requests in this season may ask for 可申请的农活：整地、插秧、收割"`
+	State     string            `json:"state" enum:"planned,open,closed" doc:"planned → open → closed, forward only 状态：计划、进行中、已结束"`
+	Crons     map[string]string `json:"crons" doc:"各定时任务的cron规则 The cron spec of each job (plan, morning, overdue, feedback, notice, close), five fields in the village's timezone"`
+	Version   int64             `json:"version" doc:"Version; sent as the ETag 版本号"`
+	CreatedAt time.Time         `json:"createdAt"`
+	UpdatedAt time.Time         `json:"updatedAt"`
 }
 
 func seasonOf(se *store.Season) Season {
-	tasks := se.Tasks
+	tasks, crons := se.Tasks, se.Crons
 	if tasks == nil {
 		tasks = []string{}
 	}
+	if crons == nil {
+		crons = map[string]string{}
+	}
 	return Season{ID: se.ID, Year: se.Year, Kind: se.Kind, Name: se.Name, StartDate: se.StartDate, EndDate: se.EndDate,
-		Tasks: tasks, State: se.State, Version: se.Version, CreatedAt: se.CreatedAt, UpdatedAt: se.UpdatedAt}
+		Tasks: tasks, State: se.State, Crons: crons, Version: se.Version, CreatedAt: se.CreatedAt, UpdatedAt: se.UpdatedAt}
 }
 
 // SeasonInput is a season a cadre sets up.
 type SeasonInput struct {
-	Kind      string   `json:"kind" enum:"spring,summer,autumn" example:"spring" doc:"spring 春耕, summer 夏收/双抢, autumn 秋收; one of each a year 农时类型（每年每类一个）"`
-	Name      string   `json:"name,omitempty" maxLength:"40" example:"2026 春耕" doc:"Name; defaults to the year and kind 名称，默认按年份和类型"`
-	StartDate string   `json:"startDate" format:"date" example:"2026-04-05" doc:"First day, YYYY-MM-DD 开始日期"`
-	EndDate   string   `json:"endDate" format:"date" example:"2026-05-05" doc:"Last day, on or after the start 结束日期"`
-	Tasks     []string `json:"tasks" minItems:"1" maxItems:"3" uniqueItems:"true" enum:"prepare,transplant,harvest" doc:"Tasks requests may ask for 可申请的农活"`
-	State     string   `json:"state,omitempty" enum:"planned,open" default:"planned" doc:"planned, or open at once 初始状态"`
+	Kind      string            `json:"kind" enum:"spring,summer,autumn" example:"spring" doc:"spring 春耕, summer 夏收/双抢, autumn 秋收; one of each a year 农时类型（每年每类一个）"`
+	Name      string            `json:"name,omitempty" maxLength:"40" example:"2026 春耕" doc:"Name; defaults to the year and kind 名称，默认按年份和类型"`
+	StartDate string            `json:"startDate" format:"date" example:"2026-04-05" doc:"First day, YYYY-MM-DD 开始日期"`
+	EndDate   string            `json:"endDate" format:"date" example:"2026-05-05" doc:"Last day, on or after the start 结束日期"`
+	Tasks     []string          `json:"tasks" minItems:"1" maxItems:"3" uniqueItems:"true" enum:"prepare,transplant,harvest" doc:"Tasks requests may ask for 可申请的农活"`
+	State     string            `json:"state,omitempty" enum:"planned,open" default:"planned" doc:"planned, or open at once 初始状态"`
+	Crons     map[string]string `json:"crons,omitempty" doc:"各定时任务的cron规则，未填的用默认 Cron specs by job (plan, morning, overdue, feedback, notice, close); the ones left out take the defaults"`
 }
 
 // SeasonPatch changes some of a season; absent properties stay.
 type SeasonPatch struct {
-	Name      *string   `json:"name,omitempty" maxLength:"40" doc:"Name; empty for the default 名称"`
-	StartDate *string   `json:"startDate,omitempty" format:"date" doc:"First day 开始日期"`
-	EndDate   *string   `json:"endDate,omitempty" format:"date" doc:"Last day 结束日期"`
-	Tasks     *[]string `json:"tasks,omitempty" minItems:"1" maxItems:"3" uniqueItems:"true" enum:"prepare,transplant,harvest" doc:"Tasks requests may ask for, replacing the list 可申请的农活"`
-	State     *string   `json:"state,omitempty" enum:"planned,open,closed" doc:"The next state: planned → open → closed; a step back or a skip is 409 状态，只能依次推进"`
+	Name      *string           `json:"name,omitempty" maxLength:"40" doc:"Name; empty for the default 名称"`
+	StartDate *string           `json:"startDate,omitempty" format:"date" doc:"First day 开始日期"`
+	EndDate   *string           `json:"endDate,omitempty" format:"date" doc:"Last day 结束日期"`
+	Tasks     *[]string         `json:"tasks,omitempty" minItems:"1" maxItems:"3" uniqueItems:"true" enum:"prepare,transplant,harvest" doc:"Tasks requests may ask for, replacing the list 可申请的农活"`
+	State     *string           `json:"state,omitempty" enum:"planned,open,closed" doc:"The next state: planned → open → closed; a step back or a skip is 409 状态，只能依次推进"`
+	Crons     map[string]string `json:"crons,omitempty" doc:"修改所列任务的cron规则 Cron specs to change, by job; the others stay"`
+}
+
+// checkCrons refuses an unknown job or a spec the cron parser does not
+// take, naming it (body.crons.plan).
+func checkCrons(crons map[string]string) error {
+	for job := range crons {
+		if !slices.Contains(scheduler.CronJobs, job) {
+			return store.Invalid("body.crons."+job, "未知的定时任务 unknown job %q; one of %v", job, scheduler.CronJobs)
+		}
+	}
+	return scheduler.ValidateCrons("body.crons", crons)
 }
 
 // SeasonOutput is one season with its ETag.
@@ -167,8 +187,16 @@ func (s *Server) addSeasonRoutes() {
 		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 409, 413, 422},
 	}, func(ctx context.Context, in *struct{ Body SeasonInput }) (*SeasonOutput, error) {
 		b := in.Body
+		if err := checkCrons(b.Crons); err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		crons, err := scheduler.DefaultCrons(b.EndDate)
+		if err != nil {
+			return nil, s.problem(ctx, store.Invalid("body.endDate", "%s", err.Error()))
+		}
+		maps.Copy(crons, b.Crons)
 		se := &store.Season{VillageID: caller(ctx).VillageID, Kind: b.Kind, Name: b.Name,
-			StartDate: b.StartDate, EndDate: b.EndDate, Tasks: b.Tasks, State: b.State}
+			StartDate: b.StartDate, EndDate: b.EndDate, Tasks: b.Tasks, State: b.State, Crons: crons}
 		if err := s.store.CreateSeason(ctx, se); err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -203,12 +231,23 @@ func (s *Server) addSeasonRoutes() {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkCrons(in.Body.Crons); err != nil {
+			return nil, s.problem(ctx, err)
+		}
 		se, err := s.store.UpdateSeason(ctx, caller(ctx).VillageID, in.ID, version, func(se *store.Season) error {
 			b := in.Body
 			set(&se.Name, b.Name)
 			set(&se.StartDate, b.StartDate)
 			set(&se.EndDate, b.EndDate)
 			set(&se.Tasks, b.Tasks)
+			if len(b.Crons) > 0 {
+				crons := maps.Clone(se.Crons)
+				if crons == nil {
+					crons = map[string]string{}
+				}
+				maps.Copy(crons, b.Crons)
+				se.Crons = crons
+			}
 			if b.State != nil && *b.State == store.SeasonClosed && se.State != store.SeasonClosed {
 				// Closing settles the season; it must not be skipped.
 				return &store.Error{Code: store.ECONFLICT, Field: "body.state",

@@ -153,3 +153,41 @@ func TestCancelOverdueAndLate(t *testing.T) {
 		assertProblem(t, resp, body, http.StatusUnprocessableEntity, "body")
 	})
 }
+
+// TestSeasonCrons: a season's cron specs default per job, can be changed
+// job by job, and a spec the cron parser refuses is a 422 naming the job.
+func TestSeasonCrons(t *testing.T) {
+	e := mustEnv(t)
+	resp, body := e.call(t, "POST", "/v1/seasons", e.cadre, map[string]any{
+		"kind": "summer", "startDate": "2027-07-07", "endDate": "2027-08-10", "tasks": []string{"harvest"},
+		"crons": map[string]string{"plan": "30 19 * * *"}})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	crons := body["crons"].(map[string]any)
+	assert.Equal(t, "30 19 * * *", crons["plan"], "the cadre's spec")
+	assert.Equal(t, "0 6 * * *", crons["morning"], "the default for the rest")
+	assert.Equal(t, "0 22 10 8 *", crons["close"], "the season closes on its end date")
+	sp := "/v1/seasons/" + itoa(int64(body["id"].(float64)))
+
+	for _, tc := range []struct {
+		name     string
+		crons    map[string]string
+		location string
+	}{
+		{"minute 61", map[string]string{"notice": "61 * * * *"}, "body.crons.notice"},
+		{"not a spec", map[string]string{"plan": "nonsense"}, "body.crons.plan"},
+		{"unknown job", map[string]string{"harvest": "0 5 * * *"}, "body.crons.harvest"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.call(t, "PATCH", sp, e.cadre, map[string]any{"crons": tc.crons})
+			assertProblem(t, resp, body, http.StatusUnprocessableEntity, tc.location)
+			resp, body = e.call(t, "POST", "/v1/seasons", e.cadre, map[string]any{
+				"kind": "autumn", "startDate": "2027-10-08", "endDate": "2027-11-08", "tasks": []string{"harvest"}, "crons": tc.crons})
+			assertProblem(t, resp, body, http.StatusUnprocessableEntity, tc.location)
+		})
+	}
+	resp, body = e.call(t, "PATCH", sp, e.cadre, map[string]any{"crons": map[string]string{"morning": "30 5 * * *"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	crons = body["crons"].(map[string]any)
+	assert.Equal(t, "30 5 * * *", crons["morning"])
+	assert.Equal(t, "30 19 * * *", crons["plan"], "the others stay")
+}
