@@ -5,15 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"regexp"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -400,7 +397,7 @@ func (s *Scheduler) nightlyPlan(ctx context.Context, v *store.Village, se *store
 	if len(in.Requests) == 0 {
 		return nil
 	}
-	plan, err := solvePlan(in, planner.Options{})
+	plan, err := SolveVillage(in, planner.Options{})
 	if err != nil {
 		return err
 	}
@@ -433,78 +430,4 @@ func (s *Scheduler) weeklyNotice(ctx context.Context, v *store.Village, se *stor
 func (s *Scheduler) seasonClose(ctx context.Context, v *store.Village, se *store.Season, _ time.Time) error {
 	_, err := s.store.SettleSeason(ctx, v.ID, se.ID, cronActor(CronClose), "")
 	return err
-}
-
-// unreachable matches the planner's refusal of one request no team can
-// reach: "requests[3]".
-var unreachableField = regexp.MustCompile(`^requests\[(\d+)\]$`)
-
-// solvePlan runs the planner on an instance from the records. A request no
-// team can reach before the plan ends is set aside, with the requests
-// that wait for it, and reported unplaced, as run-plan does; any other
-// refusal fails the run.
-func solvePlan(in planner.Instance, opts planner.Options) (planner.Plan, error) {
-	var aside []planner.Unplaced
-	var asideFixed []planner.Assignment
-	for len(in.Requests) > 0 {
-		plan, err := planner.Solve(in, opts)
-		var ie *planner.InputError
-		if errors.As(err, &ie) {
-			m := unreachableField.FindStringSubmatch(ie.Field)
-			if m == nil {
-				return planner.Plan{}, store.Invalid(ie.Field, "%s", ie.Message)
-			}
-			i, _ := strconv.Atoi(m[1])
-			in, aside, asideFixed = setAsideRequest(in, in.Requests[i].ID, ie.Message, aside, asideFixed)
-			continue
-		}
-		if err != nil {
-			return planner.Plan{}, err
-		}
-		plan.Unplaced = append(plan.Unplaced, aside...)
-		slices.SortFunc(plan.Unplaced, func(a, b planner.Unplaced) int { return cmp.Compare(a.Request, b.Request) })
-		plan.Assignments = append(plan.Assignments, asideFixed...)
-		return plan, nil
-	}
-	return planner.Plan{Assignments: asideFixed, Unplaced: aside, Late: []planner.LateRequest{}}, nil
-}
-
-// setAsideRequest takes a request out of the instance with every request that
-// waits for it, and their fixed jobs, recording why.
-func setAsideRequest(in planner.Instance, id int64, why string, aside []planner.Unplaced, asideFixed []planner.Assignment) (planner.Instance, []planner.Unplaced, []planner.Assignment) {
-	out := map[int64]string{id: why}
-	for grew := true; grew; {
-		grew = false
-		for _, r := range in.Requests {
-			if _, ok := out[r.ID]; ok {
-				continue
-			}
-			for _, a := range r.After {
-				if _, ok := out[a]; ok {
-					out[r.ID] = fmt.Sprintf("前序求助%[1]d未能安排 waits for request %[1]d, which cannot be placed", a)
-					grew = true
-					break
-				}
-			}
-		}
-	}
-	var reqs []planner.Request
-	for _, r := range in.Requests {
-		if why, ok := out[r.ID]; ok {
-			aside = append(aside, planner.Unplaced{Request: r.ID, Reason: why})
-		} else {
-			reqs = append(reqs, r)
-		}
-	}
-	var fixed []planner.Assignment
-	for _, a := range in.Fixed {
-		if _, ok := out[a.Request]; ok {
-			a.Fixed = true
-			asideFixed = append(asideFixed, a)
-		} else {
-			fixed = append(fixed, a)
-		}
-	}
-	in.Requests, in.Fixed = reqs, fixed
-	return in, aside, asideFixed
 }
