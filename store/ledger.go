@@ -453,7 +453,10 @@ func nextSource(ctx context.Context, db bun.IDB, villageID int64, m txMeta, line
 	var prevs []*Transaction
 	err := db.NewSelect().Model(&prevs).Where("village_id = ?", villageID).Where("source_kind = ?", m.kind).
 		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("source_id = ?", m.source).WhereOr("source_id LIKE ?", m.source+"/%")
+			// "12" or its revisions "12/2", "12/3"…: a range ('/' < '0')
+			// the UNIQUE(village, kind, source) index answers; a LIKE
+			// would scan the village's whole ledger on every posting.
+			return q.Where("source_id = ?", m.source).WhereOr("source_id > ? AND source_id < ?", m.source+"/", m.source+"0")
 		}).OrderExpr("id DESC").Scan(ctx)
 	if err != nil {
 		return nil, nil, translate(err, "transaction")
