@@ -86,6 +86,13 @@ type PlanBody struct {
 	CancelledJobIDs []int64           `json:"cancelledJobIds" example:"[27]" doc:"Unconfirmed jobs the plan replaced; empty on a dry run 被替换的未确认派工"`
 }
 
+// TransformSchema describes the type itself rather than the property that
+// holds it: OpenAPI 3.0 ignores a description beside a $ref.
+func (PlanBody) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	s.Description = "派工计划：预览或已保存 A plan of the teams' jobs: proposed (dryRun) or saved"
+	return s
+}
+
 // BlockInput marks rained-out days.
 type BlockInput struct {
 	Dates  []string `json:"dates" minItems:"1" maxItems:"31" uniqueItems:"true" format:"date" example:"[\"2026-04-22\"]" doc:"Days no field can be worked 停工日期"`
@@ -109,7 +116,7 @@ func blockedDayOf(b *store.BlockedDay) BlockedDay {
 // SeasonReplan is a season planned again after days were blocked.
 type SeasonReplan struct {
 	SeasonID int64     `json:"seasonId" example:"1" doc:"The season 农时"`
-	Plan     *PlanBody `json:"plan,omitempty" doc:"The saved plan 新计划"`
+	Plan     *PlanBody `json:"plan,omitempty"`
 	Error    string    `json:"error,omitempty" example:"记录已变动，请重新排计划 the plan no longer fits the records: job 27 changed; run the plan again" doc:"Why the season could not be planned again; the days are blocked all the same, and run-plan retries 重新安排失败的原因"`
 }
 

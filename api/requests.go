@@ -26,7 +26,7 @@ type HelpRequest struct {
 	OnBehalf         bool         `json:"onBehalf" example:"false" doc:"A cadre entered it for the household 村干部代为登记"`
 	EnteredBy        string       `json:"enteredBy" example:"household:1#token4" doc:"Who registered it 登记人"`
 	Note             string       `json:"note" example:"家里没有劳力" doc:"Note 备注"`
-	Feedback         *Feedback    `json:"feedback,omitempty" doc:"The household's rating, once done 农户评价"`
+	Feedback         *Feedback    `json:"feedback,omitempty"`
 	SubmittedAt      time.Time    `json:"submittedAt" example:"2026-04-12T01:20:00Z" doc:"Registered 登记时间"`
 	FirstConfirmedAt *time.Time   `json:"firstConfirmedAt,omitempty" example:"2026-04-12T03:50:00Z" doc:"A team leader first confirmed a job: the response 首次确认派工时间"`
 	DoneAt           *time.Time   `json:"doneAt,omitempty" example:"2026-04-21T10:05:00Z" doc:"Attendance recorded for its last job 办结时间"`
@@ -41,6 +41,13 @@ type HelpRequest struct {
 type Feedback struct {
 	Stars   int    `json:"stars" minimum:"1" maximum:"5" example:"5" doc:"1 to 5 stars 评分"`
 	Comment string `json:"comment" example:"来得及时，活干得好" doc:"Comment 评语"`
+}
+
+// TransformSchema describes the type itself rather than the property that
+// holds it: OpenAPI 3.0 ignores a description beside a $ref.
+func (Feedback) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	s.Description = "农户评价（办结后） The household's rating of the help, once the request is done"
+	return s
 }
 
 // Transition is one recorded state change.
