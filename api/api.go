@@ -41,6 +41,7 @@ func NewServer(st *store.Store, log *slog.Logger) *Server {
 	s.api = humago.New(s.mux, Config())
 	s.api.UseMiddleware(s.authenticate)
 	s.addRoutes()
+	finishDocument(s.api.OpenAPI())
 	// Anything no operation serves is a problem too, not a text/plain 404.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
@@ -64,8 +65,30 @@ func Config() huma.Config {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		bearerScheme: {Type: "http", Scheme: "bearer", Description: "A token from `huangong token create`. 令牌由村干部生成。"},
 	}
+	// Paths are relative to wherever the service is reached.
+	cfg.Servers = []*huma.Server{{URL: "/", Description: "本服务 This service"}}
+	cfg.Tags = tags
 	cfg.RejectUnknownQueryParameters = true
 	return cfg
+}
+
+// tags are the document's resource groups, in the order the docs list them.
+// Every operation has exactly one.
+var tags = []*huma.Tag{
+	{Name: "village", Description: "本村 The caller's village and its settings: timezone, soft limit, settlement policy."},
+	{Name: "households", Description: "农户 Households surveyed by the cadre (逐户摸底): head, group, laborers, vulnerability flags."},
+	{Name: "fields", Description: "田块 Each household's fields: name, area in mu, crop."},
+	{Name: "teams", Description: "互助队 The village's mutual-aid teams, their leaders and member households."},
+	{Name: "seasons", Description: "农时 Busy seasons (春耕, 夏收/双抢, 秋收): dates, tasks, state, settlement and the closed-loop report."},
+	{Name: "norms", Description: "用工定额 Workdays a mu of each crop takes for each task."},
+	{Name: "calendar", Description: "节气与定时任务 The 24 solar terms and the runs of each season's cron jobs."},
+	{Name: "requests", Description: "求助 Help requests: register, assign, finish in time, feedback (收集登记—分类交办—限时办结—评价反馈)."},
+	{Name: "plan", Description: "排计划 The planner: the teams' jobs from requests, capacity and balances; rained-out days."},
+	{Name: "jobs", Description: "派工 One team's work for one request on one day: confirm, decline, record attendance."},
+	{Name: "ledger", Description: "工日台账 The double-entry ledger of exchanged workdays: balances, statements, transfers, reversals."},
+	{Name: "events", Description: "通知 Notifications to households, team leaders and the village office, as a log and a live stream."},
+	{Name: "audit", Description: "操作日志 Every change and every denial, append-only."},
+	{Name: "system", Description: "系统 The service itself: health."},
 }
 
 // Handler is the whole HTTP surface with request logging around it.
@@ -140,7 +163,7 @@ func (s *Server) addRoutes() {
 
 type healthOutput struct {
 	Body struct {
-		Status string `json:"status" example:"ok" doc:"ok when the database answers"`
+		Status string `json:"status" example:"ok" doc:"ok when the database answers 数据库可用"`
 	}
 }
 
@@ -151,7 +174,9 @@ func (s *Server) addSystemRoutes() {
 		Path:        "/healthz",
 		Summary:     "健康检查 Health check",
 		Tags:        []string{"system"},
-		Errors:      []int{http.StatusServiceUnavailable},
+		Description: "数据库可用时返回ok，供负载均衡探测，无需令牌。 ok when the database answers; for load balancers, no token needed.",
+		// 422: like every operation, it refuses unknown query parameters.
+		Errors: []int{http.StatusUnprocessableEntity, http.StatusServiceUnavailable},
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()

@@ -205,6 +205,26 @@ func TestOversizedBodyIs413(t *testing.T) {
 	assertProblem(t, resp, body, http.StatusRequestEntityTooLarge, "")
 }
 
+// TestBodyAndQueryProblems pins the statuses huma answers before a
+// handler runs, which every operation documents (see TestOpenAPIContract).
+func TestBodyAndQueryProblems(t *testing.T) {
+	e := mustEnv(t)
+	resp, body := e.call(t, "POST", "/v1/households", e.cadre, []byte{})
+	assertProblem(t, resp, body, http.StatusBadRequest, "")
+	resp, body = e.call(t, "POST", "/v1/households", e.cadre, []byte(`headName=王五`), "Content-Type", "text/plain")
+	assertProblem(t, resp, body, http.StatusUnsupportedMediaType, "")
+	resp, body = e.call(t, "GET", "/v1/village?verbose=1", e.cadre, nil)
+	assertProblem(t, resp, body, http.StatusUnprocessableEntity, "query.verbose")
+	resp, body = e.call(t, "GET", "/healthz?verbose=1", "", nil)
+	assertProblem(t, resp, body, http.StatusUnprocessableEntity, "query.verbose")
+
+	// The document shows patternDescription as x-pattern-description; the
+	// message it makes is unchanged.
+	resp, body = e.call(t, "POST", "/v1/households", e.cadre, map[string]any{"headName": "王五", "group": 1, "laborers": 1, "members": 1, "phone": "12345"})
+	assertProblem(t, resp, body, http.StatusUnprocessableEntity, "body.phone")
+	assert.Contains(t, fmt.Sprint(body["errors"]), "a mobile number like 13879312345 or a landline like 0793-2212345 手机或座机号码")
+}
+
 func TestAuthenticationFailuresAre401(t *testing.T) {
 	e := mustEnv(t)
 	for _, tc := range []struct{ name, header string }{

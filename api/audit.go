@@ -12,13 +12,13 @@ import (
 
 // AuditEntry is one line of the audit log.
 type AuditEntry struct {
-	ID      int64     `json:"id"`
+	ID      int64     `json:"id" example:"118" doc:"Entry ID 日志编号"`
 	Actor   string    `json:"actor" example:"cadre#token1" doc:"Who: role, binding and token 操作人"`
 	Action  string    `json:"action" example:"create-household" doc:"Operation ID 操作"`
 	Target  string    `json:"target" example:"/v1/households" doc:"Request path 对象"`
 	Status  int       `json:"status" example:"201" doc:"HTTP status answered 状态码"`
-	Outcome string    `json:"outcome" enum:"ok,denied,rejected,failed" doc:"ok, denied (auth), rejected (input or state), failed (server) 结果"`
-	At      time.Time `json:"at"`
+	Outcome string    `json:"outcome" enum:"ok,denied,rejected,failed" example:"ok" doc:"ok, denied (auth), rejected (input or state), failed (server) 结果"`
+	At      time.Time `json:"at" example:"2026-03-02T01:30:00Z" doc:"When 时间"`
 }
 
 func auditOf(e *store.AuditEntry) AuditEntry {

@@ -32,7 +32,7 @@ type SolarTermsBody struct {
 // DefaultSeasonsInput asks for a year's default seasons.
 type DefaultSeasonsInput struct {
 	Year   int    `json:"year" minimum:"1900" maximum:"2100" example:"2027" doc:"Year 年份"`
-	System string `json:"system,omitempty" enum:"double_rice,single_rice,rapeseed" default:"double_rice" doc:"Crop system: double_rice 双季稻 (spring 春耕, summer 双抢, autumn 秋收), single_rice 一季稻 and rapeseed 油菜–中稻 (spring and autumn) 种植制度"`
+	System string `json:"system,omitempty" enum:"double_rice,single_rice,rapeseed" default:"double_rice" example:"double_rice" doc:"Crop system: double_rice 双季稻 (spring 春耕, summer 双抢, autumn 秋收), single_rice 一季稻 and rapeseed 油菜–中稻 (spring and autumn) 种植制度"`
 }
 
 // DefaultSeasonsBody answers which seasons were created and which the
@@ -103,7 +103,7 @@ func (s *Server) addCalendarRoutes() {
 			"transplant) from 清明 to 5 days after 立夏; 双抢 (harvest, prepare, transplant) from 小暑 to 3 days after 立秋; 秋收 " +
 			"(harvest) from 寒露 to 立冬. A kind the village already has that year is left as it is and listed as existing, so " +
 			"calling again is harmless. Move the dates afterwards with update-season.",
-		Errors: []int{401, 403, 413, 422},
+		Errors: []int{400, 401, 403, 413, 415, 422},
 	}, func(ctx context.Context, in *struct{ Body DefaultSeasonsInput }) (*struct{ Body DefaultSeasonsBody }, error) {
 		system := in.Body.System
 		if system == "" {

@@ -25,12 +25,12 @@ var EventKeepAlive = 25 * time.Second
 type Event struct {
 	ID         int64     `json:"id" example:"42" doc:"Event ID, increasing; the stream's id, sent back as Last-Event-ID 事件编号"`
 	Event      string    `json:"event" example:"job.scheduled" doc:"What happened: request.submitted, job.scheduled, job.confirmed, job.declined, job.cancelled, job.done, request.done, request.feedback 事件类型"`
-	Audience   string    `json:"audience" enum:"household,team,cadre" doc:"Who it is for: a household, a team's leader, the village office 接收方"`
+	Audience   string    `json:"audience" enum:"household,team,cadre" example:"household" doc:"Who it is for: a household, a team's leader, the village office 接收方"`
 	AudienceID int64     `json:"audienceId" example:"1" doc:"The household, the team, or the village 接收方编号"`
 	Subject    string    `json:"subject" example:"job" doc:"What it is about: request or job 对象"`
 	SubjectID  int64     `json:"subjectId" example:"9" doc:"Its ID 对象编号"`
 	Message    string    `json:"message" example:"第一互助队 将于2026-04-21来帮您插秧（门口田），计划2人。" doc:"The text, ready for an SMS 通知内容"`
-	CreatedAt  time.Time `json:"createdAt" doc:"When the change happened 时间"`
+	CreatedAt  time.Time `json:"createdAt" example:"2026-04-12T03:50:00Z" doc:"When the change happened 时间"`
 }
 
 func eventOf(e *store.OutboxEvent) Event {
@@ -40,7 +40,7 @@ func eventOf(e *store.OutboxEvent) Event {
 
 // Ping keeps a quiet stream open.
 type Ping struct {
-	At time.Time `json:"at" doc:"Server time 服务器时间"`
+	At time.Time `json:"at" example:"2026-04-12T03:50:25Z" doc:"Server time 服务器时间"`
 }
 
 // EventsBody is a page of the caller's events.
@@ -107,8 +107,8 @@ func (s *Server) addEventRoutes() {
 			"the whole village's. Page with ?after= the last ID seen.",
 		Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct {
-		After int64 `query:"after" minimum:"0" doc:"Only events with a larger ID 只看此编号之后"`
-		Limit int   `query:"limit" minimum:"1" maximum:"200" default:"50" doc:"At most this many 条数"`
+		After int64 `query:"after" minimum:"0" example:"41" doc:"Only events with a larger ID 只看此编号之后"`
+		Limit int   `query:"limit" minimum:"1" maximum:"200" default:"50" example:"50" doc:"At most this many 条数"`
 	}) (*struct{ Body EventsBody }, error) {
 		p := caller(ctx)
 		f := outboxFilter(p)
@@ -135,8 +135,8 @@ func (s *Server) addEventRoutes() {
 		Errors:      []int{401, 403, 422},
 		Middlewares: huma.Middlewares{s.streaming},
 	}, map[string]any{"message": Event{}, "ping": Ping{}}, func(ctx context.Context, in *struct {
-		LastEventID int64 `header:"Last-Event-ID" minimum:"0" doc:"The last event ID received; the stream resumes after it 最后收到的事件编号"`
-		After       int64 `query:"after" minimum:"0" doc:"The same as Last-Event-ID, for clients that cannot set headers; 0 or absent: only new events 从此编号之后开始"`
+		LastEventID int64 `header:"Last-Event-ID" minimum:"0" example:"41" doc:"The last event ID received; the stream resumes after it 最后收到的事件编号"`
+		After       int64 `query:"after" minimum:"0" example:"41" doc:"The same as Last-Event-ID, for clients that cannot set headers; 0 or absent: only new events 从此编号之后开始"`
 	}, send sse.Sender) {
 		p, every, keepAlive := caller(ctx), EventPoll, EventKeepAlive
 		f := outboxFilter(p)

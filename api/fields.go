@@ -19,9 +19,9 @@ type Field struct {
 	Area        float64   `json:"area" example:"1.6" doc:"Area in mu, two decimals 面积（亩）"`
 	Crop        string    `json:"crop" enum:"early_rice,late_rice,single_rice,rapeseed,other" example:"early_rice" doc:"Crop 作物：早稻、晚稻、中稻、油菜、其他"`
 	Group       int       `json:"group" example:"3" doc:"Village group the field lies in 所在村民小组"`
-	Version     int64     `json:"version" doc:"Version; sent as the ETag 版本号"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	Version     int64     `json:"version" example:"1" doc:"Version; sent as the ETag 版本号"`
+	CreatedAt   time.Time `json:"createdAt" example:"2026-03-02T01:42:00Z" doc:"Recorded 登记时间"`
+	UpdatedAt   time.Time `json:"updatedAt" example:"2026-03-02T01:42:00Z" doc:"Last changed 修改时间"`
 }
 
 func fieldOf(f *store.Field) Field {
@@ -37,15 +37,15 @@ type FieldInput struct {
 	Name        string  `json:"name" minLength:"1" maxLength:"40" example:"门口田" doc:"Field name 田块名称"`
 	Area        float64 `json:"area" exclusiveMinimum:"0" maximum:"100" example:"1.6" doc:"Area in mu, more than 0 and at most 100, two decimals 面积（亩），大于0且不超过100"`
 	Crop        string  `json:"crop" enum:"early_rice,late_rice,single_rice,rapeseed,other" example:"early_rice" doc:"Crop 作物"`
-	Group       int     `json:"group,omitempty" minimum:"1" maximum:"99" doc:"Village group; defaults to the household's 所在村民小组，默认同农户"`
+	Group       int     `json:"group,omitempty" minimum:"1" maximum:"99" example:"3" doc:"Village group; defaults to the household's 所在村民小组，默认同农户"`
 }
 
 // FieldPatch changes some of a field's attributes.
 type FieldPatch struct {
-	Name  *string  `json:"name,omitempty" minLength:"1" maxLength:"40" doc:"Field name 田块名称"`
-	Area  *float64 `json:"area,omitempty" exclusiveMinimum:"0" maximum:"100" doc:"Area in mu 面积（亩）"`
-	Crop  *string  `json:"crop,omitempty" enum:"early_rice,late_rice,single_rice,rapeseed,other" doc:"Crop 作物"`
-	Group *int     `json:"group,omitempty" minimum:"1" maximum:"99" doc:"Village group 所在村民小组"`
+	Name  *string  `json:"name,omitempty" minLength:"1" maxLength:"40" example:"门口田" doc:"Field name 田块名称"`
+	Area  *float64 `json:"area,omitempty" exclusiveMinimum:"0" maximum:"100" example:"3" doc:"Area in mu 面积（亩）"`
+	Crop  *string  `json:"crop,omitempty" enum:"early_rice,late_rice,single_rice,rapeseed,other" example:"late_rice" doc:"Crop 作物"`
+	Group *int     `json:"group,omitempty" minimum:"1" maximum:"99" example:"3" doc:"Village group 所在村民小组"`
 }
 
 // centimu converts an area in mu to hundredths, refusing finer precision
@@ -60,7 +60,7 @@ func centimu(area float64) (int64, error) {
 
 // FieldOutput is one field with its ETag.
 type FieldOutput struct {
-	ETag string `header:"ETag" doc:"Send back as If-Match to update 更新时回传"`
+	ETag string `header:"ETag" example:"\"1\"" doc:"Send back as If-Match to update 更新时回传"`
 	Body Field
 }
 
@@ -76,8 +76,8 @@ func (s *Server) addFieldRoutes() {
 		Security:    secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		PageInput
-		Household int64  `query:"household" minimum:"0" doc:"Only this household's fields 只看某户"`
-		Crop      string `query:"crop" enum:"early_rice,late_rice,single_rice,rapeseed,other" doc:"Only this crop 只看某作物"`
+		Household int64  `query:"household" minimum:"0" example:"1" doc:"Only this household's fields 只看某户"`
+		Crop      string `query:"crop" enum:"early_rice,late_rice,single_rice,rapeseed,other" example:"early_rice" doc:"Only this crop 只看某作物"`
 	}) (*ListOutput[Field], error) {
 		page, err := in.page()
 		if err != nil {
@@ -101,7 +101,7 @@ func (s *Server) addFieldRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-field", Method: http.MethodPost, Path: "/v1/fields",
 		Summary: "登记田块 Record a field", Tags: []string{"fields"}, Security: secured(store.RoleCadre),
-		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 413, 422},
+		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 413, 415, 422},
 	}, func(ctx context.Context, in *struct{ Body FieldInput }) (*FieldOutput, error) {
 		area, err := centimu(in.Body.Area)
 		if err != nil {
@@ -138,7 +138,7 @@ func (s *Server) addFieldRoutes() {
 		OperationID: "update-field", Method: http.MethodPatch, Path: "/v1/fields/{id}",
 		Summary: "修改田块 Update a field", Tags: []string{"fields"}, Security: secured(store.RoleCadre),
 		Description: "Send the ETag last read as If-Match; if the field changed since, 412 and nothing is written.",
-		Errors:      []int{401, 403, 404, 412, 413, 422},
+		Errors:      []int{400, 401, 403, 404, 412, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		IfMatchHeader

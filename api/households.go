@@ -17,17 +17,17 @@ type Household struct {
 	Group         int       `json:"group" example:"3" doc:"Village group 村民小组"`
 	Laborers      int       `json:"laborers" example:"1" doc:"Able-bodied laborers 劳力数"`
 	Members       int       `json:"members" example:"2" doc:"People in the household 家庭人口"`
-	Elderly       bool      `json:"elderly" doc:"Elderly household 老年户"`
-	LeftBehind    bool      `json:"leftBehind" doc:"Left-behind family 留守户"`
-	Disabled      bool      `json:"disabled" doc:"A member is disabled 残疾"`
-	FiveGuarantee bool      `json:"fiveGuarantee" doc:"Five-guarantee household 五保户"`
-	Exempt        bool      `json:"exempt" doc:"Help it receives is covered by the village fund 公益帮扶（由村公益账户承担）"`
-	Vulnerable    bool      `json:"vulnerable" doc:"Any of the flags above but exempt: planned first 困难户，优先安排"`
+	Elderly       bool      `json:"elderly" example:"true" doc:"Elderly household 老年户"`
+	LeftBehind    bool      `json:"leftBehind" example:"true" doc:"Left-behind family 留守户"`
+	Disabled      bool      `json:"disabled" example:"false" doc:"A member is disabled 残疾"`
+	FiveGuarantee bool      `json:"fiveGuarantee" example:"false" doc:"Five-guarantee household 五保户"`
+	Exempt        bool      `json:"exempt" example:"false" doc:"Help it receives is covered by the village fund 公益帮扶（由村公益账户承担）"`
+	Vulnerable    bool      `json:"vulnerable" example:"true" doc:"Any of the flags above but exempt: planned first 困难户，优先安排"`
 	PartyMember   string    `json:"partyMember" example:"邱锦" doc:"Linked party member 联户党员"`
 	Phone         string    `json:"phone" example:"13879312345" doc:"Contact phone 联系电话"`
-	Version       int64     `json:"version" doc:"Version; sent as the ETag 版本号"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
+	Version       int64     `json:"version" example:"3" doc:"Version; sent as the ETag 版本号"`
+	CreatedAt     time.Time `json:"createdAt" example:"2026-03-02T01:30:00Z" doc:"Recorded 登记时间"`
+	UpdatedAt     time.Time `json:"updatedAt" example:"2026-03-20T06:12:45Z" doc:"Last changed 修改时间"`
 }
 
 func householdOf(h *store.Household) Household {
@@ -45,28 +45,28 @@ type HouseholdInput struct {
 	Group         int    `json:"group" minimum:"1" maximum:"99" example:"3" doc:"Village group 村民小组"`
 	Laborers      int    `json:"laborers" minimum:"0" maximum:"20" example:"1" doc:"Able-bodied laborers 劳力数"`
 	Members       int    `json:"members" minimum:"0" maximum:"30" example:"2" doc:"People in the household 家庭人口 (≥ laborers)"`
-	Elderly       bool   `json:"elderly,omitempty" doc:"Elderly household 老年户"`
-	LeftBehind    bool   `json:"leftBehind,omitempty" doc:"Left-behind family 留守户"`
-	Disabled      bool   `json:"disabled,omitempty" doc:"A member is disabled 残疾"`
-	FiveGuarantee bool   `json:"fiveGuarantee,omitempty" doc:"Five-guarantee household 五保户"`
-	Exempt        bool   `json:"exempt,omitempty" doc:"Cover its received help from the village fund 公益帮扶"`
+	Elderly       bool   `json:"elderly,omitempty" example:"true" doc:"Elderly household 老年户"`
+	LeftBehind    bool   `json:"leftBehind,omitempty" example:"true" doc:"Left-behind family 留守户"`
+	Disabled      bool   `json:"disabled,omitempty" example:"false" doc:"A member is disabled 残疾"`
+	FiveGuarantee bool   `json:"fiveGuarantee,omitempty" example:"false" doc:"Five-guarantee household 五保户"`
+	Exempt        bool   `json:"exempt,omitempty" example:"false" doc:"Cover its received help from the village fund 公益帮扶"`
 	PartyMember   string `json:"partyMember,omitempty" maxLength:"40" example:"邱锦" doc:"Linked party member 联户党员"`
 	Phone         string `json:"phone,omitempty" pattern:"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$" patternDescription:"a mobile number like 13879312345 or a landline like 0793-2212345 手机或座机号码" example:"13879312345" doc:"Contact phone 联系电话"`
 }
 
 // HouseholdPatch changes some of a household's attributes; absent ones stay.
 type HouseholdPatch struct {
-	HeadName      *string `json:"headName,omitempty" minLength:"1" maxLength:"40" doc:"Head of household 户主"`
-	Group         *int    `json:"group,omitempty" minimum:"1" maximum:"99" doc:"Village group 村民小组"`
-	Laborers      *int    `json:"laborers,omitempty" minimum:"0" maximum:"20" doc:"Able-bodied laborers 劳力数"`
-	Members       *int    `json:"members,omitempty" minimum:"0" maximum:"30" doc:"People in the household 家庭人口"`
-	Elderly       *bool   `json:"elderly,omitempty" doc:"Elderly household 老年户"`
-	LeftBehind    *bool   `json:"leftBehind,omitempty" doc:"Left-behind family 留守户"`
-	Disabled      *bool   `json:"disabled,omitempty" doc:"A member is disabled 残疾"`
-	FiveGuarantee *bool   `json:"fiveGuarantee,omitempty" doc:"Five-guarantee household 五保户"`
-	Exempt        *bool   `json:"exempt,omitempty" doc:"Cover its received help from the village fund 公益帮扶"`
-	PartyMember   *string `json:"partyMember,omitempty" maxLength:"40" doc:"Linked party member 联户党员"`
-	Phone         *string `json:"phone,omitempty" pattern:"^$|^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$" patternDescription:"a mobile number like 13879312345, a landline like 0793-2212345, or empty to remove 手机或座机号码" doc:"Contact phone 联系电话"`
+	HeadName      *string `json:"headName,omitempty" minLength:"1" maxLength:"40" example:"章仁标" doc:"Head of household 户主"`
+	Group         *int    `json:"group,omitempty" minimum:"1" maximum:"99" example:"3" doc:"Village group 村民小组"`
+	Laborers      *int    `json:"laborers,omitempty" minimum:"0" maximum:"20" example:"0" doc:"Able-bodied laborers 劳力数"`
+	Members       *int    `json:"members,omitempty" minimum:"0" maximum:"30" example:"2" doc:"People in the household 家庭人口"`
+	Elderly       *bool   `json:"elderly,omitempty" example:"true" doc:"Elderly household 老年户"`
+	LeftBehind    *bool   `json:"leftBehind,omitempty" example:"true" doc:"Left-behind family 留守户"`
+	Disabled      *bool   `json:"disabled,omitempty" example:"false" doc:"A member is disabled 残疾"`
+	FiveGuarantee *bool   `json:"fiveGuarantee,omitempty" example:"false" doc:"Five-guarantee household 五保户"`
+	Exempt        *bool   `json:"exempt,omitempty" example:"false" doc:"Cover its received help from the village fund 公益帮扶"`
+	PartyMember   *string `json:"partyMember,omitempty" maxLength:"40" example:"邱锦" doc:"Linked party member 联户党员"`
+	Phone         *string `json:"phone,omitempty" pattern:"^$|^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$" patternDescription:"a mobile number like 13879312345, a landline like 0793-2212345, or empty to remove 手机或座机号码" example:"0793-2212345" doc:"Contact phone 联系电话"`
 }
 
 func (p *HouseholdPatch) apply(h *store.Household) {
@@ -92,7 +92,7 @@ func set[T any](dst *T, v *T) {
 
 // HouseholdOutput is one household with its ETag.
 type HouseholdOutput struct {
-	ETag string `header:"ETag" doc:"Send back as If-Match to update 更新时回传"`
+	ETag string `header:"ETag" example:"\"3\"" doc:"Send back as If-Match to update 更新时回传"`
 	Body Household
 }
 
@@ -102,12 +102,12 @@ func householdOutput(h *store.Household) *HouseholdOutput {
 
 // IDPath is a record's ID in the path.
 type IDPath struct {
-	ID int64 `path:"id" minimum:"1" doc:"Record ID 记录编号"`
+	ID int64 `path:"id" minimum:"1" example:"1" doc:"Record ID 记录编号"`
 }
 
 // IfMatchHeader is the optimistic-concurrency guard of an update.
 type IfMatchHeader struct {
-	IfMatch string `header:"If-Match" doc:"The ETag last read; a stale one gets 412 and nothing is written. 上次读取的ETag"`
+	IfMatch string `header:"If-Match" example:"\"3\"" doc:"The ETag last read; a stale one gets 412 and nothing is written. 上次读取的ETag"`
 }
 
 func (s *Server) addHouseholdRoutes() {
@@ -117,8 +117,8 @@ func (s *Server) addHouseholdRoutes() {
 		Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct {
 		PageInput
-		Group      int    `query:"group" minimum:"0" maximum:"99" doc:"Only this village group 只看某村民小组"`
-		Vulnerable string `query:"vulnerable" enum:"true,false" doc:"Only vulnerable (true) or other (false) households 只看困难户"`
+		Group      int    `query:"group" minimum:"0" maximum:"99" example:"3" doc:"Only this village group 只看某村民小组"`
+		Vulnerable string `query:"vulnerable" enum:"true,false" example:"true" doc:"Only vulnerable (true) or other (false) households 只看困难户"`
 	}) (*ListOutput[Household], error) {
 		page, err := in.page()
 		if err != nil {
@@ -139,7 +139,7 @@ func (s *Server) addHouseholdRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-household", Method: http.MethodPost, Path: "/v1/households",
 		Summary: "登记农户 Record a household", Tags: []string{"households"}, Security: secured(store.RoleCadre),
-		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 413, 422},
+		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 413, 415, 422},
 	}, func(ctx context.Context, in *struct{ Body HouseholdInput }) (*HouseholdOutput, error) {
 		b := in.Body
 		h := &store.Household{
@@ -174,7 +174,7 @@ func (s *Server) addHouseholdRoutes() {
 		OperationID: "update-household", Method: http.MethodPatch, Path: "/v1/households/{id}",
 		Summary: "修改农户 Update a household", Tags: []string{"households"}, Security: secured(store.RoleCadre),
 		Description: "Send the ETag last read as If-Match; if the household changed since, 412 and nothing is written.",
-		Errors:      []int{401, 403, 404, 412, 413, 422},
+		Errors:      []int{400, 401, 403, 404, 412, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		IfMatchHeader

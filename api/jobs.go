@@ -20,17 +20,17 @@ type Job struct {
 	Task          string          `json:"task" enum:"prepare,transplant,harvest" example:"transplant" doc:"Task 农活"`
 	Date          string          `json:"date" format:"date" example:"2026-04-21" doc:"The day of the work 派工日期"`
 	Due           string          `json:"due" format:"date" example:"2026-04-25" doc:"The request's due date 求助最晚日期"`
-	Late          bool            `json:"late" doc:"The date is after the request's due date 晚于求助期限"`
+	Late          bool            `json:"late" example:"false" doc:"The date is after the request's due date 晚于求助期限"`
 	Workers       []PlannedWorker `json:"workers" doc:"Member households planned and how many of their people 计划出工"`
-	State         string          `json:"state" enum:"scheduled,confirmed,declined,done,cancelled" doc:"scheduled → confirmed → done; or declined, cancelled 状态"`
-	DeclineReason string          `json:"declineReason,omitempty" doc:"Why the leader declined 拒绝原因"`
-	Meal          bool            `json:"meal" doc:"The helped household hosted a meal (a note, not currency) 是否管饭"`
+	State         string          `json:"state" enum:"scheduled,confirmed,declined,done,cancelled" example:"done" doc:"scheduled → confirmed → done; or declined, cancelled 状态"`
+	DeclineReason string          `json:"declineReason,omitempty" example:"队员都在抢收自家早稻" doc:"Why the leader declined 拒绝原因"`
+	Meal          bool            `json:"meal" example:"true" doc:"The helped household hosted a meal (a note, not currency) 是否管饭"`
 	Attendance    []JobAttendance `json:"attendance" doc:"Who worked and how long, once done 实际出工"`
-	TransactionID *int64          `json:"transactionId,omitempty" doc:"The ledger transaction its completion posted 记账编号"`
+	TransactionID *int64          `json:"transactionId,omitempty" example:"12" doc:"The ledger transaction its completion posted 记账编号"`
 	CreatedBy     string          `json:"createdBy" example:"cadre#token1" doc:"Who made it: a cadre, or the planner 派工人"`
-	Version       int64           `json:"version" doc:"Version 版本号"`
-	CreatedAt     time.Time       `json:"createdAt"`
-	UpdatedAt     time.Time       `json:"updatedAt"`
+	Version       int64           `json:"version" example:"3" doc:"Version 版本号"`
+	CreatedAt     time.Time       `json:"createdAt" example:"2026-04-11T12:00:05Z" doc:"Made 派工时间"`
+	UpdatedAt     time.Time       `json:"updatedAt" example:"2026-04-21T10:05:00Z" doc:"Last changed 修改时间"`
 	Transitions   []Transition    `json:"transitions,omitempty" doc:"Every state change with actor and time (get-job only) 状态变更记录"`
 }
 
@@ -44,7 +44,7 @@ type PlannedWorker struct {
 type JobAttendance struct {
 	HouseholdID int64   `json:"householdId" minimum:"1" example:"5" doc:"Household that worked 出工农户"`
 	Workdays    float64 `json:"workdays" exclusiveMinimum:"0" maximum:"20" multipleOf:"0.5" example:"1.5" doc:"Workdays, in half-day steps 工日（半天为单位）"`
-	Helper      bool    `json:"helper,omitempty" doc:"Not a member of the team: a named helper 非本队队员的帮工"`
+	Helper      bool    `json:"helper,omitempty" example:"false" doc:"Not a member of the team: a named helper 非本队队员的帮工"`
 }
 
 func jobOf(j *store.Job, r *store.HelpRequest) Job {
@@ -73,7 +73,7 @@ type JobOutput struct {
 
 // CompletedJobOutput is a completed job; a replay carries the header.
 type CompletedJobOutput struct {
-	Replayed string `header:"Idempotent-Replayed" doc:"\"true\" when this answers a repeated Idempotency-Key; absent otherwise 重复请求的原答复"`
+	Replayed string `header:"Idempotent-Replayed" example:"true" doc:"\"true\" when this answers a repeated Idempotency-Key; absent otherwise 重复请求的原答复"`
 	Body     Job
 }
 
@@ -88,7 +88,7 @@ type JobInput struct {
 // CompletionInput is the leader's record of a finished job.
 type CompletionInput struct {
 	Attendance []JobAttendance `json:"attendance" minItems:"1" maxItems:"100" doc:"Who worked and how long: members of the team, or named helpers 实际出工"`
-	Meal       bool            `json:"meal,omitempty" doc:"The helped household hosted a meal 是否管饭"`
+	Meal       bool            `json:"meal,omitempty" example:"true" doc:"The helped household hosted a meal 是否管饭"`
 }
 
 func (s *Server) addJobRoutes() {
@@ -97,7 +97,7 @@ func (s *Server) addJobRoutes() {
 		Summary: "手工派工 Assign a team to a request for a day", Tags: []string{"jobs"}, Security: secured(store.RoleCadre),
 		Description: "计划出工须为本队队员、当天有空且未派其他活；通知队长和农户。 The cadre's override of the plan. Planned workers must be members of the team, available that day and " +
 			"on no other job that day (409). The team's leader and the household are told.",
-		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 409, 413, 422},
+		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct{ Body JobInput }) (*JobOutput, error) {
 		p, b := caller(ctx), in.Body
 		nj := store.NewJob{TeamID: b.TeamID, RequestID: b.RequestID, Date: b.Date, Workers: make([]store.PlannedWorker, len(b.Workers))}
@@ -119,12 +119,12 @@ func (s *Server) addJobRoutes() {
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		PageInput
-		Date    string `query:"date" format:"date" doc:"One day, the same as from=date&to=date 某一天"`
-		From    string `query:"from" format:"date" doc:"First date 起始日期"`
-		To      string `query:"to" format:"date" doc:"Last date 截止日期"`
-		State   string `query:"state" enum:"scheduled,confirmed,declined,done,cancelled" doc:"Only this state 只看某状态"`
-		Request int64  `query:"request" minimum:"0" doc:"Only this request's jobs 只看某求助"`
-		Team    int64  `query:"team" minimum:"0" doc:"Only this team's jobs 只看某队"`
+		Date    string `query:"date" format:"date" example:"2026-04-21" doc:"One day, the same as from=date&to=date 某一天"`
+		From    string `query:"from" format:"date" example:"2026-04-20" doc:"First date 起始日期"`
+		To      string `query:"to" format:"date" example:"2026-04-30" doc:"Last date 截止日期"`
+		State   string `query:"state" enum:"scheduled,confirmed,declined,done,cancelled" example:"scheduled" doc:"Only this state 只看某状态"`
+		Request int64  `query:"request" minimum:"0" example:"3" doc:"Only this request's jobs 只看某求助"`
+		Team    int64  `query:"team" minimum:"0" example:"1" doc:"Only this team's jobs 只看某队"`
 	}) (*ListOutput[Job], error) {
 		page, err := in.page()
 		if err != nil {
@@ -205,7 +205,7 @@ func (s *Server) addJobRoutes() {
 		Summary: "拒绝派工 Turn a job down", Tags: []string{"jobs"}, Security: secured(store.RoleCadre, store.RoleLeader),
 		Description: "须说明原因；求助退回待安排。 With a reason. When the request has no other active job it goes back to submitted for the next plan; " +
 			"the cadre and the household are told. A job done or cancelled is 409.",
-		Errors: []int{401, 403, 404, 409, 413, 422},
+		Errors: []int{400, 401, 403, 404, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		Body ReasonInput
@@ -230,7 +230,7 @@ func (s *Server) addJobRoutes() {
 			"Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header " +
 			"Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed " +
 			"(already done, declined, …) is 409.",
-		Errors: []int{400, 401, 403, 404, 409, 413, 422},
+		Errors: []int{400, 401, 403, 404, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		IdempotencyHeader

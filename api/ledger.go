@@ -21,20 +21,20 @@ func workdays(halfDays int64) float64 { return float64(halfDays) / 2 }
 // Transaction is a posted ledger transaction.
 type Transaction struct {
 	ID         int64         `json:"id" example:"12" doc:"Transaction ID 记账编号"`
-	Kind       string        `json:"kind" enum:"job,transfer,donation,reversal,opening" doc:"What posted it 类型：派工、转账、捐赠、冲正、期初"`
-	Memo       string        `json:"memo" doc:"Note 备注"`
+	Kind       string        `json:"kind" enum:"job,transfer,donation,reversal,opening" example:"job" doc:"What posted it 类型：派工、转账、捐赠、冲正、期初"`
+	Memo       string        `json:"memo" example:"第一互助队 2026-04-21 插秧（门口田）" doc:"Note 备注"`
 	Actor      string        `json:"actor" example:"cadre#token1" doc:"Who posted it 记账人"`
 	Date       string        `json:"date" format:"date" example:"2026-04-22" doc:"Business date in the village 业务日期"`
-	PostedAt   time.Time     `json:"postedAt" doc:"When it was written 记账时间"`
-	ReversesID *int64        `json:"reversesId,omitempty" doc:"The transaction this one reverses 冲正的原记账"`
-	HelpedID   *int64        `json:"helpedHouseholdId,omitempty" doc:"For a job: the household helped, also when the village fund paid 受助户"`
+	PostedAt   time.Time     `json:"postedAt" example:"2026-04-21T10:05:00Z" doc:"When it was written 记账时间"`
+	ReversesID *int64        `json:"reversesId,omitempty" example:"11" doc:"The transaction this one reverses 冲正的原记账"`
+	HelpedID   *int64        `json:"helpedHouseholdId,omitempty" example:"1" doc:"For a job: the household helped, also when the village fund paid 受助户"`
 	Entries    []LedgerEntry `json:"entries" doc:"Entries; they sum to zero 分录（合计为零）"`
 }
 
 // LedgerEntry is one side of a transaction.
 type LedgerEntry struct {
 	Account     string  `json:"account" example:"household:3" doc:"household:ID or fund (村公益账户)"`
-	HouseholdID *int64  `json:"householdId,omitempty" doc:"The household, unless it is the fund 农户"`
+	HouseholdID *int64  `json:"householdId,omitempty" example:"3" doc:"The household, unless it is the fund 农户"`
 	Workdays    float64 `json:"workdays" example:"-1.5" doc:"Positive: help given (credited); negative: help received (debited) 正数为出工，负数为受助"`
 }
 
@@ -52,7 +52,7 @@ func transactionOf(t *store.Transaction) Transaction {
 
 // TransactionOutput is a posted transaction; a replay carries the header.
 type TransactionOutput struct {
-	Replayed string `header:"Idempotent-Replayed" doc:"\"true\" when this answers a repeated Idempotency-Key; absent otherwise 重复请求的原答复"`
+	Replayed string `header:"Idempotent-Replayed" example:"true" doc:"\"true\" when this answers a repeated Idempotency-Key; absent otherwise 重复请求的原答复"`
 	Body     Transaction
 }
 
@@ -66,7 +66,7 @@ func transactionOutput(t *store.Transaction, replayed bool) *TransactionOutput {
 
 // IdempotencyHeader is required on every posting operation.
 type IdempotencyHeader struct {
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Required. A unique key per posting, e.g. a UUID; repeating it with the same body replays the first answer, with another body is 422. 幂等键（必填）"`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" example:"6f1c2a4e-8b3d-4f7a-9c55-2d0e1b7a9f10" doc:"Required. A unique key per posting, e.g. a UUID; repeating it with the same body replays the first answer, with another body is 422. 幂等键（必填）"`
 }
 
 // posting checks the Idempotency-Key and fingerprints the request: the
@@ -88,46 +88,46 @@ func posting(ctx context.Context, op string, key string, params ...any) (store.P
 
 // Balance is a household's standing in the ledger.
 type Balance struct {
-	HouseholdID int64   `json:"householdId" example:"1"`
+	HouseholdID int64   `json:"householdId" example:"1" doc:"Household 农户"`
 	HeadName    string  `json:"headName" example:"章仁标" doc:"Head of household 户主"`
 	Group       int     `json:"group" example:"1" doc:"Village group 村民小组"`
 	Balance     float64 `json:"balance" example:"-4.5" doc:"Workdays: positive, the village owes it help; negative, it owes help 工日余额"`
 	Given       float64 `json:"given" example:"6" doc:"Workdays of help given on jobs 出工工日"`
 	Received    float64 `json:"received" example:"10.5" doc:"Workdays of help received on jobs 受助工日"`
-	BelowLimit  bool    `json:"belowLimit" doc:"Below the village's soft limit: flagged for the cadre, help is never refused 低于提醒线"`
+	BelowLimit  bool    `json:"belowLimit" example:"false" doc:"Below the village's soft limit: flagged for the cadre, help is never refused 低于提醒线"`
 }
 
 // BalancesBody is list-balances' answer.
 type BalancesBody struct {
-	Items     []Balance `json:"items"`
-	Fund      *float64  `json:"fund,omitempty" doc:"The village fund's balance (公益账户), shown to cadres 村公益账户余额"`
+	Items     []Balance `json:"items" doc:"One line per household 各户余额"`
+	Fund      *float64  `json:"fund,omitempty" example:"-7.5" doc:"The village fund's balance (公益账户), shown to cadres 村公益账户余额"`
 	SoftLimit float64   `json:"softLimit" example:"-10" doc:"The village's soft limit in workdays 提醒线（工日）"`
 }
 
 // StatementLine is one entry with the balance after it.
 type StatementLine struct {
-	TransactionID int64   `json:"transactionId"`
-	Kind          string  `json:"kind" enum:"job,transfer,donation,reversal,opening"`
-	Memo          string  `json:"memo"`
-	Date          string  `json:"date" format:"date"`
+	TransactionID int64   `json:"transactionId" example:"12" doc:"The transaction 记账编号"`
+	Kind          string  `json:"kind" enum:"job,transfer,donation,reversal,opening" example:"job" doc:"What posted it 类型"`
+	Memo          string  `json:"memo" example:"第一互助队 2026-04-21 插秧（门口田）" doc:"Note 备注"`
+	Date          string  `json:"date" format:"date" example:"2026-04-21" doc:"Business date 业务日期"`
 	Workdays      float64 `json:"workdays" example:"1.5" doc:"This entry 本笔工日"`
 	Balance       float64 `json:"balance" example:"3" doc:"Balance after it 结余"`
-	ReversesID    *int64  `json:"reversesId,omitempty"`
+	ReversesID    *int64  `json:"reversesId,omitempty" example:"11" doc:"The transaction this one reverses 冲正的原记账"`
 }
 
 // Statement is a household's entries over a date range.
 type Statement struct {
-	HouseholdID int64           `json:"householdId"`
-	From        string          `json:"from,omitempty" format:"date"`
-	To          string          `json:"to,omitempty" format:"date"`
-	Opening     float64         `json:"opening" doc:"Balance before from 期初"`
-	Closing     float64         `json:"closing" doc:"Balance after to 期末"`
-	Lines       []StatementLine `json:"lines"`
+	HouseholdID int64           `json:"householdId" example:"1" doc:"Household 农户"`
+	From        string          `json:"from,omitempty" format:"date" example:"2026-04-01" doc:"First date, when asked 起始日期"`
+	To          string          `json:"to,omitempty" format:"date" example:"2026-05-31" doc:"Last date, when asked 截止日期"`
+	Opening     float64         `json:"opening" example:"0" doc:"Balance before from 期初"`
+	Closing     float64         `json:"closing" example:"-4.5" doc:"Balance after to 期末"`
+	Lines       []StatementLine `json:"lines" doc:"Entries by date 明细"`
 }
 
 // TransferInput is a cadre's manual posting.
 type TransferInput struct {
-	Kind     string  `json:"kind,omitempty" enum:"transfer,donation" default:"transfer" doc:"transfer: between two households; donation: a household gives to the village fund 转账或捐给公益"`
+	Kind     string  `json:"kind,omitempty" enum:"transfer,donation" default:"transfer" example:"transfer" doc:"transfer: between two households; donation: a household gives to the village fund 转账或捐给公益"`
 	From     int64   `json:"from" minimum:"1" example:"12" doc:"Household giving the workdays 转出户"`
 	To       int64   `json:"to,omitempty" minimum:"1" example:"1" doc:"Household receiving them (transfer only) 转入户"`
 	Workdays float64 `json:"workdays" exclusiveMinimum:"0" maximum:"1000" multipleOf:"0.5" example:"1.5" doc:"Workdays in half-day steps 工日（半天为单位）"`
@@ -136,12 +136,12 @@ type TransferInput struct {
 
 // Verification is verify-ledger's answer.
 type Verification struct {
-	OK           bool     `json:"ok" doc:"true when every balance equals its entries and every transaction sums to zero 账目平衡"`
-	Accounts     int      `json:"accounts"`
-	Transactions int      `json:"transactions"`
-	Entries      int      `json:"entries"`
-	Total        float64  `json:"total" doc:"Sum of all balances; 0 in a sound ledger 余额合计"`
-	Mismatches   []string `json:"mismatches" doc:"What does not add up 不平之处"`
+	OK           bool     `json:"ok" example:"false" doc:"true when every balance equals its entries and every transaction sums to zero 账目平衡"`
+	Accounts     int      `json:"accounts" example:"58" doc:"Accounts checked 账户数"`
+	Transactions int      `json:"transactions" example:"214" doc:"Transactions checked 记账笔数"`
+	Entries      int      `json:"entries" example:"655" doc:"Entries checked 分录数"`
+	Total        float64  `json:"total" example:"0" doc:"Sum of all balances; 0 in a sound ledger 余额合计"`
+	Mismatches   []string `json:"mismatches" example:"[\"account household:3: balance -9, entries sum to -6\"]" doc:"What does not add up 不平之处"`
 }
 
 func (s *Server) addLedgerRoutes() {
@@ -151,8 +151,8 @@ func (s *Server) addLedgerRoutes() {
 		Description: "村干部看全村，农户看本户。 A cadre sees every household, sortable by balance; a household sees its own.",
 		Security:    secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct {
-		Sort       string `query:"sort" enum:"household,balance,-balance" default:"household" doc:"household order, lowest balance first, or highest first 排序"`
-		BelowLimit bool   `query:"belowLimit" doc:"Only households below the soft limit 只看低于提醒线的户"`
+		Sort       string `query:"sort" enum:"household,balance,-balance" default:"household" example:"balance" doc:"household order, lowest balance first, or highest first 排序"`
+		BelowLimit bool   `query:"belowLimit" example:"true" doc:"Only households below the soft limit 只看低于提醒线的户"`
 	}) (*struct{ Body BalancesBody }, error) {
 		p := caller(ctx)
 		q := store.BalanceQuery{Sort: in.Sort, BelowLimit: in.BelowLimit}
@@ -188,8 +188,8 @@ func (s *Server) addLedgerRoutes() {
 		Security:    secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
-		From string `query:"from" format:"date" doc:"First date, YYYY-MM-DD 起始日期"`
-		To   string `query:"to" format:"date" doc:"Last date, YYYY-MM-DD 截止日期"`
+		From string `query:"from" format:"date" example:"2026-04-01" doc:"First date, YYYY-MM-DD 起始日期"`
+		To   string `query:"to" format:"date" example:"2026-05-31" doc:"Last date, YYYY-MM-DD 截止日期"`
 	}) (*struct{ Body Statement }, error) {
 		p := caller(ctx)
 		if p.Role == store.RoleHousehold && p.HouseholdID != in.ID {
@@ -213,7 +213,7 @@ func (s *Server) addLedgerRoutes() {
 		Summary: "手工转账或捐赠 Post a transfer or a donation", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
 		Description: "须带幂等键。 Needs an Idempotency-Key: the same key and body replays the first answer (header Idempotent-Replayed: true); " +
 			"the same key with another body is 422.",
-		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 413, 422},
+		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IdempotencyHeader
 		Body TransferInput
@@ -261,7 +261,7 @@ func (s *Server) addLedgerRoutes() {
 		Summary: "冲正 Reverse a transaction", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
 		Description: "每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); " +
 			"a reversal is not reversed. Needs an Idempotency-Key.",
-		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 404, 409, 413, 422},
+		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 404, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		IdempotencyHeader
@@ -285,7 +285,7 @@ func (s *Server) addLedgerRoutes() {
 		OperationID: "verify-ledger", Method: http.MethodGet, Path: "/v1/ledger/verify",
 		Summary: "核账 Verify the ledger", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
 		Description: "重算余额并核对。 Recomputes every balance from its entries and checks every transaction sums to zero.",
-		Errors:      []int{401, 403},
+		Errors:      []int{401, 403, 422},
 	}, func(ctx context.Context, _ *struct{}) (*struct{ Body Verification }, error) {
 		v, err := s.store.VerifyLedger(ctx, caller(ctx).VillageID)
 		if err != nil {

@@ -39,13 +39,27 @@ func TestOpenAPIGolden(t *testing.T) {
 // every operation is documented well enough to be a client's manual.
 func TestOpenAPIContract(t *testing.T) {
 	s := api.NewServer(nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ids := map[string]bool{}
+	ids, tags := map[string]bool{}, map[string]bool{}
+	for _, tag := range s.OpenAPI().Tags {
+		tags[tag.Name] = tag.Description != ""
+	}
 	for path, item := range s.OpenAPI().Paths {
 		for _, op := range operations(item) {
 			assert.NotEmpty(t, op.OperationID, path)
 			assert.NotEmpty(t, op.Summary, op.OperationID)
-			assert.NotEmpty(t, op.Tags, op.OperationID)
+			if assert.Len(t, op.Tags, 1, op.OperationID) {
+				assert.True(t, tags[op.Tags[0]], "%s: tag %s is not declared with a description", op.OperationID, op.Tags[0])
+			}
 			ids[op.OperationID] = true
+			// Every operation refuses unknown query parameters; every one
+			// with a body refuses a missing or unparsable one, an oversized
+			// one and another media type.
+			assert.Contains(t, op.Responses, "422", op.OperationID)
+			if op.RequestBody != nil {
+				for _, status := range []string{"400", "413", "415"} {
+					assert.Contains(t, op.Responses, status, op.OperationID)
+				}
+			}
 			if path == "/healthz" {
 				continue
 			}

@@ -11,8 +11,8 @@ import (
 
 // PageInput is the cursor and size of a list request.
 type PageInput struct {
-	Cursor string `query:"cursor" doc:"Opaque cursor from the previous page's nextCursor; empty for the first page. 翻页游标" example:""`
-	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50" doc:"Page size 每页条数"`
+	Cursor string `query:"cursor" doc:"Opaque cursor from the previous page's nextCursor; empty for the first page. 翻页游标" example:"djE6NTA"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50" example:"50" doc:"Page size 每页条数"`
 }
 
 // cursorPrefix versions the cursor format so it can change without
@@ -46,7 +46,7 @@ func encodeCursor(next int64) string {
 // ListBody is a page of items and the cursor of the next page.
 type ListBody[T any] struct {
 	Items      []T    `json:"items" doc:"The records on this page 本页记录"`
-	NextCursor string `json:"nextCursor,omitempty" doc:"Pass as ?cursor= for the next page; absent on the last page 下一页游标"`
+	NextCursor string `json:"nextCursor,omitempty" example:"djE6NTA" doc:"Pass as ?cursor= for the next page; absent on the last page 下一页游标"`
 }
 
 // ListOutput is the response of every list operation.

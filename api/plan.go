@@ -19,7 +19,7 @@ type PlanInput struct {
 	SeasonID int64  `json:"seasonId,omitempty" minimum:"1" example:"1" doc:"Plan this season's open requests; or give from and to instead 按农时安排（与起止日期二选一）"`
 	From     string `json:"from,omitempty" format:"date" example:"2026-04-20" doc:"First day of a date range: the open requests whose window meets it 起始日期"`
 	To       string `json:"to,omitempty" format:"date" example:"2026-04-30" doc:"Last day of the range, with from 截止日期"`
-	DryRun   bool   `json:"dryRun" doc:"true: answer with the proposal and save nothing; false: save it 仅预览不保存"`
+	DryRun   bool   `json:"dryRun" example:"true" doc:"true: answer with the proposal and save nothing; false: save it 仅预览不保存"`
 }
 
 // ProposedJob is one job of a plan.
@@ -33,7 +33,7 @@ type ProposedJob struct {
 	Date        string          `json:"date" format:"date" example:"2026-04-21" doc:"The day of the work 派工日期"`
 	Workers     []PlannedWorker `json:"workers" doc:"Member households sent and how many of their people 计划出工"`
 	Workdays    float64         `json:"workdays" example:"2.5" doc:"The work planned on the day, in half-day steps 计划工日"`
-	Late        bool            `json:"late" doc:"After the request's due date: no day inside its window was left 晚于求助期限"`
+	Late        bool            `json:"late" example:"false" doc:"After the request's due date: no day inside its window was left 晚于求助期限"`
 }
 
 // UnplacedRequest is a request the plan could not place, and why.
@@ -71,7 +71,7 @@ type PlanBound struct {
 
 // PlanBody is a plan: proposed, or saved.
 type PlanBody struct {
-	DryRun bool   `json:"dryRun" doc:"true: nothing was saved 仅预览"`
+	DryRun bool   `json:"dryRun" example:"false" doc:"true: nothing was saved 仅预览"`
 	Start  string `json:"start" format:"date" example:"2026-04-20" doc:"First day planned: the scope's, or today if later 计划起始日"`
 	End    string `json:"end" format:"date" example:"2026-05-10" doc:"Last day planned 计划截止日"`
 	// The new jobs; jobs kept as they are only count.
@@ -82,8 +82,15 @@ type PlanBody struct {
 	Score           PlanScore         `json:"score"`
 	Bound           PlanBound         `json:"bound"`
 	InWindowRatio   float64           `json:"inWindowRatio" example:"0.97" doc:"score.inWindowWeighted ÷ bound.weighted, 0 to 1: 1 is the best any plan could do 窗口内完成率（相对上界）"`
-	JobIDs          []int64           `json:"jobIds" doc:"The saved jobs, one per new job; empty on a dry run 已保存的派工编号"`
-	CancelledJobIDs []int64           `json:"cancelledJobIds" doc:"Unconfirmed jobs the plan replaced; empty on a dry run 被替换的未确认派工"`
+	JobIDs          []int64           `json:"jobIds" example:"[31,32]" doc:"The saved jobs, one per new job; empty on a dry run 已保存的派工编号"`
+	CancelledJobIDs []int64           `json:"cancelledJobIds" example:"[27]" doc:"Unconfirmed jobs the plan replaced; empty on a dry run 被替换的未确认派工"`
+}
+
+// TransformSchema describes the type itself rather than the property that
+// holds it: OpenAPI 3.0 ignores a description beside a $ref.
+func (PlanBody) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	s.Description = "派工计划：预览或已保存 A plan of the teams' jobs: proposed (dryRun) or saved"
+	return s
 }
 
 // BlockInput marks rained-out days.
@@ -99,7 +106,7 @@ type BlockedDay struct {
 	Group     int       `json:"group" example:"0" doc:"The village group, or 0 for the whole village 村民小组（0为全村）"`
 	Reason    string    `json:"reason" example:"大雨" doc:"Why 原因"`
 	CreatedBy string    `json:"createdBy" example:"cadre#token1" doc:"Who blocked it 登记人"`
-	CreatedAt time.Time `json:"createdAt"`
+	CreatedAt time.Time `json:"createdAt" example:"2026-04-21T23:10:00Z" doc:"Recorded 登记时间"`
 }
 
 func blockedDayOf(b *store.BlockedDay) BlockedDay {
@@ -109,8 +116,8 @@ func blockedDayOf(b *store.BlockedDay) BlockedDay {
 // SeasonReplan is a season planned again after days were blocked.
 type SeasonReplan struct {
 	SeasonID int64     `json:"seasonId" example:"1" doc:"The season 农时"`
-	Plan     *PlanBody `json:"plan,omitempty" doc:"The saved plan 新计划"`
-	Error    string    `json:"error,omitempty" doc:"Why the season could not be planned again; the days are blocked all the same, and run-plan retries 重新安排失败的原因"`
+	Plan     *PlanBody `json:"plan,omitempty"`
+	Error    string    `json:"error,omitempty" example:"记录已变动，请重新排计划 the plan no longer fits the records: job 27 changed; run the plan again" doc:"Why the season could not be planned again; the days are blocked all the same, and run-plan retries 重新安排失败的原因"`
 }
 
 // BlockBody is what blocking days did.
@@ -132,7 +139,7 @@ func (s *Server) addPlanRoutes() {
 			"unconfirmed jobs of the requests planned are replaced (one that says the same is kept), the requests placed are " +
 			"scheduled and the teams and households told. If the records change while the plan is saved, 409. " +
 			"按农时或日期范围排计划；dryRun只预览；否则替换未确认派工，保留已确认派工。",
-		Errors: []int{401, 403, 409, 413, 422},
+		Errors: []int{400, 401, 403, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct{ Body PlanInput }) (*struct{ Body PlanBody }, error) {
 		b := in.Body
 		body, err := s.runPlan(ctx, store.PlanScope{SeasonID: b.SeasonID, From: b.From, To: b.To}, planner.Options{}, b.DryRun)
@@ -149,7 +156,7 @@ func (s *Server) addPlanRoutes() {
 			"on them (on the group's fields), telling each team and household; a request left with no job goes back to " +
 			"submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again " +
 			"changes nothing, so a retry is safe.",
-		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 413, 422},
+		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 413, 415, 422},
 	}, func(ctx context.Context, in *struct{ Body BlockInput }) (*struct{ Body BlockBody }, error) {
 		p, b := caller(ctx), in.Body
 		blocking, err := s.store.BlockDays(ctx, p.VillageID, p.String(), b.Dates, b.Group, b.Reason)
@@ -199,8 +206,8 @@ func (s *Server) addPlanRoutes() {
 		Description: "本村停工日。 The village's rained-out days by date, for the whole village (group 0) or one village group.",
 		Security:    secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct {
-		From string `query:"from" format:"date" doc:"First date 起始日期"`
-		To   string `query:"to" format:"date" doc:"Last date 截止日期"`
+		From string `query:"from" format:"date" example:"2026-04-01" doc:"First date 起始日期"`
+		To   string `query:"to" format:"date" example:"2026-04-30" doc:"Last date 截止日期"`
 	}) (*ListOutput[BlockedDay], error) {
 		rows, err := s.store.ListBlockedDays(ctx, caller(ctx).VillageID, in.From, in.To)
 		if err != nil {

@@ -21,19 +21,19 @@ type HelpRequest struct {
 	Latest           string       `json:"latest" format:"date" example:"2026-04-25" doc:"Due date: last day of the window 最晚日期（办结期限）"`
 	Workdays         float64      `json:"workdays" example:"2.5" doc:"Workdays needed, in half-day steps 所需工日"`
 	Priority         int          `json:"priority" minimum:"1" maximum:"5" example:"3" doc:"1 (least) to 5; vulnerable households first 优先级"`
-	State            string       `json:"state" enum:"submitted,scheduled,confirmed,done,closed,cancelled" doc:"submitted → scheduled → confirmed → done → closed; or cancelled 状态"`
-	Overdue          bool         `json:"overdue" doc:"Still open after its due date 已超期未办结"`
-	OnBehalf         bool         `json:"onBehalf" doc:"A cadre entered it for the household 村干部代为登记"`
+	State            string       `json:"state" enum:"submitted,scheduled,confirmed,done,closed,cancelled" example:"confirmed" doc:"submitted → scheduled → confirmed → done → closed; or cancelled 状态"`
+	Overdue          bool         `json:"overdue" example:"false" doc:"Still open after its due date 已超期未办结"`
+	OnBehalf         bool         `json:"onBehalf" example:"false" doc:"A cadre entered it for the household 村干部代为登记"`
 	EnteredBy        string       `json:"enteredBy" example:"household:1#token4" doc:"Who registered it 登记人"`
-	Note             string       `json:"note" doc:"Note 备注"`
-	Feedback         *Feedback    `json:"feedback,omitempty" doc:"The household's rating, once done 农户评价"`
-	SubmittedAt      time.Time    `json:"submittedAt" doc:"Registered 登记时间"`
-	FirstConfirmedAt *time.Time   `json:"firstConfirmedAt,omitempty" doc:"A team leader first confirmed a job: the response 首次确认派工时间"`
-	DoneAt           *time.Time   `json:"doneAt,omitempty" doc:"Attendance recorded for its last job 办结时间"`
-	DoneDate         *string      `json:"doneDate,omitempty" format:"date" doc:"Date of its last job: on time when on or before latest 完工日期"`
-	ClosedAt         *time.Time   `json:"closedAt,omitempty" doc:"Closed by feedback or after 3 days without 关闭时间"`
-	Version          int64        `json:"version" doc:"Version 版本号"`
-	UpdatedAt        time.Time    `json:"updatedAt"`
+	Note             string       `json:"note" example:"家里没有劳力" doc:"Note 备注"`
+	Feedback         *Feedback    `json:"feedback,omitempty"`
+	SubmittedAt      time.Time    `json:"submittedAt" example:"2026-04-12T01:20:00Z" doc:"Registered 登记时间"`
+	FirstConfirmedAt *time.Time   `json:"firstConfirmedAt,omitempty" example:"2026-04-12T03:50:00Z" doc:"A team leader first confirmed a job: the response 首次确认派工时间"`
+	DoneAt           *time.Time   `json:"doneAt,omitempty" example:"2026-04-21T10:05:00Z" doc:"Attendance recorded for its last job 办结时间"`
+	DoneDate         *string      `json:"doneDate,omitempty" format:"date" example:"2026-04-21" doc:"Date of its last job: on time when on or before latest 完工日期"`
+	ClosedAt         *time.Time   `json:"closedAt,omitempty" example:"2026-04-22T00:40:00Z" doc:"Closed by feedback or after 3 days without 关闭时间"`
+	Version          int64        `json:"version" example:"4" doc:"Version 版本号"`
+	UpdatedAt        time.Time    `json:"updatedAt" example:"2026-04-22T00:40:00Z" doc:"Last changed 修改时间"`
 	Transitions      []Transition `json:"transitions,omitempty" doc:"Every state change with actor and time (get-request only) 状态变更记录"`
 }
 
@@ -43,13 +43,20 @@ type Feedback struct {
 	Comment string `json:"comment" example:"来得及时，活干得好" doc:"Comment 评语"`
 }
 
+// TransformSchema describes the type itself rather than the property that
+// holds it: OpenAPI 3.0 ignores a description beside a $ref.
+func (Feedback) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	s.Description = "农户评价（办结后） The household's rating of the help, once the request is done"
+	return s
+}
+
 // Transition is one recorded state change.
 type Transition struct {
 	From  string    `json:"from,omitempty" example:"submitted" doc:"State before; absent on creation 原状态"`
 	To    string    `json:"to" example:"scheduled" doc:"State after 新状态"`
 	Actor string    `json:"actor" example:"cadre#token1" doc:"Who 操作人"`
-	Note  string    `json:"note,omitempty" doc:"Why, when said 说明"`
-	At    time.Time `json:"at" doc:"When 时间"`
+	Note  string    `json:"note,omitempty" example:"田已自己种上了" doc:"Why, when said 说明"`
+	At    time.Time `json:"at" example:"2026-04-12T03:50:00Z" doc:"When 时间"`
 }
 
 func transitionsOf(ts []*store.Transition) []Transition {
@@ -117,7 +124,7 @@ func (s *Server) addRequestRoutes() {
 			"The window must lie inside an open or planned season that allows the task (else 422); a field has one open " +
 			"request per task (a second is 409). Workdays are estimated from the field's area and the village's norm.",
 		Security:      secured(store.RoleCadre, store.RoleHousehold),
-		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 404, 409, 413, 422},
+		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 404, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct{ Body RequestInput }) (*RequestOutput, error) {
 		p, b := caller(ctx), in.Body
 		nr := store.NewRequest{FieldID: b.FieldID, Task: b.Task, Earliest: b.Earliest, Latest: b.Latest,
@@ -158,12 +165,12 @@ func (s *Server) addRequestRoutes() {
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		PageInput
-		State     string `query:"state" enum:"submitted,scheduled,confirmed,done,closed,cancelled" doc:"Only this state 只看某状态"`
-		Task      string `query:"task" enum:"prepare,transplant,harvest" doc:"Only this task 只看某农活"`
-		Season    int64  `query:"season" minimum:"0" doc:"Only this season 只看某农时"`
-		Team      int64  `query:"team" minimum:"0" doc:"Only requests with a job of this team 只看某队有派工的"`
-		Household int64  `query:"household" minimum:"0" doc:"Only this household's 只看某户"`
-		Overdue   bool   `query:"overdue" doc:"Only open requests past their due date 只看超期未办结"`
+		State     string `query:"state" enum:"submitted,scheduled,confirmed,done,closed,cancelled" example:"submitted" doc:"Only this state 只看某状态"`
+		Task      string `query:"task" enum:"prepare,transplant,harvest" example:"transplant" doc:"Only this task 只看某农活"`
+		Season    int64  `query:"season" minimum:"0" example:"1" doc:"Only this season 只看某农时"`
+		Team      int64  `query:"team" minimum:"0" example:"1" doc:"Only requests with a job of this team 只看某队有派工的"`
+		Household int64  `query:"household" minimum:"0" example:"1" doc:"Only this household's 只看某户"`
+		Overdue   bool   `query:"overdue" example:"true" doc:"Only open requests past their due date 只看超期未办结"`
 	}) (*ListOutput[HelpRequest], error) {
 		page, err := in.page()
 		if err != nil {
@@ -226,7 +233,7 @@ func (s *Server) addRequestRoutes() {
 		Summary: "撤销求助 Cancel a help request", Tags: []string{"requests"},
 		Description: "办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels " +
 			"its own. A request already done, closed or cancelled is 409.",
-		Security: secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 404, 409, 413, 422},
+		Security: secured(store.RoleCadre, store.RoleHousehold), Errors: []int{400, 401, 403, 404, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		Body ReasonInput
@@ -250,7 +257,7 @@ func (s *Server) addRequestRoutes() {
 		OperationID: "submit-feedback", Method: http.MethodPost, Path: "/v1/requests/{id}/feedback",
 		Summary: "评价互助 Rate the help received", Tags: []string{"requests"}, Security: secured(store.RoleHousehold),
 		Description: "仅受助户在办结后评价一次，评价后求助关闭。 The helped household only, once its request is done, and only once (again is 409). Closes the request.",
-		Errors:      []int{401, 403, 404, 409, 413, 422},
+		Errors:      []int{400, 401, 403, 404, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		Body struct {

@@ -15,10 +15,10 @@ type ScheduleRun struct {
 	ID          int64      `json:"id" example:"41" doc:"Run ID 运行编号"`
 	SeasonID    int64      `json:"seasonId" example:"1" doc:"The open season the job ran for 农时"`
 	Job         string     `json:"job" enum:"plan,morning,overdue,feedback,notice,close" example:"plan" doc:"plan 夜间排派工, morning 早间派工通知, overdue 超期检查, feedback 自动关闭未评价, notice 每周公示, close 农时结算 任务"`
-	ScheduledAt time.Time  `json:"scheduledAt" doc:"The slot: the instant the cron spec named, UTC; a slot runs at most once 计划时间"`
-	State       string     `json:"state" enum:"running,succeeded,failed,missed" doc:"running → succeeded or failed; missed: the service was down past the catch-up window (24 h), or the season had closed 状态"`
-	StartedAt   *time.Time `json:"startedAt,omitempty" doc:"When it started; absent when missed 开始时间"`
-	FinishedAt  *time.Time `json:"finishedAt,omitempty" doc:"When it ended 结束时间"`
+	ScheduledAt time.Time  `json:"scheduledAt" example:"2026-04-20T12:00:00Z" doc:"The slot: the instant the cron spec named, UTC; a slot runs at most once 计划时间"`
+	State       string     `json:"state" enum:"running,succeeded,failed,missed" example:"succeeded" doc:"running → succeeded or failed; missed: the service was down past the catch-up window (24 h), or the season had closed 状态"`
+	StartedAt   *time.Time `json:"startedAt,omitempty" example:"2026-04-20T12:00:00Z" doc:"When it started; absent when missed 开始时间"`
+	FinishedAt  *time.Time `json:"finishedAt,omitempty" example:"2026-04-20T12:00:02Z" doc:"When it ended 结束时间"`
 	Error       string     `json:"error,omitempty" example:"panic: assignment to entry in nil map" doc:"Why it failed or was missed 失败或错过的原因"`
 }
 
@@ -38,9 +38,9 @@ func (s *Server) addRunRoutes() {
 		Security: secured(store.RoleCadre), Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct {
 		PageInput
-		Job    string `query:"job" enum:"plan,morning,overdue,feedback,notice,close" doc:"Only this job 只看某任务"`
-		State  string `query:"state" enum:"running,succeeded,failed,missed" doc:"Only this state 只看某状态"`
-		Season int64  `query:"season" minimum:"0" doc:"Only this season 只看某农时"`
+		Job    string `query:"job" enum:"plan,morning,overdue,feedback,notice,close" example:"plan" doc:"Only this job 只看某任务"`
+		State  string `query:"state" enum:"running,succeeded,failed,missed" example:"failed" doc:"Only this state 只看某状态"`
+		Season int64  `query:"season" minimum:"0" example:"1" doc:"Only this season 只看某农时"`
 	}) (*ListOutput[ScheduleRun], error) {
 		page, err := in.page()
 		if err != nil {

@@ -23,12 +23,12 @@ type Season struct {
 	Name      string            `json:"name" example:"2026 春耕" doc:"Name 名称"`
 	StartDate string            `json:"startDate" format:"date" example:"2026-04-05" doc:"First day 开始日期"`
 	EndDate   string            `json:"endDate" format:"date" example:"2026-05-05" doc:"Last day 结束日期"`
-	Tasks     []string          `json:"tasks" enum:"prepare,transplant,harvest" doc:"Tasks requests in this season may ask for 可申请的农活：整地、插秧、收割"`
-	State     string            `json:"state" enum:"planned,open,closed" doc:"planned → open → closed, forward only 状态：计划、进行中、已结束"`
-	Crons     map[string]string `json:"crons" doc:"各定时任务的cron规则 The cron spec of each job (plan, morning, overdue, feedback, notice, close), five fields in the village's timezone"`
-	Version   int64             `json:"version" doc:"Version; sent as the ETag 版本号"`
-	CreatedAt time.Time         `json:"createdAt"`
-	UpdatedAt time.Time         `json:"updatedAt"`
+	Tasks     []string          `json:"tasks" enum:"prepare,transplant,harvest" example:"[\"prepare\",\"transplant\"]" doc:"Tasks requests in this season may ask for 可申请的农活：整地、插秧、收割"`
+	State     string            `json:"state" enum:"planned,open,closed" example:"open" doc:"planned → open → closed, forward only 状态：计划、进行中、已结束"`
+	Crons     map[string]string `json:"crons" example:"{\"close\":\"0 22 5 5 *\",\"feedback\":\"30 6 * * *\",\"morning\":\"0 6 * * *\",\"notice\":\"0 8 * * 1\",\"overdue\":\"0 * * * *\",\"plan\":\"0 20 * * *\"}" doc:"各定时任务的cron规则 The cron spec of each job (plan, morning, overdue, feedback, notice, close), five fields in the village's timezone"`
+	Version   int64             `json:"version" example:"2" doc:"Version; sent as the ETag 版本号"`
+	CreatedAt time.Time         `json:"createdAt" example:"2026-03-01T02:00:00Z" doc:"Set up 设定时间"`
+	UpdatedAt time.Time         `json:"updatedAt" example:"2026-04-05T00:00:00Z" doc:"Last changed 修改时间"`
 }
 
 func seasonOf(se *store.Season) Season {
@@ -49,19 +49,19 @@ type SeasonInput struct {
 	Name      string            `json:"name,omitempty" maxLength:"40" example:"2026 春耕" doc:"Name; defaults to the year and kind 名称，默认按年份和类型"`
 	StartDate string            `json:"startDate" format:"date" example:"2026-04-05" doc:"First day, YYYY-MM-DD 开始日期"`
 	EndDate   string            `json:"endDate" format:"date" example:"2026-05-05" doc:"Last day, on or after the start 结束日期"`
-	Tasks     []string          `json:"tasks" minItems:"1" maxItems:"3" uniqueItems:"true" enum:"prepare,transplant,harvest" doc:"Tasks requests may ask for 可申请的农活"`
-	State     string            `json:"state,omitempty" enum:"planned,open" default:"planned" doc:"planned, or open at once 初始状态"`
-	Crons     map[string]string `json:"crons,omitempty" doc:"各定时任务的cron规则，未填的用默认 Cron specs by job (plan, morning, overdue, feedback, notice, close); the ones left out take the defaults"`
+	Tasks     []string          `json:"tasks" minItems:"1" maxItems:"3" uniqueItems:"true" enum:"prepare,transplant,harvest" example:"[\"prepare\",\"transplant\"]" doc:"Tasks requests may ask for 可申请的农活"`
+	State     string            `json:"state,omitempty" enum:"planned,open" default:"planned" example:"planned" doc:"planned, or open at once 初始状态"`
+	Crons     map[string]string `json:"crons,omitempty" example:"{\"plan\":\"0 21 * * *\"}" doc:"各定时任务的cron规则，未填的用默认 Cron specs by job (plan, morning, overdue, feedback, notice, close); the ones left out take the defaults"`
 }
 
 // SeasonPatch changes some of a season; absent properties stay.
 type SeasonPatch struct {
-	Name      *string           `json:"name,omitempty" maxLength:"40" doc:"Name; empty for the default 名称"`
-	StartDate *string           `json:"startDate,omitempty" format:"date" doc:"First day 开始日期"`
-	EndDate   *string           `json:"endDate,omitempty" format:"date" doc:"Last day 结束日期"`
-	Tasks     *[]string         `json:"tasks,omitempty" minItems:"1" maxItems:"3" uniqueItems:"true" enum:"prepare,transplant,harvest" doc:"Tasks requests may ask for, replacing the list 可申请的农活"`
-	State     *string           `json:"state,omitempty" enum:"planned,open,closed" doc:"The next state: planned → open → closed; a step back or a skip is 409 状态，只能依次推进"`
-	Crons     map[string]string `json:"crons,omitempty" doc:"修改所列任务的cron规则 Cron specs to change, by job; the others stay"`
+	Name      *string           `json:"name,omitempty" maxLength:"40" example:"2026 春耕" doc:"Name; empty for the default 名称"`
+	StartDate *string           `json:"startDate,omitempty" format:"date" example:"2026-04-03" doc:"First day 开始日期"`
+	EndDate   *string           `json:"endDate,omitempty" format:"date" example:"2026-05-08" doc:"Last day 结束日期"`
+	Tasks     *[]string         `json:"tasks,omitempty" minItems:"1" maxItems:"3" uniqueItems:"true" enum:"prepare,transplant,harvest" example:"[\"prepare\",\"transplant\",\"harvest\"]" doc:"Tasks requests may ask for, replacing the list 可申请的农活"`
+	State     *string           `json:"state,omitempty" enum:"planned,open,closed" example:"open" doc:"The next state: planned → open → closed; a step back or a skip is 409 状态，只能依次推进"`
+	Crons     map[string]string `json:"crons,omitempty" example:"{\"morning\":\"30 5 * * *\"}" doc:"修改所列任务的cron规则 Cron specs to change, by job; the others stay"`
 }
 
 // checkCrons refuses an unknown job or a spec the cron parser does not
@@ -77,7 +77,7 @@ func checkCrons(crons map[string]string) error {
 
 // SeasonOutput is one season with its ETag.
 type SeasonOutput struct {
-	ETag string `header:"ETag" doc:"Send back as If-Match to update 更新时回传"`
+	ETag string `header:"ETag" example:"\"2\"" doc:"Send back as If-Match to update 更新时回传"`
 	Body Season
 }
 
@@ -140,7 +140,7 @@ type SeasonReport struct {
 
 // TeamWork is one team's share of a season.
 type TeamWork struct {
-	TeamID   int64   `json:"teamId" example:"1"`
+	TeamID   int64   `json:"teamId" example:"1" doc:"Team 互助队编号"`
 	Name     string  `json:"name" example:"第一互助队" doc:"Team name 互助队"`
 	Jobs     int     `json:"jobs" example:"18" doc:"Jobs done 完成派工数"`
 	Workdays float64 `json:"workdays" example:"64.5" doc:"Workdays its members gave 出工工日"`
@@ -171,7 +171,7 @@ func (s *Server) addSeasonRoutes() {
 		Description: "本村农时，按开始日期排列；各角色均可查看。 The village's busy seasons by start date. Every role may read them: a household sees when it may ask for help.",
 		Security:    secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, in *struct {
-		Year int `query:"year" minimum:"0" maximum:"2200" doc:"Only this year; 0 or absent for all 只看某年"`
+		Year int `query:"year" minimum:"0" maximum:"2200" example:"2026" doc:"Only this year; 0 or absent for all 只看某年"`
 	}) (*ListOutput[Season], error) {
 		rows, err := s.store.ListSeasons(ctx, caller(ctx).VillageID, in.Year)
 		if err != nil {
@@ -184,7 +184,7 @@ func (s *Server) addSeasonRoutes() {
 		OperationID: "create-season", Method: http.MethodPost, Path: "/v1/seasons",
 		Summary: "设定农时 Set up a season", Tags: []string{"seasons"}, Security: secured(store.RoleCadre),
 		Description:   "每年每类农时一个；求助时段须落在允许该农活的农时内。 One season of each kind a year (a second is 409). Help requests must fall inside a season that allows their task.",
-		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 409, 413, 422},
+		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct{ Body SeasonInput }) (*SeasonOutput, error) {
 		b := in.Body
 		if err := checkCrons(b.Crons); err != nil {
@@ -221,7 +221,7 @@ func (s *Server) addSeasonRoutes() {
 		Description: "Dates, tasks, or the state one step forward (planned → open → closed; anything else is 409). " +
 			"Send the ETag last read as If-Match; if the season changed since, 412 and nothing is written. " +
 			"状态只能依次推进；须带If-Match。",
-		Errors: []int{401, 403, 404, 409, 412, 413, 422},
+		Errors: []int{400, 401, 403, 404, 409, 412, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		IfMatchHeader
@@ -268,12 +268,12 @@ func (s *Server) addSeasonRoutes() {
 		Description: "一次完成：出统计、出公示、关闭农时，余额结转或清零。 All or nothing: the season report and the public " +
 			"notice are written, the season is closed, and balances are carried over (the village's default) or zeroed " +
 			"by an opening transaction per household. The calendar does this on the season's end date; a season " +
-			"that is not open is 409.",
-		Errors: []int{401, 403, 404, 409, 413, 422},
+			"that is not open is 409; one changed by someone else during the settlement is 412 and nothing is written.",
+		Errors: []int{400, 401, 403, 404, 409, 412, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		Body struct {
-			Policy string `json:"policy,omitempty" enum:"carry,zero" doc:"carry: balances go on into the next season; zero: opening transactions bring them to zero; absent: the village's policy 结转或清零"`
+			Policy string `json:"policy,omitempty" enum:"carry,zero" example:"carry" doc:"carry: balances go on into the next season; zero: opening transactions bring them to zero; absent: the village's policy 结转或清零"`
 		}
 	}) (*struct{ Body SeasonReport }, error) {
 		p := caller(ctx)
@@ -306,7 +306,7 @@ func (s *Server) addSeasonRoutes() {
 		Summary: "用工定额 Labor norms", Tags: []string{"norms"},
 		Description: "每亩工日；求助工日按面积×定额估算，向上取半天。 Workdays per mu for every crop and task; a request's workdays are estimated as area × norm, rounded up " +
 			"to the half day. Defaults: prepare 0.5, transplant 1.5, harvest 2.0.",
-		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403},
+		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, _ *struct{}) (*struct{ Body NormsBody }, error) {
 		ns, err := s.store.Norms(ctx, caller(ctx).VillageID)
 		if err != nil {
@@ -320,7 +320,7 @@ func (s *Server) addSeasonRoutes() {
 		Summary: "修改用工定额 Change labor norms", Tags: []string{"norms"}, Security: secured(store.RoleCadre),
 		Description: "只改所列各项；已登记的求助不变。 Sets the listed crop and task pairs; the others stay. Requests already registered keep their workdays. " +
 			"Answers with every norm.",
-		Errors: []int{401, 403, 413, 422},
+		Errors: []int{400, 401, 403, 413, 415, 422},
 	}, func(ctx context.Context, in *struct{ Body NormsBody }) (*struct{ Body NormsBody }, error) {
 		norms := make([]store.Norm, len(in.Body.Norms))
 		for i, n := range in.Body.Norms {

@@ -15,12 +15,12 @@ type Team struct {
 	ID                int64        `json:"id" example:"1" doc:"Team ID 互助队编号"`
 	Name              string       `json:"name" example:"第一互助队" doc:"Team name 互助队名称"`
 	LeaderName        string       `json:"leaderName" example:"章吉仙" doc:"Team leader 队长"`
-	LeaderHouseholdID *int64       `json:"leaderHouseholdId,omitempty" doc:"The leader's household 队长所在农户"`
+	LeaderHouseholdID *int64       `json:"leaderHouseholdId,omitempty" example:"5" doc:"The leader's household 队长所在农户"`
 	Capacity          int          `json:"capacity" example:"18" doc:"Workers a day when every member comes 每日最多出工人数"`
 	Members           []TeamMember `json:"members" doc:"Member households 队员户"`
-	Version           int64        `json:"version" doc:"Version; sent as the ETag 版本号"`
-	CreatedAt         time.Time    `json:"createdAt"`
-	UpdatedAt         time.Time    `json:"updatedAt"`
+	Version           int64        `json:"version" example:"2" doc:"Version; sent as the ETag 版本号"`
+	CreatedAt         time.Time    `json:"createdAt" example:"2026-03-05T02:00:00Z" doc:"Formed 成立时间"`
+	UpdatedAt         time.Time    `json:"updatedAt" example:"2026-03-06T07:30:00Z" doc:"Last changed 修改时间"`
 }
 
 // TeamMember is a household working for a team.
@@ -28,7 +28,7 @@ type TeamMember struct {
 	HouseholdID     int64    `json:"householdId" example:"5" doc:"Member household 队员户"`
 	HeadName        string   `json:"headName,omitempty" example:"章吉仙" doc:"Head of the member household 户主"`
 	WorkersPerDay   int      `json:"workersPerDay" example:"2" doc:"Workers it offers a day 每日出工人数"`
-	UnavailableDays []string `json:"unavailableDays" doc:"Dates it cannot come 不能出工的日期"`
+	UnavailableDays []string `json:"unavailableDays" example:"[\"2026-04-22\"]" doc:"Dates it cannot come 不能出工的日期"`
 }
 
 func memberOf(m *store.TeamMember) TeamMember {
@@ -58,32 +58,32 @@ func teamOf(t *store.Team) Team {
 type TeamInput struct {
 	Name              string `json:"name" minLength:"1" maxLength:"40" example:"第一互助队" doc:"Team name, unique in the village 互助队名称"`
 	LeaderName        string `json:"leaderName,omitempty" maxLength:"40" example:"章吉仙" doc:"Team leader 队长"`
-	LeaderHouseholdID *int64 `json:"leaderHouseholdId,omitempty" minimum:"1" doc:"The leader's household 队长所在农户"`
+	LeaderHouseholdID *int64 `json:"leaderHouseholdId,omitempty" minimum:"1" example:"5" doc:"The leader's household 队长所在农户"`
 }
 
 // TeamPatch changes a team's name or leader.
 type TeamPatch struct {
-	Name              *string `json:"name,omitempty" minLength:"1" maxLength:"40" doc:"Team name 互助队名称"`
-	LeaderName        *string `json:"leaderName,omitempty" maxLength:"40" doc:"Team leader 队长"`
-	LeaderHouseholdID *int64  `json:"leaderHouseholdId,omitempty" minimum:"1" doc:"The leader's household 队长所在农户"`
+	Name              *string `json:"name,omitempty" minLength:"1" maxLength:"40" example:"第一互助队" doc:"Team name 互助队名称"`
+	LeaderName        *string `json:"leaderName,omitempty" maxLength:"40" example:"章吉仙" doc:"Team leader 队长"`
+	LeaderHouseholdID *int64  `json:"leaderHouseholdId,omitempty" minimum:"1" example:"5" doc:"The leader's household 队长所在农户"`
 }
 
 // MemberInput is a household joining a team.
 type MemberInput struct {
 	HouseholdID     int64    `json:"householdId" minimum:"1" example:"5" doc:"Household joining 加入的农户"`
 	WorkersPerDay   int      `json:"workersPerDay" minimum:"1" maximum:"20" example:"2" doc:"Workers it offers a day, 1 to its laborers 每日出工人数"`
-	UnavailableDays []string `json:"unavailableDays,omitempty" maxItems:"366" doc:"Dates it cannot come, YYYY-MM-DD 不能出工的日期"`
+	UnavailableDays []string `json:"unavailableDays,omitempty" maxItems:"366" example:"[\"2026-04-22\"]" doc:"Dates it cannot come, YYYY-MM-DD 不能出工的日期"`
 }
 
 // MemberPatch changes what a member household offers.
 type MemberPatch struct {
-	WorkersPerDay   *int      `json:"workersPerDay,omitempty" minimum:"1" maximum:"20" doc:"Workers it offers a day 每日出工人数"`
-	UnavailableDays *[]string `json:"unavailableDays,omitempty" maxItems:"366" doc:"Dates it cannot come, replacing the list 不能出工的日期"`
+	WorkersPerDay   *int      `json:"workersPerDay,omitempty" minimum:"1" maximum:"20" example:"1" doc:"Workers it offers a day 每日出工人数"`
+	UnavailableDays *[]string `json:"unavailableDays,omitempty" maxItems:"366" example:"[\"2026-04-22\",\"2026-04-23\"]" doc:"Dates it cannot come, replacing the list 不能出工的日期"`
 }
 
 // TeamOutput is one team with its ETag.
 type TeamOutput struct {
-	ETag string `header:"ETag" doc:"Send back as If-Match to update 更新时回传"`
+	ETag string `header:"ETag" example:"\"2\"" doc:"Send back as If-Match to update 更新时回传"`
 	Body Team
 }
 
@@ -98,8 +98,8 @@ type MemberOutput struct {
 
 // MemberPath names a member household of a team.
 type MemberPath struct {
-	ID          int64 `path:"id" minimum:"1" doc:"Team ID 互助队编号"`
-	HouseholdID int64 `path:"householdId" minimum:"1" doc:"Member household 队员户"`
+	ID          int64 `path:"id" minimum:"1" example:"1" doc:"Team ID 互助队编号"`
+	HouseholdID int64 `path:"householdId" minimum:"1" example:"5" doc:"Member household 队员户"`
 }
 
 func (s *Server) addTeamRoutes() {
@@ -131,7 +131,7 @@ func (s *Server) addTeamRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-team", Method: http.MethodPost, Path: "/v1/teams",
 		Summary: "成立互助队 Form a team", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
-		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 409, 413, 422},
+		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct{ Body TeamInput }) (*TeamOutput, error) {
 		t := &store.Team{VillageID: caller(ctx).VillageID, Name: in.Body.Name,
 			LeaderName: in.Body.LeaderName, LeaderHouseholdID: in.Body.LeaderHouseholdID}
@@ -162,7 +162,7 @@ func (s *Server) addTeamRoutes() {
 		OperationID: "update-team", Method: http.MethodPatch, Path: "/v1/teams/{id}",
 		Summary: "修改互助队 Rename a team or change its leader", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
 		Description: "Send the ETag last read as If-Match; if the team changed since, 412 and nothing is written.",
-		Errors:      []int{401, 403, 404, 409, 412, 413, 422},
+		Errors:      []int{400, 401, 403, 404, 409, 412, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		IfMatchHeader
@@ -189,7 +189,7 @@ func (s *Server) addTeamRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "add-team-member", Method: http.MethodPost, Path: "/v1/teams/{id}/members",
 		Summary: "添加队员户 Add a member household to a team", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
-		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 404, 409, 413, 422},
+		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 404, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		Body MemberInput
@@ -205,7 +205,7 @@ func (s *Server) addTeamRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "update-team-member", Method: http.MethodPatch, Path: "/v1/teams/{id}/members/{householdId}",
 		Summary: "修改队员出工 Change what a member household offers", Tags: []string{"teams"}, Security: secured(store.RoleCadre),
-		Errors: []int{401, 403, 404, 413, 422},
+		Errors: []int{400, 401, 403, 404, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		MemberPath
 		Body MemberPatch

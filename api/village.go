@@ -11,14 +11,14 @@ import (
 
 // Village is the caller's village and its settings.
 type Village struct {
-	ID        int64   `json:"id"`
+	ID        int64   `json:"id" example:"1" doc:"Village ID 村编号"`
 	Name      string  `json:"name" example:"皇珠村" doc:"Village 村"`
 	County    string  `json:"county" example:"玉山县" doc:"County 县"`
 	Township  string  `json:"township" example:"四股桥乡" doc:"Township 乡镇"`
 	Timezone  string  `json:"timezone" example:"Asia/Shanghai" doc:"Dates are calendar dates here 时区"`
 	SoftLimit float64 `json:"softLimit" example:"-10" doc:"Households below this balance are flagged, never refused help 工日提醒线"`
 	// SettlePolicy is carry or zero.
-	SettlePolicy string `json:"settlePolicy" enum:"carry,zero" doc:"At a season's close: carry balances over, or zero them 结算方式"`
+	SettlePolicy string `json:"settlePolicy" enum:"carry,zero" example:"carry" doc:"At a season's close: carry balances over, or zero them 结算方式"`
 }
 
 func villageOf(v *store.Village) Village {
@@ -30,7 +30,7 @@ func (s *Server) addVillageRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-village", Method: http.MethodGet, Path: "/v1/village",
 		Summary: "本村信息 The caller's village", Tags: []string{"village"},
-		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403},
+		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, _ *struct{}) (*struct{ Body Village }, error) {
 		v, err := s.store.GetVillage(ctx, caller(ctx).VillageID)
 		if err != nil {
@@ -42,11 +42,11 @@ func (s *Server) addVillageRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "update-village", Method: http.MethodPatch, Path: "/v1/village",
 		Summary: "修改本村设置 Change the village's settings", Tags: []string{"village"}, Security: secured(store.RoleCadre),
-		Errors: []int{401, 403, 413, 422},
+		Errors: []int{400, 401, 403, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		Body struct {
 			SoftLimit    *float64 `json:"softLimit,omitempty" minimum:"-1000" maximum:"0" multipleOf:"0.5" example:"-10" doc:"Soft limit in workdays, ≤ 0 提醒线（工日）"`
-			SettlePolicy *string  `json:"settlePolicy,omitempty" enum:"carry,zero" doc:"At a season's close: carry balances over, or zero them by opening transactions 结算方式：结转或清零"`
+			SettlePolicy *string  `json:"settlePolicy,omitempty" enum:"carry,zero" example:"zero" doc:"At a season's close: carry balances over, or zero them by opening transactions 结算方式：结转或清零"`
 		}
 	}) (*struct{ Body Village }, error) {
 		if in.Body.SettlePolicy != nil {
