@@ -92,7 +92,7 @@ func (c *conn) date(ctx context.Context, flagName, v string) (*openapi_types.Dat
 	default:
 		var err error
 		if t, err = time.Parse(time.DateOnly, v); err != nil {
-			return nil, usageErrorf("--%s: 日期应为 today 或 2026-04-20 want today or a date like 2026-04-20, not %q", flagName, v)
+			return nil, usageErrorf("--%s: 日期应为 today、tomorrow 或 2026-04-20 want today, tomorrow or a date like 2026-04-20, not %q", flagName, v)
 		}
 	}
 	return &openapi_types.Date{Time: t}, nil
