@@ -803,7 +803,7 @@ func balanceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := t.write(stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "工日 workdays；正数：村里欠其互助，负数：欠村里互助 positive: help owed to it, negative: help it owes；提醒线 soft limit %s\n", num(b.SoftLimit))
+	fmt.Fprintf(stdout, "余额为正：该户帮人多 positive: it has given more help than received；提醒线 soft limit %s 工日 workdays\n", num(b.SoftLimit))
 	if b.Fund != nil {
 		fmt.Fprintf(stdout, "村公益账户 village fund: %s\n", num(*b.Fund))
 	}
