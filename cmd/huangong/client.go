@@ -19,6 +19,7 @@ import (
 	"time"
 	_ "time/tzdata" // the village office's PC may have no zoneinfo: dates are the village's
 
+	"huangong/api"
 	apiclient "huangong/api/client"
 )
 
@@ -270,6 +271,26 @@ func (f *clientFlags) parse(args []string, stdout io.Writer) ([]string, error) {
 
 var errHelp = errors.New("help shown")
 
+// parseNone parses a command that takes flags only.
+func (f *clientFlags) parseNone(args []string, stdout io.Writer) error {
+	pos, err := f.parse(args, stdout)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("%s: 多余的参数 unexpected argument %q", f.fs.Name(), pos[0])
+	}
+	return nil
+}
+
+// open parses a command that takes flags only and connects.
+func (f *clientFlags) open(args []string, stdout, stderr io.Writer) (*conn, error) {
+	if err := f.parseNone(args, stdout); err != nil {
+		return nil, err
+	}
+	return f.connect(stdout, stderr)
+}
+
 // connect resolves the server and token and builds the generated client.
 func (f *clientFlags) connect(stdout, stderr io.Writer) (*conn, error) {
 	file, path, err := readConfig()
@@ -317,7 +338,7 @@ func newConn(server, token string, asJSON bool, stdout, stderr io.Writer) (*conn
 		apiclient.WithHTTPClient(&retrying{client: httpClient, backoff: retryBackoff}),
 		apiclient.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
 			req.Header.Set("Authorization", "Bearer "+token)
-			req.Header.Set("User-Agent", "huangong-cli/"+clientVersion)
+			req.Header.Set("User-Agent", "huangong-cli/"+api.Version)
 			// Every posting carries a key, one per command run, so a retry
 			// is recognised; complete sets its own (see completeKey).
 			if req.Method == http.MethodPost && req.Header.Get("Idempotency-Key") == "" {
@@ -330,8 +351,6 @@ func newConn(server, token string, asJSON bool, stdout, stderr io.Writer) (*conn
 	}
 	return c, nil
 }
-
-const clientVersion = "0.1.0"
 
 func newIdempotencyKey() (string, error) {
 	b := make([]byte, 16)

@@ -64,13 +64,6 @@ func oneID(cmd, what string, pos []string) (int64, error) {
 	return parseID(what, pos[0])
 }
 
-func noArgs(cmd string, pos []string) error {
-	if len(pos) > 0 {
-		return usageErrorf("%s: 多余的参数 unexpected argument %q", cmd, pos[0])
-	}
-	return nil
-}
-
 // date reads a date flag: today, tomorrow or YYYY-MM-DD; today is the
 // village's, not the machine's.
 func (c *conn) date(ctx context.Context, flagName, v string) (*openapi_types.Date, error) {
@@ -154,15 +147,43 @@ func listAll[T any](c *conn, fetch func(cursor *string) (*http.Response, error))
 
 var pageLimit = int64(200)
 
+// nonZero is p, or nil when *p is its type's zero value: a flag left
+// unset is a parameter not sent.
+func nonZero[T comparable](p *T) *T {
+	var zero T
+	if *p == zero {
+		return nil
+	}
+	return p
+}
+
+// enumOf is a flag's value as one of the API's enum types, or nil if unset.
+func enumOf[E ~string](v string) *E {
+	if v == "" {
+		return nil
+	}
+	e := E(v)
+	return &e
+}
+
+// printList shows a list: the API's JSON, a line saying there is nothing,
+// or the table.
+func (c *conn) printList(raw []byte, n int, none string, t func() *table) error {
+	switch {
+	case c.json:
+		return c.printJSON(raw)
+	case n == 0:
+		_, err := fmt.Fprintln(c.out, none)
+		return err
+	}
+	return t().write(c.out)
+}
+
 // loginCmd checks a token against the server and saves both for the
 // client commands (mode 0600).
 func loginCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newClientFlags("login")
-	pos, err := f.parse(args, stdout)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("login", pos); err != nil {
+	if err := f.parseNone(args, stdout); err != nil {
 		return err
 	}
 	server := normalizeServer(firstOf(*f.server, env("HUANGONG_SERVER", "")))
@@ -227,14 +248,7 @@ func jobsList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	to := f.fs.String("to", "", "截止日期 last day")
 	state := f.fs.String("state", "", "状态 only this state: scheduled, confirmed, declined, done, cancelled")
 	request := f.fs.Int64("request", 0, "只看某求助 only this help request's jobs")
-	pos, err := f.parse(args, stdout)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("jobs list", pos); err != nil {
-		return err
-	}
-	c, err := f.connect(stdout, stderr)
+	c, err := f.open(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -248,13 +262,7 @@ func jobsList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if params.To, err = c.date(ctx, "to", *to); err != nil {
 		return err
 	}
-	if *state != "" {
-		s := apiclient.ListJobsParamsState(*state)
-		params.State = &s
-	}
-	if *request != 0 {
-		params.Request = request
-	}
+	params.State, params.Request = enumOf[apiclient.ListJobsParamsState](*state), nonZero(request)
 	jobs, raw, err := listAll[apiclient.Job](c, func(cursor *string) (*http.Response, error) {
 		params.Cursor = cursor
 		return c.api.ListJobs(ctx, params)
@@ -262,14 +270,7 @@ func jobsList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if c.json {
-		return c.printJSON(raw)
-	}
-	if len(jobs) == 0 {
-		fmt.Fprintln(stdout, "没有派工 no jobs")
-		return nil
-	}
-	return jobTable(jobs...).write(stdout)
+	return c.printList(raw, len(jobs), "没有派工 no jobs", func() *table { return jobTable(jobs...) })
 }
 
 func jobTable(jobs ...apiclient.Job) *table {
@@ -300,15 +301,17 @@ func jobTable(jobs ...apiclient.Job) *table {
 	return t
 }
 
-// printJob shows one job after a change: a line saying what happened and
-// the job, or the API's JSON.
-func (c *conn) printJob(raw []byte, j *apiclient.Job, format string, args ...any) error {
+// printOne shows one record after a change: a line saying what happened
+// and the record, or the API's JSON.
+func (c *conn) printOne(raw []byte, t func() *table, format string, args ...any) error {
 	if c.json {
 		return c.printJSON(raw)
 	}
 	fmt.Fprintf(c.out, format+"\n", args...)
-	return jobTable(*j).write(c.out)
+	return t().write(c.out)
 }
+
+func jobRow(j *apiclient.Job) func() *table { return func() *table { return jobTable(*j) } }
 
 // jobsDecide confirms or declines a job. Run again on a job already in that
 // state, it shows the job as it is and succeeds, as a retry would.
@@ -344,7 +347,7 @@ func jobsDecide(ctx context.Context, verb string, args []string, stdout, stderr 
 			return err
 		}
 	}
-	return c.printJob(raw, j, "派工 %d %s job %d %s", j.Id, decided[want], j.Id, want)
+	return c.printOne(raw, jobRow(j), "派工 %d %s job %d %s", j.Id, decided[want], j.Id, want)
 }
 
 // alreadyJob turns a 409 on a job that is already in the wanted state into
@@ -441,9 +444,7 @@ func jobsComplete(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	body := apiclient.CompleteJobJSONRequestBody{Attendance: &att}
-	if *meal {
-		body.Meal = meal
-	}
+	body.Meal = nonZero(meal)
 	key, err := completeKey(id, body)
 	if err != nil {
 		return err
@@ -466,7 +467,7 @@ func jobsComplete(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if j.TransactionId != nil {
 		tx = itoa64(*j.TransactionId)
 	}
-	if err := c.printJob(raw, j, "派工 %d 已完工，记账 %s，共 %s 个工日 job %d done: transaction %s, %s workdays",
+	if err := c.printOne(raw, jobRow(j), "派工 %d 已完工，记账 %s，共 %s 个工日 job %d done: transaction %s, %s workdays",
 		j.Id, tx, num(total), j.Id, tx, num(total)); err != nil {
 		return err
 	}
@@ -487,14 +488,7 @@ var eventReconnect = 2 * time.Second
 func jobsWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newClientFlags("jobs watch")
 	after := f.fs.Int64("after", 0, "从此编号之后 resume after this event ID (default: only new events)")
-	pos, err := f.parse(args, stdout)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("jobs watch", pos); err != nil {
-		return err
-	}
-	c, err := f.connect(stdout, stderr)
+	c, err := f.open(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -618,35 +612,13 @@ func requestsList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	season := f.fs.Int64("season", 0, "农时 only this season")
 	household := f.fs.Int64("household", 0, "农户 only this household's")
 	overdue := f.fs.Bool("overdue", false, "只看超期未办结 only open requests past their due date")
-	pos, err := f.parse(args, stdout)
+	c, err := f.open(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	if err := noArgs("requests list", pos); err != nil {
-		return err
-	}
-	c, err := f.connect(stdout, stderr)
-	if err != nil {
-		return err
-	}
-	params := &apiclient.ListRequestsParams{Limit: &pageLimit}
-	if *state != "" {
-		s := apiclient.ListRequestsParamsState(*state)
-		params.State = &s
-	}
-	if *task != "" {
-		t := apiclient.ListRequestsParamsTask(*task)
-		params.Task = &t
-	}
-	if *season != 0 {
-		params.Season = season
-	}
-	if *household != 0 {
-		params.Household = household
-	}
-	if *overdue {
-		params.Overdue = overdue
-	}
+	params := &apiclient.ListRequestsParams{Limit: &pageLimit,
+		State: enumOf[apiclient.ListRequestsParamsState](*state), Task: enumOf[apiclient.ListRequestsParamsTask](*task),
+		Season: nonZero(season), Household: nonZero(household), Overdue: nonZero(overdue)}
 	rs, raw, err := listAll[apiclient.HelpRequest](c, func(cursor *string) (*http.Response, error) {
 		params.Cursor = cursor
 		return c.api.ListRequests(ctx, params)
@@ -654,14 +626,7 @@ func requestsList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if c.json {
-		return c.printJSON(raw)
-	}
-	if len(rs) == 0 {
-		fmt.Fprintln(stdout, "没有求助 no help requests")
-		return nil
-	}
-	return c.requestTable(ctx, rs...).write(stdout)
+	return c.printList(raw, len(rs), "没有求助 no help requests", func() *table { return c.requestTable(ctx, rs...) })
 }
 
 func requestsCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -673,11 +638,7 @@ func requestsCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	latest := f.fs.String("latest", "", "最晚日期 due date, YYYY-MM-DD (required)")
 	workdays := f.fs.Float64("workdays", 0, "所需工日 workdays needed (cadre; default: estimated from the field)")
 	note := f.fs.String("note", "", "备注 note")
-	pos, err := f.parse(args, stdout)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("requests create", pos); err != nil {
+	if err := f.parseNone(args, stdout); err != nil {
 		return err
 	}
 	if *field == 0 || *task == "" || *earliest == "" || *latest == "" {
@@ -698,25 +659,13 @@ func requestsCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		*d.to = *date
 	}
-	if *household != 0 {
-		body.HouseholdId = household
-	}
-	if *workdays != 0 {
-		body.Workdays = workdays
-	}
-	if *note != "" {
-		body.Note = note
-	}
+	body.HouseholdId, body.Workdays, body.Note = nonZero(household), nonZero(workdays), nonZero(note)
 	resp, err := c.api.CreateRequest(ctx, body)
 	r, raw, err := call[apiclient.HelpRequest](c, resp, err)
 	if err != nil {
 		return err
 	}
-	if c.json {
-		return c.printJSON(raw)
-	}
-	fmt.Fprintf(stdout, "求助 %d 已登记 request %d submitted\n", r.Id, r.Id)
-	return c.requestTable(ctx, *r).write(stdout)
+	return c.printOne(raw, func() *table { return c.requestTable(ctx, *r) }, "求助 %d 已登记 request %d submitted", r.Id, r.Id)
 }
 
 func requestsCancel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -742,11 +691,7 @@ func requestsCancel(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	if c.json {
-		return c.printJSON(raw)
-	}
-	fmt.Fprintf(stdout, "求助 %d 已撤销 request %d cancelled\n", r.Id, r.Id)
-	return c.requestTable(ctx, *r).write(stdout)
+	return c.printOne(raw, func() *table { return c.requestTable(ctx, *r) }, "求助 %d 已撤销 request %d cancelled", r.Id, r.Id)
 }
 
 // balanceCmd shows workday balances: a cadre's whole village, a leader's
@@ -771,13 +716,7 @@ func balanceCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	default:
 		return usageErrorf("用法 usage: huangong balance [HOUSEHOLD]")
 	}
-	if *below {
-		params.BelowLimit = below
-	}
-	if *sort != "" {
-		s := apiclient.ListBalancesParamsSort(*sort)
-		params.Sort = &s
-	}
+	params.BelowLimit, params.Sort = nonZero(below), enumOf[apiclient.ListBalancesParamsSort](*sort)
 	c, err := f.connect(stdout, stderr)
 	if err != nil {
 		return err
@@ -862,11 +801,7 @@ func planRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	f := newClientFlags("plan run")
 	season := f.fs.Int64("season", 0, "农时 the season to plan (required)")
 	dryRun := f.fs.Bool("dry-run", false, "仅预览不保存 show the proposal, save nothing")
-	pos, err := f.parse(args, stdout)
-	if err != nil {
-		return err
-	}
-	if err := noArgs("plan run", pos); err != nil {
+	if err := f.parseNone(args, stdout); err != nil {
 		return err
 	}
 	if *season <= 0 {

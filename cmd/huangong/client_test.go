@@ -503,7 +503,25 @@ func TestClientRequestsAndPlan(t *testing.T) {
 	assert.True(t, json.Valid([]byte(r.stdout)), r.stdout)
 	assert.Contains(t, r.stdout, `"fund"`, "a cadre sees the village fund")
 
+	// A list of several pages reads as one: the table has every job, the
+	// JSON every item.
+	saved := pageLimit
+	pageLimit = 1
+	defer func() { pageLimit = saved }()
+	r = huangong(t, "jobs", "list", "--date", "today")
+	require.Equal(t, 0, r.code, r.stderr)
+	row(t, r.stdout, e.job)
+	row(t, r.stdout, e.other)
+	r = huangong(t, "jobs", "list", "--date", "today", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var jobs struct{ Items []map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &jobs), r.stdout)
+	assert.Len(t, jobs.Items, 2)
+
 	var out bytes.Buffer
+	require.Equal(t, 0, cli(context.Background(), []string{"jobs", "list", "-h"}, &out, io.Discard))
+	assert.Contains(t, out.String(), "-date")
+	out.Reset()
 	require.Equal(t, 0, cli(context.Background(), []string{"help"}, &out, io.Discard))
 	assert.Contains(t, out.String(), "Exit codes 退出码")
 }
