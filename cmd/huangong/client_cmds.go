@@ -227,6 +227,10 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(args) == 0 {
 		return usageErrorf("用法 usage: huangong jobs list|confirm|decline|complete|watch …")
 	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		_, err := io.WriteString(stdout, usage)
+		return err
+	}
 	switch sub, args := args[0], args[1:]; sub {
 	case "list":
 		return jobsList(ctx, args, stdout, stderr)
@@ -579,6 +583,10 @@ func (c *conn) printEvent(ctx context.Context, data string) int64 {
 func requestsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageErrorf("用法 usage: huangong requests list|create|cancel …")
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		_, err := io.WriteString(stdout, usage)
+		return err
 	}
 	switch sub, args := args[0], args[1:]; sub {
 	case "list":
