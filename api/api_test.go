@@ -454,3 +454,32 @@ func TestHealthAndSpecs(t *testing.T) {
 	resp, body := e.call(t, "GET", "/v2/nothing", e.cadre, nil)
 	assertProblem(t, resp, body, http.StatusNotFound, "")
 }
+
+// TestMe: each token says whom it speaks for.
+func TestMe(t *testing.T) {
+	e := mustEnv(t)
+	for _, tc := range []struct {
+		name, token, role string
+		check             func(t *testing.T, body map[string]any)
+	}{
+		{"cadre", e.cadre, "cadre", func(t *testing.T, body map[string]any) { assert.NotContains(t, body, "teamId") }},
+		{"leader", e.leader, "leader", func(t *testing.T, body map[string]any) {
+			assert.EqualValues(t, e.team.ID, body["teamId"])
+			assert.Equal(t, "第一互助队", body["teamName"])
+		}},
+		{"household", e.householdTok, "household", func(t *testing.T, body map[string]any) {
+			assert.EqualValues(t, e.home.ID, body["householdId"])
+			assert.Equal(t, "章仁标", body["headName"])
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.call(t, "GET", "/v1/me", tc.token, nil)
+			require.Equal(t, http.StatusOK, resp.StatusCode, body)
+			assert.Equal(t, tc.role, body["role"])
+			assert.Equal(t, "皇珠村", body["village"].(map[string]any)["name"])
+			tc.check(t, body)
+		})
+	}
+	resp, body := e.call(t, "GET", "/v1/me", "hg_nonsense", nil)
+	assertProblem(t, resp, body, http.StatusUnauthorized, "")
+}

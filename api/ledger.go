@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -148,16 +149,24 @@ func (s *Server) addLedgerRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-balances", Method: http.MethodGet, Path: "/v1/balances",
 		Summary: "工日余额 Workday balances", Tags: []string{"ledger"},
-		Description: "村干部看全村，农户看本户。 A cadre sees every household, sortable by balance; a household sees its own.",
-		Security:    secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 422},
+		Description: "村干部看全村，队长看本队队员户，农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member " +
+			"households; a household its own. household= narrows to one (outside the caller's view: 404).",
+		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		Sort       string `query:"sort" enum:"household,balance,-balance" default:"household" example:"balance" doc:"household order, lowest balance first, or highest first 排序"`
 		BelowLimit bool   `query:"belowLimit" example:"true" doc:"Only households below the soft limit 只看低于提醒线的户"`
+		Household  int64  `query:"household" minimum:"0" example:"1" doc:"Only this household 只看某户"`
 	}) (*struct{ Body BalancesBody }, error) {
 		p := caller(ctx)
-		q := store.BalanceQuery{Sort: in.Sort, BelowLimit: in.BelowLimit}
-		if p.Role == store.RoleHousehold {
+		q := store.BalanceQuery{Sort: in.Sort, BelowLimit: in.BelowLimit, HouseholdID: in.Household}
+		switch p.Role {
+		case store.RoleHousehold:
+			if q.HouseholdID != 0 && q.HouseholdID != p.HouseholdID {
+				return nil, deny(ctx, "household", q.HouseholdID)
+			}
 			q.HouseholdID = p.HouseholdID
+		case store.RoleLeader:
+			q.TeamID = p.TeamID
 		}
 		rows, fund, err := s.store.Balances(ctx, p.VillageID, q)
 		if err != nil {
@@ -173,6 +182,9 @@ func (s *Server) addLedgerRoutes() {
 			out.Body.Items[i] = Balance{HouseholdID: r.HouseholdID, HeadName: r.HeadName, Group: r.Group,
 				Balance: workdays(r.Balance), Given: workdays(r.Given), Received: workdays(r.Received), BelowLimit: r.BelowLimit}
 		}
+		if q.HouseholdID != 0 && len(rows) == 0 {
+			return nil, deny(ctx, "household", q.HouseholdID)
+		}
 		if p.Role == store.RoleCadre {
 			f := workdays(fund)
 			out.Body.Fund = &f
@@ -184,16 +196,28 @@ func (s *Server) addLedgerRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-statement", Method: http.MethodGet, Path: "/v1/households/{id}/statement",
 		Summary: "工日明细 A household's workday statement", Tags: []string{"ledger"},
-		Description: "农户只能看本户。 Entries dated in [from, to] with the running balance. A household reads only its own.",
-		Security:    secured(store.RoleCadre, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
+		Description: "农户只能看本户，队长只能看本队队员户。 Entries dated in [from, to] with the running balance. A household reads only its own, " +
+			"a leader its team's member households.",
+		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
 		From string `query:"from" format:"date" example:"2026-04-01" doc:"First date, YYYY-MM-DD 起始日期"`
 		To   string `query:"to" format:"date" example:"2026-05-31" doc:"Last date, YYYY-MM-DD 截止日期"`
 	}) (*struct{ Body Statement }, error) {
 		p := caller(ctx)
-		if p.Role == store.RoleHousehold && p.HouseholdID != in.ID {
-			return nil, deny(ctx, "household", in.ID)
+		switch p.Role {
+		case store.RoleHousehold:
+			if p.HouseholdID != in.ID {
+				return nil, deny(ctx, "household", in.ID)
+			}
+		case store.RoleLeader:
+			t, err := s.store.GetTeam(ctx, p.VillageID, p.TeamID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			if !slices.ContainsFunc(t.Members, func(m *store.TeamMember) bool { return m.HouseholdID == in.ID }) {
+				return nil, deny(ctx, "household", in.ID)
+			}
 		}
 		st, err := s.store.Statement(ctx, p.VillageID, in.ID, in.From, in.To)
 		if err != nil {

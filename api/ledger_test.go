@@ -156,3 +156,42 @@ func TestSoftLimitFlags(t *testing.T) {
 	resp, body = e.call(t, "PATCH", "/v1/village", e.cadre, map[string]any{"settlePolicy": "forgive"})
 	assertProblem(t, resp, body, http.StatusUnprocessableEntity, "body.settlePolicy")
 }
+
+// TestLeaderReadsTeamBalances: a leader sees the balances and statements of
+// its team's member households and nobody else's; household= narrows a
+// cadre's list to one, and names none outside the caller's view.
+func TestLeaderReadsTeamBalances(t *testing.T) {
+	e := mustEnv(t)
+	resp, body := e.call(t, "POST", "/v1/transfers", e.cadre,
+		map[string]any{"from": e.home.ID, "to": e.neighbour.ID, "workdays": 2, "memo": "补记"}, "Idempotency-Key", "lb-1")
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+
+	resp, body = e.call(t, "GET", "/v1/balances", e.leader, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	items := body["items"].([]any)
+	require.Len(t, items, 1, "only the team's member households")
+	assert.EqualValues(t, e.neighbour.ID, items[0].(map[string]any)["householdId"])
+	assert.EqualValues(t, 2, items[0].(map[string]any)["balance"])
+	assert.NotContains(t, body, "fund", "the fund is shown to cadres")
+
+	resp, body = e.call(t, "GET", "/v1/households/"+itoa(e.neighbour.ID)+"/statement", e.leader, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.EqualValues(t, 2, body["closing"])
+
+	resp, body = e.call(t, "GET", "/v1/balances?household="+itoa(e.home.ID), e.cadre, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Len(t, body["items"], 1)
+	assert.EqualValues(t, -2, body["items"].([]any)[0].(map[string]any)["balance"])
+
+	for _, tc := range []struct{ name, path, token string }{
+		{"leader, a non-member's balance", "/v1/balances?household=" + itoa(e.home.ID), e.leader},
+		{"leader, a non-member's statement", "/v1/households/" + itoa(e.home.ID) + "/statement", e.leader},
+		{"household, another's balance", "/v1/balances?household=" + itoa(e.neighbour.ID), e.householdTok},
+		{"cadre, another village's household", "/v1/balances?household=" + itoa(e.stranger.ID), e.cadre},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.call(t, "GET", tc.path, tc.token, nil)
+			assertProblem(t, resp, body, http.StatusNotFound, "")
+		})
+	}
+}

@@ -26,7 +26,47 @@ func villageOf(v *store.Village) Village {
 		SoftLimit: workdays(v.SoftLimit), SettlePolicy: v.SettlePolicy}
 }
 
+// Me is who a token speaks for, so a client can say whom it logged in as.
+type Me struct {
+	Role        string  `json:"role" enum:"cadre,leader,household" example:"leader" doc:"The token's role 角色：村干部、队长、农户"`
+	Village     Village `json:"village"`
+	TeamID      int64   `json:"teamId,omitempty" example:"1" doc:"A leader's team 队长所带互助队"`
+	TeamName    string  `json:"teamName,omitempty" example:"第一互助队" doc:"The team's name 互助队名称"`
+	HouseholdID int64   `json:"householdId,omitempty" example:"1" doc:"A household token's household 农户编号"`
+	HeadName    string  `json:"headName,omitempty" example:"章仁标" doc:"Its head 户主"`
+}
+
 func (s *Server) addVillageRoutes() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-me", Method: http.MethodGet, Path: "/v1/me",
+		Summary: "当前令牌身份 Who the token speaks for", Tags: []string{"village"},
+		Description: "令牌的角色、所属村、队或农户；客户端登录时用来核对令牌。 The token's role, village, and team or household; " +
+			"a client checks a token with it when logging in.",
+		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 422},
+	}, func(ctx context.Context, _ *struct{}) (*struct{ Body Me }, error) {
+		p := caller(ctx)
+		v, err := s.store.GetVillage(ctx, p.VillageID)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &struct{ Body Me }{Body: Me{Role: p.Role, Village: villageOf(v), TeamID: p.TeamID, HouseholdID: p.HouseholdID}}
+		if p.TeamID != 0 {
+			t, err := s.store.GetTeam(ctx, p.VillageID, p.TeamID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			out.Body.TeamName = t.Name
+		}
+		if p.HouseholdID != 0 {
+			h, err := s.store.GetHousehold(ctx, p.VillageID, p.HouseholdID)
+			if err != nil {
+				return nil, s.problem(ctx, err)
+			}
+			out.Body.HeadName = h.HeadName
+		}
+		return out, nil
+	})
+
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-village", Method: http.MethodGet, Path: "/v1/village",
 		Summary: "本村信息 The caller's village", Tags: []string{"village"},

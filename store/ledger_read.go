@@ -22,6 +22,7 @@ type Balance struct {
 // BalanceQuery narrows and orders list-balances.
 type BalanceQuery struct {
 	HouseholdID int64  // 0: every household
+	TeamID      int64  // 0: any; else only the team's member households (a leader's view)
 	Sort        string // "household" (default), "balance" (lowest first), "-balance" (highest first)
 	BelowLimit  bool   // only households below the soft limit
 }
@@ -66,6 +67,9 @@ func (s *Store) Balances(ctx context.Context, villageID int64, q BalanceQuery) (
 		Where("a.village_id = ?", villageID)
 	if q.HouseholdID != 0 {
 		sel = sel.Where("a.household_id = ?", q.HouseholdID)
+	}
+	if q.TeamID != 0 {
+		sel = sel.Where("a.household_id IN (SELECT household_id FROM team_members WHERE team_id = ?)", q.TeamID)
 	}
 	if q.BelowLimit {
 		sel = sel.Where("a.balance < ?", v.SoftLimit)

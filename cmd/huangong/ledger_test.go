@@ -85,5 +85,3 @@ func TestLedgerCommands(t *testing.T) {
 	_, err = runCmd("ledger", "balance")
 	assert.Error(t, err)
 }
-
-func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,16 +35,54 @@ Usage:
   huangong plan schema                            # the instance's JSON Schema
   huangong openapi [--out DIR]
 
-Environment: HUANGONG_ADDR (listen address), HUANGONG_DB (database path or DSN).
+Client commands (team leaders' client, 队长客户端; they talk to a server):
+  huangong login --server URL --token T           # check the token, save both (mode 0600)
+  huangong jobs list [--date today|YYYY-MM-DD] [--from D --to D] [--state S] [--request ID]
+  huangong jobs confirm ID
+  huangong jobs decline ID --reason "…"
+  huangong jobs complete ID --worked HOUSEHOLD=1.5 … [--helper HOUSEHOLD=1 …] [--meal]
+  huangong jobs watch [--after EVENT]             # follow the team's notifications
+  huangong requests list [--state S --task T --season ID --household ID --overdue]
+  huangong requests create --field ID --task T --earliest D --latest D [--household ID --workdays W --note …]
+  huangong requests cancel ID --reason "…"
+  huangong balance [HOUSEHOLD] [--below-limit] [--sort balance]
+  huangong statement HOUSEHOLD [--from D --to D]
+  huangong plan run --season ID [--dry-run]
+  Every client command takes --server URL, --token T and --json (the API's JSON, for scripts).
+  Server and token: the flags, else HUANGONG_SERVER and HUANGONG_TOKEN, else the login file
+  (HUANGONG_CONFIG, default: the user's config directory/huangong/config.json).
+  Dates and times are the village's (its timezone); --date today is today there.
+
+Exit codes 退出码: 0 ok; 1 other; 2 usage or input refused (400, 413, 422); 3 auth (401, 403);
+  4 not found (404); 5 conflict (409, 412); 6 server error (5xx) or unreachable.
+
+Environment: HUANGONG_ADDR (listen address), HUANGONG_DB (database path or DSN),
+  HUANGONG_SERVER, HUANGONG_TOKEN, HUANGONG_CONFIG (client commands).
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "huangong:", err)
-		os.Exit(1)
+	code := cli(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// cli runs a command line and returns its exit status (see usage). A
+// failure is printed as one line, never a stack: the client commands are
+// run by people in a field and by scripts that read the code.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			fmt.Fprintf(stderr, "huangong: 内部错误 internal error: %s\n", oneLine(fmt.Errorf("%v", v)))
+			code = exitOther
+		}
+	}()
+	err := run(ctx, args, stdout, stderr)
+	if err == nil || errors.Is(err, errHelp) {
+		return exitOK
 	}
+	fmt.Fprintln(stderr, "huangong:", oneLine(err))
+	return exitCode(err)
 }
 
 // run dispatches a command line; main is only the process around it.
@@ -67,14 +106,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "cron":
 		return cronCmd(ctx, args, stdout)
 	case "plan":
+		if len(args) > 0 && args[0] == "run" {
+			return planRunCmd(ctx, args[1:], stdout, stderr)
+		}
 		return planCmd(args, os.Stdin, stdout)
+	case "login":
+		return loginCmd(ctx, args, stdout, stderr)
+	case "jobs":
+		return jobsCmd(ctx, args, stdout, stderr)
+	case "requests":
+		return requestsCmd(ctx, args, stdout, stderr)
+	case "balance":
+		return balanceCmd(ctx, args, stdout, stderr)
+	case "statement":
+		return statementCmd(ctx, args, stdout, stderr)
 	case "openapi":
 		return openapiCmd(args, stdout, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	return usageErrorf("未知命令 unknown command %q; see huangong help", cmd)
 }
 
 // env returns the environment's value for key, or def.

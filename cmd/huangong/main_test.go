@@ -25,8 +25,14 @@ import (
 // and stops it when the test ends.
 func MustRunApp(tb testing.TB, dbPath string) *App {
 	tb.Helper()
+	return mustRun(tb, Config{Addr: "127.0.0.1:0", DB: dbPath, Demo: true})
+}
+
+// mustRun starts the service with cfg and stops it when the test ends.
+func mustRun(tb testing.TB, cfg Config) *App {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	app, err := NewApp(ctx, Config{Addr: "127.0.0.1:0", DB: dbPath, Demo: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	app, err := NewApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(tb, err)
 	require.NoError(tb, app.Listen())
 	done := make(chan error, 1)

@@ -1,0 +1,527 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"huangong/api"
+	"huangong/seed"
+	"huangong/store"
+)
+
+func TestMain(m *testing.M) {
+	// Event streams look for new outbox rows this often; a second is
+	// right for people, slow for a test.
+	api.EventPoll = 20 * time.Millisecond
+	os.Exit(m.Run())
+}
+
+// clientEnv is the service on :0 with a generated village (no demo: the
+// village has no seasons yet, whatever the date, and starts fast), set up
+// for today's work: a season around today, a household asking for help on
+// two fields, a job of the leader's team today and one of another team.
+type clientEnv struct {
+	app     *App
+	server  string
+	http    client
+	cadre   string
+	leader  string
+	dir     string
+	today   string // in the village
+	team    int64  // the leader's team
+	members []int64
+	job     int64 // the leader's team's, today, planned on members[0] and members[1]
+	other   int64 // another team's, today
+	field   int64 // the household's first field
+}
+
+func mustClientEnv(t *testing.T) *clientEnv {
+	t.Helper()
+	ctx := context.Background()
+	app := mustRun(t, Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "client.db")})
+	v, _, err := app.Store.ImportVillage(ctx, seed.Generate(seed.Config{Name: "客户端村", Households: 40, Groups: 2, Teams: 2, Seed: 3}), false)
+	require.NoError(t, err)
+	teams, _, err := app.Store.ListTeams(ctx, v.ID, store.Page{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, teams, 2)
+	e := &clientEnv{app: app, server: "http://" + app.Addr(), dir: t.TempDir()}
+	e.cadre, err = app.Store.CreateToken(ctx, &store.Token{VillageID: v.ID, Role: store.RoleCadre})
+	require.NoError(t, err)
+	e.leader, err = app.Store.CreateToken(ctx, &store.Token{VillageID: v.ID, Role: store.RoleLeader, TeamID: &teams[0].ID})
+	require.NoError(t, err)
+	e.http = client{tb: t, base: e.server}
+
+	// The client commands read nothing but flags and these.
+	t.Setenv("HUANGONG_SERVER", "")
+	t.Setenv("HUANGONG_TOKEN", "")
+	t.Setenv("HUANGONG_CONFIG", filepath.Join(e.dir, "huangong", "config.json"))
+
+	// One "today" for the test and the client, in the village.
+	now := time.Now().In(v.Location())
+	e.today = now.Format(time.DateOnly)
+	saved := clientNow
+	clientNow = func() time.Time { return now }
+	t.Cleanup(func() { clientNow = saved })
+	day := func(n int) string { return now.AddDate(0, 0, n).Format(time.DateOnly) }
+
+	status, me := e.http.do("GET", "/v1/me", e.leader, nil)
+	require.Equal(t, 200, status, me)
+	e.team = int64(me["teamId"].(float64))
+	status, list := e.http.do("GET", "/v1/teams", e.cadre, nil)
+	require.Equal(t, 200, status, list)
+	var otherTeam int64
+	var otherMember int64
+	for _, it := range list["items"].([]any) {
+		team := it.(map[string]any)
+		id := int64(team["id"].(float64))
+		for _, m := range team["members"].([]any) {
+			m := m.(map[string]any)
+			hh := int64(m["householdId"].(float64))
+			if slices.Contains(m["unavailableDays"].([]any), any(e.today)) {
+				continue
+			}
+			switch {
+			case id == e.team && len(e.members) < 3:
+				e.members = append(e.members, hh)
+			case id != e.team && otherTeam == 0:
+				otherTeam, otherMember = id, hh
+			}
+		}
+	}
+	require.Len(t, e.members, 3, "three members of the leader's team free today")
+	require.NotZero(t, otherTeam)
+	require.NotContains(t, e.members, otherMember)
+
+	status, season := e.http.do("POST", "/v1/seasons", e.cadre, map[string]any{"kind": "autumn",
+		"startDate": e.today, "endDate": day(10), "tasks": []string{"prepare", "transplant", "harvest"}})
+	require.Equal(t, 201, status, season)
+	status, hh := e.http.do("POST", "/v1/households", e.cadre, map[string]any{
+		"headName": "徐冬凤", "group": 2, "laborers": 0, "members": 1, "elderly": true})
+	require.Equal(t, 201, status, hh)
+	var fields []int64
+	for _, name := range []string{"岭背田", "门口田"} {
+		status, f := e.http.do("POST", "/v1/fields", e.cadre, map[string]any{
+			"householdId": hh["id"], "name": name, "area": 1.2, "crop": "late_rice"})
+		require.Equal(t, 201, status, f)
+		fields = append(fields, int64(f["id"].(float64)))
+	}
+	e.field = fields[0]
+	job := func(field int64, team int64, workers ...int64) int64 {
+		status, r := e.http.do("POST", "/v1/requests", e.cadre, map[string]any{"householdId": hh["id"], "fieldId": field,
+			"task": "harvest", "earliest": e.today, "latest": day(5)})
+		require.Equal(t, 201, status, r)
+		var ws []map[string]any
+		for _, w := range workers {
+			ws = append(ws, map[string]any{"householdId": w, "workers": 1})
+		}
+		status, j := e.http.do("POST", "/v1/jobs", e.cadre, map[string]any{"teamId": team, "requestId": r["id"],
+			"date": e.today, "workers": ws})
+		require.Equal(t, 201, status, j)
+		return int64(j["id"].(float64))
+	}
+	e.job = job(fields[0], e.team, e.members[0], e.members[1])
+	e.other = job(fields[1], otherTeam, otherMember)
+	return e
+}
+
+// result is what a command line did: its exit status and its output.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// huangong runs a command line as main does, through cli.
+func huangong(t *testing.T, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := cli(ctx, args, &stdout, &stderr)
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// row finds the table row whose first cell is id.
+func row(t *testing.T, out string, id int64) string {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == itoa64(id) {
+			return line
+		}
+	}
+	t.Fatalf("no row %d in:\n%s", id, out)
+	return ""
+}
+
+// balanceOf reads a household's balance through the client's --json.
+func balanceOf(t *testing.T, household int64) float64 {
+	t.Helper()
+	r := huangong(t, "balance", itoa64(household), "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var b struct{ Items []struct{ Balance float64 } }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &b), r.stdout)
+	require.Len(t, b.Items, 1)
+	return b.Items[0].Balance
+}
+
+func jobPostings(t *testing.T, app *App, job int64) int {
+	t.Helper()
+	var n int
+	require.NoError(t, app.Store.DB().QueryRow(
+		"SELECT COUNT(*) FROM ledger_transactions WHERE source_kind = 'job' AND (source_id = ? OR source_id LIKE ?)",
+		itoa64(job), itoa64(job)+"/%").Scan(&n))
+	return n
+}
+
+// TestClientLeaderDay is a team leader's morning through the client
+// commands against the whole service: log in, list today's jobs, confirm
+// one, record who worked, read the balance; then record it again and get
+// the same answer with nothing posted twice.
+func TestClientLeaderDay(t *testing.T) {
+	e := mustClientEnv(t)
+	m1, m2 := e.members[0], e.members[1]
+
+	r := huangong(t, "login", "--server", e.server, "--token", e.leader)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "客户端村（玉山县四股桥乡）")
+	assert.Contains(t, r.stdout, "队长 leader · 第一互助队")
+	info, err := os.Stat(os.Getenv("HUANGONG_CONFIG"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the token is a password")
+	saved, err := os.ReadFile(os.Getenv("HUANGONG_CONFIG"))
+	require.NoError(t, err)
+	assert.Contains(t, string(saved), e.leader)
+
+	// From here on the login file is all the commands have.
+	r = huangong(t, "jobs", "list", "--date", "today")
+	require.Equal(t, 0, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	require.Len(t, lines, 2, "the heading and the team's one job today:\n%s", r.stdout)
+	assert.True(t, strings.HasPrefix(lines[0], "编号 ID  日期 Date"), lines[0])
+	assert.Regexp(t, fmt.Sprintf(`^%d\s+%s\s+%d\s+收割 harvest\s.*%dx1 %dx1\s+已派工 scheduled$`, e.job, e.today, e.team, m1, m2), lines[1])
+	// The columns line up under the headings, Chinese counting two.
+	assert.Equal(t, displayWidth(lines[0][:strings.Index(lines[0], "状态 State")]),
+		displayWidth(lines[1][:strings.Index(lines[1], "已派工")]), "State column aligned:\n%s", r.stdout)
+
+	before1, before2 := balanceOf(t, m1), balanceOf(t, m2)
+
+	r = huangong(t, "jobs", "confirm", itoa64(e.job))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, fmt.Sprintf("派工 %d 已确认 job %d confirmed", e.job, e.job))
+	assert.Contains(t, row(t, r.stdout, e.job), "已确认 confirmed")
+
+	complete := []string{"jobs", "complete", itoa64(e.job), "--worked", fmt.Sprintf("%d=1.5", m1), "--worked", fmt.Sprintf("%d=1", m2), "--meal"}
+	first := huangong(t, complete...)
+	require.Equal(t, 0, first.code, first.stderr)
+	assert.Regexp(t, fmt.Sprintf(`派工 %d 已完工，记账 \d+，共 2.5 个工日 job %d done: transaction \d+, 2.5 workdays`, e.job, e.job), first.stdout)
+	assert.Regexp(t, fmt.Sprintf(`%d=1.5 %d=1\s+已完工 done 管饭 meal$`, m1, m2), row(t, first.stdout, e.job))
+	assert.Empty(t, first.stderr)
+
+	r = huangong(t, "balance", itoa64(m1))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, fmt.Sprintf(`^%d\s+\S+\s+\d+\s+%s\s`, m1, num(before1+1.5)), row(t, r.stdout, m1))
+	assert.Contains(t, r.stdout, "户号 Household  户主 Head")
+	assert.Equal(t, before2+1, balanceOf(t, m2))
+
+	// The same record again, the flags in another order: the same answer,
+	// one posting.
+	again := huangong(t, "jobs", "complete", "--meal", "--worked", fmt.Sprintf("%d=1", m2), itoa64(e.job), "--worked", fmt.Sprintf("%d=1.5", m1))
+	require.Equal(t, 0, again.code, again.stderr)
+	assert.Equal(t, first.stdout, again.stdout)
+	assert.Contains(t, again.stderr, "nothing was posted twice")
+	assert.Equal(t, 1, jobPostings(t, e.app, e.job))
+	assert.Equal(t, before1+1.5, balanceOf(t, m1))
+
+	// Other attendance for a job already done is a conflict, not a second posting.
+	r = huangong(t, "jobs", "complete", itoa64(e.job), "--worked", fmt.Sprintf("%d=2", m1))
+	assert.Equal(t, exitConflict, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "huangong: 409 冲突 Conflict")
+	assert.Equal(t, 1, jobPostings(t, e.app, e.job))
+
+	r = huangong(t, "jobs", "list", "--date", e.today, "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var list struct {
+		Items []struct {
+			ID            int64  `json:"id"`
+			State         string `json:"state"`
+			TransactionID int64  `json:"transactionId"`
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &list), r.stdout)
+	require.Len(t, list.Items, 1)
+	assert.Equal(t, "done", list.Items[0].State)
+	assert.Contains(t, first.stdout, fmt.Sprintf("transaction %d,", list.Items[0].TransactionID))
+
+	r = huangong(t, "statement", itoa64(m1))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, fmt.Sprintf("期末 closing %s", num(before1+1.5)))
+	assert.Contains(t, r.stdout, fmt.Sprintf("%s  %d", e.today, list.Items[0].TransactionID))
+}
+
+// TestClientErrors: every failure is one line on stderr with the exit code
+// of its kind, and nothing on stdout.
+func TestClientErrors(t *testing.T) {
+	e := mustClientEnv(t)
+	t.Setenv("HUANGONG_SERVER", e.server)
+	t.Setenv("HUANGONG_TOKEN", e.leader)
+
+	// A closed port: nothing answers there.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	down := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+
+	job := itoa64(e.job)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		says string
+	}{
+		{"a wrong token", []string{"jobs", "list", "--token", "hg_notatoken"}, exitAuth, "401 未授权 Unauthorized: 令牌无效"},
+		{"a job of another team", []string{"jobs", "confirm", itoa64(e.other)}, exitNotFound, fmt.Sprintf("404 未找到 Not Found: 未找到 job %d not found", e.other)},
+		{"workdays that are not a number", []string{"jobs", "complete", job, "--worked", fmt.Sprintf("%d=abc", e.members[0])}, exitUsage, "--worked " + itoa64(e.members[0]) + "=abc: 工日须为0.5的倍数"},
+		{"a quarter day", []string{"jobs", "complete", job, "--worked", fmt.Sprintf("%d=1.25", e.members[0])}, exitUsage, "0.5, 1, 1.5"},
+		{"no household", []string{"jobs", "complete", job, "--worked", "1.5"}, exitUsage, "want HOUSEHOLD=WORKDAYS"},
+		{"a household twice", []string{"jobs", "complete", job, "--worked", "5=1", "--worked", "5=0.5"}, exitUsage, "household 5 is listed twice"},
+		{"no attendance", []string{"jobs", "complete", job}, exitUsage, "needs --worked"},
+		{"a server that is down", []string{"jobs", "list", "--server", down}, exitServer, "nothing answers at " + down},
+		{"completing a job not yet confirmed", []string{"jobs", "complete", job, "--worked", fmt.Sprintf("%d=1", e.members[0])}, exitConflict, "409 冲突 Conflict"},
+		{"a leader planning", []string{"plan", "run", "--season", "1", "--dry-run"}, exitAuth, "403 无权限 Forbidden"},
+		{"a date that is not one", []string{"jobs", "list", "--date", "yesterday"}, exitUsage, "--date: 日期应为 today"},
+		{"a state the API does not know", []string{"jobs", "list", "--state", "finished"}, exitUsage, "422 请求无效 Unprocessable Entity"},
+		{"an unknown flag", []string{"jobs", "list", "--colour"}, exitUsage, "flag provided but not defined: -colour"},
+		{"an ID that is not one", []string{"jobs", "confirm", "nine"}, exitUsage, "ID must be a positive number"},
+		{"no ID", []string{"jobs", "confirm"}, exitUsage, "usage: huangong jobs confirm ID"},
+		{"a decline without a reason", []string{"jobs", "decline", job}, exitUsage, "needs --reason"},
+		{"an unknown subcommand", []string{"jobs", "finish", job}, exitUsage, "unknown command jobs finish"},
+		{"an unknown command", []string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := huangong(t, tc.args...)
+			assert.Equal(t, tc.code, r.code, "stderr: %s", r.stderr)
+			assert.True(t, strings.HasPrefix(r.stderr, "huangong: "), r.stderr)
+			assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+			assert.Contains(t, r.stderr, tc.says)
+			assert.NotContains(t, r.stderr, "goroutine")
+			assert.Empty(t, r.stdout)
+		})
+	}
+
+	t.Run("attendance of a household outside the team", func(t *testing.T) {
+		require.Equal(t, 0, huangong(t, "jobs", "confirm", job).code)
+		r := huangong(t, "jobs", "complete", job, "--worked", "99999=1")
+		assert.Equal(t, exitUsage, r.code, r.stderr)
+		assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
+		assert.Contains(t, r.stderr, "huangong: 422 请求无效 Unprocessable Entity: body.attendance[0].householdId: 不是该队队员")
+		assert.Equal(t, 0, jobPostings(t, e.app, e.job))
+
+		// Confirming again is no error: the job is confirmed.
+		r = huangong(t, "jobs", "confirm", job)
+		assert.Equal(t, 0, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "was already confirmed")
+	})
+
+	t.Run("no token anywhere", func(t *testing.T) {
+		t.Setenv("HUANGONG_TOKEN", "")
+		r := huangong(t, "balance")
+		assert.Equal(t, exitAuth, r.code)
+		assert.Contains(t, r.stderr, "huangong login")
+		assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
+	})
+
+	t.Run("a login with a wrong token saves nothing", func(t *testing.T) {
+		r := huangong(t, "login", "--server", e.server, "--token", "hg_notatoken")
+		assert.Equal(t, exitAuth, r.code)
+		_, err := os.Stat(os.Getenv("HUANGONG_CONFIG"))
+		assert.ErrorIs(t, err, os.ErrNotExist)
+	})
+}
+
+// TestClientRetriesPostOnce puts a bad network between the client and the
+// server: the completion reaches the server but its answer is lost, then
+// a gateway fails. The client tries again with the same Idempotency-Key
+// and shows the one posting the server made.
+func TestClientRetriesPostOnce(t *testing.T) {
+	e := mustClientEnv(t)
+	require.Equal(t, 0, huangong(t, "jobs", "confirm", itoa64(e.job), "--server", e.server, "--token", e.leader).code)
+
+	target, err := url.Parse(e.server)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	var keys []string
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/complete") {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		mu.Lock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		attempt := len(keys)
+		mu.Unlock()
+		switch attempt {
+		case 1: // the server posts, the answer never arrives
+			rec := httptest.NewRecorder()
+			proxy.ServeHTTP(rec, r)
+			require.Equal(t, 200, rec.Code, rec.Body.String())
+			conn, _, err := http.NewResponseController(w).Hijack()
+			require.NoError(t, err)
+			conn.Close()
+		case 2:
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+		default:
+			proxy.ServeHTTP(w, r)
+		}
+	}))
+	defer flaky.Close()
+
+	r := huangong(t, "jobs", "complete", itoa64(e.job), "--worked", fmt.Sprintf("%d=1", e.members[0]),
+		"--server", flaky.URL, "--token", e.leader)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "已完工")
+	assert.Contains(t, r.stderr, "nothing was posted twice", "the third try was answered from the first")
+	require.Len(t, keys, 3)
+	assert.NotEmpty(t, keys[0])
+	assert.Equal(t, keys[0], keys[1])
+	assert.Equal(t, keys[0], keys[2])
+	assert.Equal(t, 1, jobPostings(t, e.app, e.job))
+}
+
+// syncBuffer is a bytes.Buffer written by a command in another goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestClientWatch follows the leader's notifications while the cadre
+// sends the team a new job, then stops as Ctrl-C would.
+func TestClientWatch(t *testing.T) {
+	e := mustClientEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli(ctx, []string{"jobs", "watch", "--server", e.server, "--token", e.leader}, &stdout, &stderr)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "watching events") },
+		20*time.Second, 10*time.Millisecond, "the stream opens: %s", stderr.String())
+
+	_, j := e.http.do("GET", "/v1/jobs/"+itoa64(e.job), e.cadre, nil)
+	status, req := e.http.do("POST", "/v1/requests", e.cadre, map[string]any{"householdId": j["householdId"], "fieldId": e.field,
+		"task": "prepare", "earliest": e.today, "latest": e.today})
+	require.Equal(t, 201, status, req)
+	status, job := e.http.do("POST", "/v1/jobs", e.cadre, map[string]any{"teamId": e.team, "requestId": req["id"],
+		"date": e.today, "workers": []map[string]any{{"householdId": e.members[2], "workers": 1}}})
+	require.Equal(t, 201, status, job)
+
+	want := fmt.Sprintf("job.scheduled  派工 job %s  ", id(job))
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), want) },
+		20*time.Second, 10*time.Millisecond, "the new job is announced: %s", stdout.String())
+	line := stdout.String()[strings.Index(stdout.String(), want)-len("2006-01-02 15:04  "):]
+	assert.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d  job.scheduled`, line)
+	cancel()
+	assert.Equal(t, 0, <-done, stderr.String())
+}
+
+// TestClientRequestsAndPlan: a cadre's token enters a request for a
+// household, lists it, cancels it, and previews a plan.
+func TestClientRequestsAndPlan(t *testing.T) {
+	e := mustClientEnv(t)
+	t.Setenv("HUANGONG_SERVER", e.server)
+	t.Setenv("HUANGONG_TOKEN", e.cadre)
+	_, j := e.http.do("GET", "/v1/jobs/"+itoa64(e.job), e.cadre, nil)
+	household := fmt.Sprint(int64(j["householdId"].(float64)))
+
+	r := huangong(t, "requests", "create", "--household", household, "--field", itoa64(e.field), "--task", "prepare",
+		"--earliest", "today", "--latest", e.today, "--note", "家里没有劳力")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `求助 \d+ 已登记 request \d+ submitted`, r.stdout)
+	var reqID int64
+	_, err := fmt.Sscanf(r.stdout, "求助 %d", &reqID)
+	require.NoError(t, err)
+	assert.Contains(t, row(t, r.stdout, reqID), "整地 prepare")
+
+	r = huangong(t, "requests", "list", "--household", household, "--state", "submitted")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, row(t, r.stdout, reqID), e.today+".."+e.today)
+
+	r = huangong(t, "requests", "create", "--household", household, "--field", itoa64(e.field), "--task", "prepare",
+		"--earliest", e.today, "--latest", e.today)
+	assert.Equal(t, exitConflict, r.code, "one open request per field and task: %s", r.stderr)
+	assert.Contains(t, r.stderr, "body.fieldId")
+
+	r = huangong(t, "requests", "cancel", itoa64(reqID), "--reason", "自己种上了")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, row(t, r.stdout, reqID), "已撤销 cancelled")
+
+	_, seasons := e.http.do("GET", "/v1/seasons", e.cadre, nil)
+	var season string
+	for _, s := range seasons["items"].([]any) {
+		s := s.(map[string]any)
+		if s["startDate"].(string) <= e.today && e.today <= s["endDate"].(string) {
+			season = id(s)
+		}
+	}
+	require.NotEmpty(t, season)
+	r = huangong(t, "plan", "run", "--season", season, "--dry-run")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "预览，未保存 dry run, nothing saved")
+
+	r = huangong(t, "balance", "--below-limit", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.True(t, json.Valid([]byte(r.stdout)), r.stdout)
+	assert.Contains(t, r.stdout, `"fund"`, "a cadre sees the village fund")
+
+	// A list of several pages reads as one: the table has every job, the
+	// JSON every item.
+	saved := pageLimit
+	pageLimit = 1
+	defer func() { pageLimit = saved }()
+	r = huangong(t, "jobs", "list", "--date", "today")
+	require.Equal(t, 0, r.code, r.stderr)
+	row(t, r.stdout, e.job)
+	row(t, r.stdout, e.other)
+	r = huangong(t, "jobs", "list", "--date", "today", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var jobs struct{ Items []map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &jobs), r.stdout)
+	assert.Len(t, jobs.Items, 2)
+
+	var out bytes.Buffer
+	require.Equal(t, 0, cli(context.Background(), []string{"jobs", "list", "-h"}, &out, io.Discard))
+	assert.Contains(t, out.String(), "-date")
+	out.Reset()
+	require.Equal(t, 0, cli(context.Background(), []string{"help"}, &out, io.Discard))
+	assert.Contains(t, out.String(), "Exit codes 退出码")
+}
