@@ -91,7 +91,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.unauthorized(ctx, "缺少或格式错误的令牌 missing or malformed Authorization: Bearer header")
 		return
 	}
-	tok, err := s.store.Authenticate(ctx.Context(), secret)
+	p, err := Resolve(ctx.Context(), s.store, secret)
 	if err != nil {
 		if store.ErrorCode(err) == store.EUNAUTHORIZED {
 			ra.denied = true
@@ -102,13 +102,6 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.writeProblem(ctx, err)
 		return
 	}
-	p := &Principal{TokenID: tok.ID, VillageID: tok.VillageID, Role: tok.Role}
-	if tok.TeamID != nil {
-		p.TeamID = *tok.TeamID
-	}
-	if tok.HouseholdID != nil {
-		p.HouseholdID = *tok.HouseholdID
-	}
 	ra.principal = p
 	if !slices.Contains(op.Security[0][bearerScheme], p.Role) {
 		ra.denied = true
@@ -118,6 +111,24 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	ctx = huma.WithValue(ctx, principalKey, p)
 	ctx = huma.WithValue(ctx, auditKey, ra)
 	next(ctx)
+}
+
+// Resolve returns the principal of a token's secret: the bearer header's
+// here, the web pages' sign-in cookie there, so both see the same callers.
+// Anything that is not a live token is EUNAUTHORIZED.
+func Resolve(ctx context.Context, st *store.Store, secret string) (*Principal, error) {
+	tok, err := st.Authenticate(ctx, secret)
+	if err != nil {
+		return nil, err
+	}
+	p := &Principal{TokenID: tok.ID, VillageID: tok.VillageID, Role: tok.Role}
+	if tok.TeamID != nil {
+		p.TeamID = *tok.TeamID
+	}
+	if tok.HouseholdID != nil {
+		p.HouseholdID = *tok.HouseholdID
+	}
+	return p, nil
 }
 
 func bearerToken(header string) (string, bool) {
