@@ -197,6 +197,9 @@ func seedCmd(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "card" {
+		return cardCmd(ctx, args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "create" {
 		return fmt.Errorf("usage: huangong token create --role cadre|leader|household [--team ID] [--household ID]")
 	}
