@@ -30,6 +30,7 @@ type boardView struct {
 	Flash   string
 	Error   string
 	Version int64 // the newest outbox event: the live refresh asks what came after
+	Every   int64 // how often it asks, in milliseconds
 }
 
 type teamView struct {
@@ -118,7 +119,7 @@ func atoi(s string) int {
 // loadBoard reads a season's board: ?season=, or the season at hand.
 func (p *Pages) loadBoard(c *call) (*boardView, error) {
 	ctx := c.ctx()
-	v := &boardView{Today: p.today(c), Counts: map[string]int{}}
+	v := &boardView{Today: p.today(c), Counts: map[string]int{}, Every: LivePoll.Milliseconds()}
 	var err error
 	if v.Seasons, err = p.store.ListSeasons(ctx, c.v.ID, 0); err != nil {
 		return nil, err

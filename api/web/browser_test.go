@@ -13,10 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"huangong/api/web"
 	"huangong/store"
 )
 
@@ -103,6 +106,17 @@ type css = chromedp.CSS
 
 var phone = chromedp.EmulateViewport(360, 780, chromedp.EmulateScale(2), chromedp.EmulateMobile)
 
+// noScript switches JavaScript off in the tab: every page but the board's
+// live refresh must work without it.
+var noScript = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	_, err := cdp.Call(ctx, t, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	return err
+})
+
+// scripted reports whether the page's own scripts ran: the board's adds a
+// class to the document.
+const scripted = `document.documentElement.classList.contains("live")`
+
 // TestBrowser drives the three pages in a real browser: a household signs
 // in by its link on a 360 px phone, asks for help on a field and sees the
 // request listed; the cadre runs the plan from the board (dry run, then
@@ -112,6 +126,9 @@ func TestBrowser(t *testing.T) {
 	e := mustEnv(t)
 	b := browser(t)
 	dir := artifacts(t)
+	poll := web.LivePoll
+	web.LivePoll = 200 * time.Millisecond
+	t.Cleanup(func() { web.LivePoll = poll })
 
 	// A household of the demo with a field and nothing asked yet.
 	h := e.neighbour
@@ -122,6 +139,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("household asks for help on its phone", func(t *testing.T) {
 		ctx := person(t, b)
 		require.NoError(t, chromedp.Do(ctx,
+			noScript,
 			phone,
 			chromedp.Navigate(e.url+"/signin?token="+url.QueryEscape(tok)),
 			chromedp.WaitVisible(css("#ask-form")),
@@ -157,9 +175,13 @@ func TestBrowser(t *testing.T) {
 	t.Run("cadre plans the season on the board", func(t *testing.T) {
 		ctx := person(t, b)
 		require.NoError(t, chromedp.Do(ctx,
+			noScript,
 			chromedp.EmulateViewport(1280, 900),
 			chromedp.Navigate(e.url+"/signin?token="+url.QueryEscape(e.cadre)),
 			chromedp.WaitVisible(css("table.grid")),
+		))
+		require.False(t, run(t, ctx, chromedp.Evaluate[bool](scripted)), "the board works with JavaScript off")
+		require.NoError(t, chromedp.Do(ctx,
 			chromedp.Click(css("#plan-dry")),
 			chromedp.WaitVisible(css("#preview")),
 		))
@@ -189,6 +211,27 @@ func TestBrowser(t *testing.T) {
 		assert.Contains(t, up, planned)
 		assert.Contains(t, up, "互助队")
 		screenshot(t, ctx, dir, "household-360-planned.png")
+	})
+
+	t.Run("board refreshes itself", func(t *testing.T) {
+		ctx := person(t, b)
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.EmulateViewport(1280, 900),
+			chromedp.Navigate(e.url+"/signin?token="+url.QueryEscape(e.cadre)),
+			chromedp.WaitVisible(css("table.grid")),
+		))
+		require.True(t, run(t, ctx, chromedp.Evaluate[bool](scripted)), "the live refresh runs")
+		// A household asks for help somewhere else (on its phone, or a
+		// cadre through the API): the open board shows it without a reload.
+		asker, f := e.quietHousehold(t)
+		r, err := e.st.CreateRequest(context.Background(), e.village.ID, "test", store.NewRequest{
+			HouseholdID: asker.ID, FieldID: f.ID, Task: store.TaskPrepare, Earliest: "2027-04-20", Latest: "2027-04-28"})
+		require.NoError(t, err)
+		wait, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		require.NoError(t, chromedp.Do(wait, chromedp.WaitVisible(css(fmt.Sprintf(`#live a[href="/h/%d"]`, r.HouseholdID)))),
+			"the new request shows on the open board")
+		assert.Contains(t, run(t, ctx, chromedp.Text(css("#wait-title"))), "1")
 	})
 
 	t.Run("notice", func(t *testing.T) {

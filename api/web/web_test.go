@@ -163,6 +163,23 @@ func (e *env) openRequests(tb testing.TB, householdID int64) []*store.HelpReques
 	return open
 }
 
+// quietHousehold is a household of the demo with a field and no open
+// request, other than the two the tests name.
+func (e *env) quietHousehold(tb testing.TB) (*store.Household, *store.Field) {
+	tb.Helper()
+	hs, _, err := e.st.ListHouseholds(context.Background(), e.village.ID, store.HouseholdFilter{}, store.Page{Limit: 200})
+	require.NoError(tb, err)
+	for _, h := range hs[2:] {
+		fs, _, err := e.st.ListFields(context.Background(), e.village.ID, store.FieldFilter{HouseholdID: h.ID}, store.Page{Limit: 1})
+		require.NoError(tb, err)
+		if len(fs) > 0 && len(e.openRequests(tb, h.ID)) == 0 {
+			return h, fs[0]
+		}
+	}
+	tb.Fatal("no quiet household in the demo")
+	return nil, nil
+}
+
 func (e *env) fieldOf(tb testing.TB, h *store.Household) *store.Field {
 	tb.Helper()
 	fs, _, err := e.st.ListFields(context.Background(), e.village.ID, store.FieldFilter{HouseholdID: h.ID}, store.Page{Limit: 10})

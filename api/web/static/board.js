@@ -7,7 +7,8 @@
 (function () {
   var live = document.getElementById("live");
   if (!live || !window.fetch) return;
-  var every = 5000;
+  var every = Number(live.dataset.every) || 5000;
+  document.documentElement.classList.add("live");
   function tick() {
     var url = "/board/live?after=" + encodeURIComponent(live.dataset.version || "0");
     fetch(url, { credentials: "same-origin", cache: "no-store" })
