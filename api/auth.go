@@ -157,19 +157,26 @@ func (s *Server) audit(ctx huma.Context, op *huma.Operation, ra *requestAudit) {
 	if p := ra.principal; p != nil {
 		e.Actor, e.VillageID, e.TokenID = p.String(), &p.VillageID, &p.TokenID
 	}
-	switch {
-	case ra.denied || status == http.StatusUnauthorized || status == http.StatusForbidden:
-		e.Outcome = store.OutcomeDenied
-	case status >= 500 || status == 0: // 0: the handler panicked before answering
-		e.Outcome = store.OutcomeFailed
-	case status >= 400:
-		e.Outcome = store.OutcomeRejected
-	default:
-		e.Outcome = store.OutcomeOK
-	}
+	e.Outcome = AuditOutcome(status, ra.denied)
 	// The request's context may already be cancelled by a client that
 	// left; the audit line is written regardless.
 	if err := s.store.AppendAudit(context.WithoutCancel(ctx.Context()), e); err != nil {
 		s.log.Error("audit", "err", err, "action", e.Action, "target", e.Target)
 	}
+}
+
+// AuditOutcome judges an answer for the audit log: a denial (marked, or a
+// 401 or 403), a failure (a server error, or 0: the handler panicked
+// before answering), a rejection (other client errors) or ok. The web
+// pages judge theirs by the same rule.
+func AuditOutcome(status int, denied bool) string {
+	switch {
+	case denied || status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return store.OutcomeDenied
+	case status >= 500 || status == 0:
+		return store.OutcomeFailed
+	case status >= 400:
+		return store.OutcomeRejected
+	}
+	return store.OutcomeOK
 }

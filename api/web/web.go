@@ -185,16 +185,7 @@ func (p *Pages) audit(c *call, status int) {
 		e.Actor, e.VillageID, e.TokenID = c.who.String(), &c.who.VillageID, &c.who.TokenID
 	}
 	sw, _ := c.w.(*statusWriter)
-	switch {
-	case sw != nil && sw.denied, status == http.StatusUnauthorized, status == http.StatusForbidden:
-		e.Outcome = store.OutcomeDenied
-	case status >= 500 || status == 0:
-		e.Outcome = store.OutcomeFailed
-	case status >= 400:
-		e.Outcome = store.OutcomeRejected
-	default:
-		e.Outcome = store.OutcomeOK
-	}
+	e.Outcome = api.AuditOutcome(status, sw != nil && sw.denied)
 	if err := p.store.AppendAudit(context.WithoutCancel(c.ctx()), e); err != nil {
 		p.log.Error("web: audit", "err", err, "action", e.Action)
 	}

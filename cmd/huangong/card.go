@@ -14,7 +14,6 @@ import (
 
 	qrcode "github.com/yeqown/go-qrcode/v2"
 
-	"huangong/seed"
 	"huangong/store"
 )
 
@@ -26,7 +25,7 @@ func cardCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, db := newFlags("token card")
 	household := fs.Int64("household", 0, "农户 the household the card signs in")
 	role := fs.String("role", "", "household (with --household) or cadre")
-	village := fs.Int64("village", 0, "village ID; defaults to the demo village")
+	village := fs.Int64("village", 0, "village ID; defaults to the only village, else the demo village")
 	base := fs.String("base", env("HUANGONG_BASE_URL", "http://localhost:8080"), "the pages' address as the phones reach it (HUANGONG_BASE_URL)")
 	pngOut := fs.String("png", "", "also write the QR code to this PNG file, for printing")
 	label := fs.String("label", "", "备注 a note on whose card this is")
@@ -54,14 +53,7 @@ func cardCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	if *village == 0 {
-		v, err := st.FindVillage(ctx, seed.DemoName)
-		if err != nil {
-			return fmt.Errorf("--village is needed: %w", err)
-		}
-		*village = v.ID
-	}
-	v, err := st.GetVillage(ctx, *village)
+	v, err := pickVillage(ctx, st, *village)
 	if err != nil {
 		return err
 	}
