@@ -211,6 +211,14 @@ func TestBrowser(t *testing.T) {
 		assert.Contains(t, up, planned)
 		assert.Contains(t, up, "互助队")
 		screenshot(t, ctx, dir, "household-360-planned.png")
+
+		// The English switch, and back.
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(css("a.lang")), chromedp.WaitVisible(css("ul.jobs"))))
+		assert.Contains(t, run(t, ctx, chromedp.Text(css("#up"))), "Help coming")
+		assert.Contains(t, run(t, ctx, chromedp.Text(css(".balance .words"))), "You have helped")
+		screenshot(t, ctx, dir, "household-360-en.png")
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(css("a.lang")), chromedp.WaitVisible(css("ul.jobs"))))
+		assert.Contains(t, run(t, ctx, chromedp.Text(css("#up"))), "要来帮忙的")
 	})
 
 	t.Run("board refreshes itself", func(t *testing.T) {

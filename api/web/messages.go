@@ -49,7 +49,7 @@ var catalogue = map[string][2]string{
 	"balance.below": {"欠得有点多了，村干部会来商量；不影响您求助。", "That is past the village's limit; a cadre will talk it over with you. You can still ask for help."},
 
 	"upcoming.title": {"要来帮忙的", "Help coming"},
-	"job.people":     {"%d人", "%d people"},
+	"job.people":     {"%d人", "people: %d"},
 	"job.scheduled":  {"已安排", "planned"},
 	"job.confirmed":  {"队长已确认", "confirmed by the leader"},
 	"job.done":       {"已完工", "done"},
@@ -83,7 +83,7 @@ var catalogue = map[string][2]string{
 	"requests.title":    {"我的求助", "My requests"},
 	"requests.none":     {"还没有求助。", "No requests yet."},
 	"request.window":    {"%s 至 %s", "%s to %s"},
-	"request.workdays":  {"约%s个工日", "about %s workdays"},
+	"request.workdays":  {"约%s个工日", "workdays: about %s"},
 	"request.submitted": {"已登记", "registered"},
 	"request.scheduled": {"已派工", "planned"},
 	"request.confirmed": {"已确认", "confirmed"},

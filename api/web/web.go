@@ -115,6 +115,9 @@ func (p *Pages) guard(action string, roles []string, h func(*call) error) http.H
 		rec := &statusWriter{ResponseWriter: w}
 		c.w = rec
 		post := r.Method == http.MethodPost
+		if post {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10) // a form, not an upload
+		}
 		defer func() {
 			if post || rec.denied {
 				p.audit(c, rec.status)

@@ -423,6 +423,55 @@ func TestAskForHelp(t *testing.T) {
 	assert.True(t, open[1].OnBehalf, "entered by the cadre on its behalf")
 }
 
+// TestFeedbackStars: once a team has done the job, the household rates it
+// with stars on its page, through the API's submit-feedback, once.
+func TestFeedbackStars(t *testing.T) {
+	e := mustEnv(t)
+	ctx := context.Background()
+	h, f := e.quietHousehold(t)
+	r, err := e.st.CreateRequest(ctx, e.village.ID, "test", store.NewRequest{HouseholdID: h.ID, FieldID: f.ID,
+		Task: store.TaskPrepare, Earliest: "2027-04-06", Latest: "2027-04-10"})
+	require.NoError(t, err)
+	teams, _, err := e.st.ListTeams(ctx, e.village.ID, store.Page{Limit: 1})
+	require.NoError(t, err)
+	m := teams[0].Members[0]
+	j, err := e.st.CreateJob(ctx, e.village.ID, "test", store.NewJob{TeamID: teams[0].ID, RequestID: r.ID, Date: "2027-04-07",
+		Workers: []store.PlannedWorker{{HouseholdID: m.HouseholdID, Workers: 1}}})
+	require.NoError(t, err)
+	_, err = e.st.ConfirmJob(ctx, e.village.ID, j.ID, "test")
+	require.NoError(t, err)
+	_, _, err = e.st.CompleteJob(ctx, e.village.ID, j.ID, "test", store.Completion{
+		Attendance: []store.JobAttendance{{HouseholdID: m.HouseholdID, HalfDays: 2}}})
+	require.NoError(t, err)
+
+	c := e.signedIn(t, e.mint(t, &store.Token{VillageID: e.village.ID, Role: store.RoleHousehold, HouseholdID: &h.ID}))
+	_, body := c.get(hpath(h))
+	rate := hpath(h) + "/requests/" + strconv.FormatInt(r.ID, 10) + "/feedback"
+	require.Contains(t, body, `action="`+rate+`"`, "a finished request asks for stars")
+	token := csrfRE.FindStringSubmatch(body)[1]
+
+	resp, body := c.post(rate, url.Values{"csrf": {token}, "stars": {"9"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "nine stars is the API's 422")
+	assert.Contains(t, body, `class="alert"`)
+	resp, _ = c.post(rate, url.Values{"csrf": {token}, "stars": {"4"}, "comment": {"来得及时"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	got, err := e.st.GetRequest(ctx, e.village.ID, r.ID)
+	require.NoError(t, err)
+	assert.Equal(t, store.RequestClosed, got.State)
+	require.NotNil(t, got.FeedbackStars)
+	assert.Equal(t, 4, *got.FeedbackStars)
+	assert.Equal(t, "来得及时", got.FeedbackComment)
+	_, body = c.get(hpath(h) + "?done=rated")
+	assert.Contains(t, body, "谢谢您的评价")
+	assert.Contains(t, body, "★★★★☆")
+	assert.NotContains(t, body, `action="`+rate+`"`, "rated once")
+
+	// Only the household itself rates its help, as in the API.
+	cadre := e.signedIn(t, e.cadre)
+	resp, _ = cadre.post(rate, url.Values{"csrf": {cadre.csrf("/board")}, "stars": {"1"}})
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
 // TestBoardPlansAndRainsThroughTheAPI: the board's dry run saves nothing,
 // its apply saves the plan, a rain-out day cancels that day's jobs.
 func TestBoardPlansAndRainsThroughTheAPI(t *testing.T) {
