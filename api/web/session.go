@@ -108,11 +108,7 @@ func (p *Pages) signin(c *call, secret string) {
 	c.w.Header().Set("Referrer-Policy", "no-referrer")
 	who, err := api.Resolve(c.ctx(), p.store, secret)
 	if err != nil {
-		e := &store.AuditEntry{Action: "web:signin", Target: c.r.URL.Path, Status: http.StatusUnauthorized,
-			Actor: "anonymous", Outcome: store.OutcomeDenied}
-		if aerr := p.store.AppendAudit(c.ctx(), e); aerr != nil {
-			p.log.Error("web: audit", "err", aerr)
-		}
+		p.appendAudit(c.ctx(), nil, "web:signin", c.r.URL.Path, http.StatusUnauthorized, store.OutcomeDenied)
 		p.render(c, http.StatusUnauthorized, "signin", "signin.title", signinView{Error: text(c.lang, "signin.bad")})
 		return
 	}

@@ -56,6 +56,8 @@ func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	// A browser sends Sec-Fetch-Site or Origin with every form post; one
 	// from another site is refused before the form's token is even read.
 	p.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, who := p.session(r)
+		p.appendAudit(r.Context(), who, "web:cross-origin", r.URL.Path, http.StatusForbidden, store.OutcomeDenied)
 		p.refuse(w, r, nil, http.StatusForbidden, "err.crossorigin")
 	}))
 	static, err := fs.Sub(assets, "static")
@@ -183,14 +185,19 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // audit writes the page's line of the audit log: every post (the API
 // writes its own line for the operation the post called) and every denial.
 func (p *Pages) audit(c *call, status int) {
-	e := &store.AuditEntry{Action: "web:" + c.action, Target: c.r.URL.Path, Status: status, Actor: "anonymous"}
-	if c.who != nil {
-		e.Actor, e.VillageID, e.TokenID = c.who.String(), &c.who.VillageID, &c.who.TokenID
-	}
 	sw, _ := c.w.(*statusWriter)
-	e.Outcome = api.AuditOutcome(status, sw != nil && sw.denied)
-	if err := p.store.AppendAudit(context.WithoutCancel(c.ctx()), e); err != nil {
-		p.log.Error("web: audit", "err", err, "action", e.Action)
+	p.appendAudit(c.ctx(), c.who, "web:"+c.action, c.r.URL.Path, status, api.AuditOutcome(status, sw != nil && sw.denied))
+}
+
+// appendAudit writes one line; who may be nil (anonymous). A failure is
+// logged, not shown: the answer has gone out already.
+func (p *Pages) appendAudit(ctx context.Context, who *api.Principal, action, target string, status int, outcome string) {
+	e := &store.AuditEntry{Action: action, Target: target, Status: status, Actor: "anonymous", Outcome: outcome}
+	if who != nil {
+		e.Actor, e.VillageID, e.TokenID = who.String(), &who.VillageID, &who.TokenID
+	}
+	if err := p.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		p.log.Error("web: audit", "err", err, "action", action)
 	}
 }
 

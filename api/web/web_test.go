@@ -330,6 +330,26 @@ func TestPagesKeepTheAPIsScope(t *testing.T) {
 	assert.Positive(t, denied["web:board-plan /board/plan"])
 }
 
+// TestDenialsAreAudited: a bad sign-in link and a cross-site post leave
+// their line in the audit log too.
+func TestDenialsAreAudited(t *testing.T) {
+	e := mustEnv(t)
+	resp, _ := e.client(t).get("/signin?token=hg_nope")
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	c := e.signedIn(t, e.homeTok)
+	resp, _ = c.post(hpath(e.home)+"/requests", url.Values{"csrf": {c.csrf(hpath(e.home))}}, "Sec-Fetch-Site", "cross-site")
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	var lines []*store.AuditEntry
+	require.NoError(t, e.st.DB().NewSelect().Model(&lines).Where("action LIKE 'web:%'").Where("outcome = ?", store.OutcomeDenied).Scan(context.Background()))
+	seen := map[string]string{}
+	for _, a := range lines {
+		seen[a.Action] = a.Actor
+	}
+	assert.Equal(t, "anonymous", seen["web:signin"])
+	assert.Contains(t, seen["web:cross-origin"], "household:"+strconv.FormatInt(e.home.ID, 10))
+}
+
 // TestFormsNeedTheirToken: a form posted without the session's form token,
 // with a wrong one, another session's, or from another site, changes
 // nothing and is refused with a page saying why.
