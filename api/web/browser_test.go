@@ -104,6 +104,14 @@ func screenshot(tb testing.TB, ctx context.Context, dir, name string) {
 
 type css = chromedp.CSS
 
+// signIn opens the sign-in link of a token on a screen of the given size,
+// as a phone that scanned the card does.
+func (e *env) signIn(token string, screen chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(screen, chromedp.Navigate(e.url+"/signin?token="+url.QueryEscape(token)))
+}
+
+var desktop = chromedp.EmulateViewport(1280, 900)
+
 var phone = chromedp.EmulateViewport(360, 780, chromedp.EmulateScale(2), chromedp.EmulateMobile)
 
 // noScript switches JavaScript off in the tab: every page but the board's
@@ -140,8 +148,7 @@ func TestBrowser(t *testing.T) {
 		ctx := person(t, b)
 		require.NoError(t, chromedp.Do(ctx,
 			noScript,
-			phone,
-			chromedp.Navigate(e.url+"/signin?token="+url.QueryEscape(tok)),
+			e.signIn(tok, phone),
 			chromedp.WaitVisible(css("#ask-form")),
 		))
 		assert.Equal(t, e.url+hpath(h), run(t, ctx, chromedp.Location()), "signed in by the link, with no token left in the address")
@@ -176,8 +183,7 @@ func TestBrowser(t *testing.T) {
 		ctx := person(t, b)
 		require.NoError(t, chromedp.Do(ctx,
 			noScript,
-			chromedp.EmulateViewport(1280, 900),
-			chromedp.Navigate(e.url+"/signin?token="+url.QueryEscape(e.cadre)),
+			e.signIn(e.cadre, desktop),
 			chromedp.WaitVisible(css("table.grid")),
 		))
 		require.False(t, run(t, ctx, chromedp.Evaluate[bool](scripted)), "the board works with JavaScript off")
@@ -206,7 +212,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("household sees who comes", func(t *testing.T) {
 		require.NotEmpty(t, planned)
 		ctx := person(t, b)
-		require.NoError(t, chromedp.Do(ctx, phone, chromedp.Navigate(e.url+"/signin?token="+url.QueryEscape(tok))))
+		require.NoError(t, chromedp.Do(ctx, e.signIn(tok, phone)))
 		up := run(t, ctx, chromedp.Text(css("ul.jobs")))
 		assert.Contains(t, up, planned)
 		assert.Contains(t, up, "互助队")
@@ -224,8 +230,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("board refreshes itself", func(t *testing.T) {
 		ctx := person(t, b)
 		require.NoError(t, chromedp.Do(ctx,
-			chromedp.EmulateViewport(1280, 900),
-			chromedp.Navigate(e.url+"/signin?token="+url.QueryEscape(e.cadre)),
+			e.signIn(e.cadre, desktop),
 			chromedp.WaitVisible(css("table.grid")),
 		))
 		require.True(t, run(t, ctx, chromedp.Evaluate[bool](scripted)), "the live refresh runs")
@@ -245,8 +250,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("notice", func(t *testing.T) {
 		ctx := person(t, b)
 		require.NoError(t, chromedp.Do(ctx,
-			chromedp.EmulateViewport(1000, 1200),
-			chromedp.Navigate(e.url+"/signin?token="+url.QueryEscape(e.cadre)),
+			e.signIn(e.cadre, chromedp.EmulateViewport(1000, 1200)),
 			chromedp.Navigate(e.url+"/notice"),
 			chromedp.WaitVisible(css("article.notice")),
 		))
