@@ -118,6 +118,11 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
+// Handle serves h at pattern on the server's mux, beside the API: the web
+// pages mount themselves here. A more specific pattern wins over the
+// catch-all problem 404 whatever the order of registration.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
 // CloseStreams ends every open event stream; call it when shutdown starts
 // (http.Server.RegisterOnShutdown). Other requests are left to finish.
 func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }

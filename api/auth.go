@@ -91,7 +91,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.unauthorized(ctx, "缺少或格式错误的令牌 missing or malformed Authorization: Bearer header")
 		return
 	}
-	tok, err := s.store.Authenticate(ctx.Context(), secret)
+	p, err := Resolve(ctx.Context(), s.store, secret)
 	if err != nil {
 		if store.ErrorCode(err) == store.EUNAUTHORIZED {
 			ra.denied = true
@@ -102,13 +102,6 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.writeProblem(ctx, err)
 		return
 	}
-	p := &Principal{TokenID: tok.ID, VillageID: tok.VillageID, Role: tok.Role}
-	if tok.TeamID != nil {
-		p.TeamID = *tok.TeamID
-	}
-	if tok.HouseholdID != nil {
-		p.HouseholdID = *tok.HouseholdID
-	}
 	ra.principal = p
 	if !slices.Contains(op.Security[0][bearerScheme], p.Role) {
 		ra.denied = true
@@ -118,6 +111,24 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	ctx = huma.WithValue(ctx, principalKey, p)
 	ctx = huma.WithValue(ctx, auditKey, ra)
 	next(ctx)
+}
+
+// Resolve returns the principal of a token's secret: the bearer header's
+// here, the web pages' sign-in cookie there, so both see the same callers.
+// Anything that is not a live token is EUNAUTHORIZED.
+func Resolve(ctx context.Context, st *store.Store, secret string) (*Principal, error) {
+	tok, err := st.Authenticate(ctx, secret)
+	if err != nil {
+		return nil, err
+	}
+	p := &Principal{TokenID: tok.ID, VillageID: tok.VillageID, Role: tok.Role}
+	if tok.TeamID != nil {
+		p.TeamID = *tok.TeamID
+	}
+	if tok.HouseholdID != nil {
+		p.HouseholdID = *tok.HouseholdID
+	}
+	return p, nil
 }
 
 func bearerToken(header string) (string, bool) {
@@ -146,19 +157,26 @@ func (s *Server) audit(ctx huma.Context, op *huma.Operation, ra *requestAudit) {
 	if p := ra.principal; p != nil {
 		e.Actor, e.VillageID, e.TokenID = p.String(), &p.VillageID, &p.TokenID
 	}
-	switch {
-	case ra.denied || status == http.StatusUnauthorized || status == http.StatusForbidden:
-		e.Outcome = store.OutcomeDenied
-	case status >= 500 || status == 0: // 0: the handler panicked before answering
-		e.Outcome = store.OutcomeFailed
-	case status >= 400:
-		e.Outcome = store.OutcomeRejected
-	default:
-		e.Outcome = store.OutcomeOK
-	}
+	e.Outcome = AuditOutcome(status, ra.denied)
 	// The request's context may already be cancelled by a client that
 	// left; the audit line is written regardless.
 	if err := s.store.AppendAudit(context.WithoutCancel(ctx.Context()), e); err != nil {
 		s.log.Error("audit", "err", err, "action", e.Action, "target", e.Target)
 	}
+}
+
+// AuditOutcome judges an answer for the audit log: a denial (marked, or a
+// 401 or 403), a failure (a server error, or 0: the handler panicked
+// before answering), a rejection (other client errors) or ok. The web
+// pages judge theirs by the same rule.
+func AuditOutcome(status int, denied bool) string {
+	switch {
+	case denied || status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return store.OutcomeDenied
+	case status >= 500 || status == 0:
+		return store.OutcomeFailed
+	case status >= 400:
+		return store.OutcomeRejected
+	}
+	return store.OutcomeOK
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"huangong/api"
+	"huangong/api/web"
 	"huangong/scheduler"
 	"huangong/seed"
 	"huangong/store"
@@ -66,6 +67,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 	}
 	srv := api.NewServer(st, log)
+	web.Mount(srv, st, log)
 	a.server = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,

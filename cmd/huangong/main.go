@@ -28,6 +28,8 @@ Usage:
   huangong migrate [--db …]
   huangong seed [--db …] [--households N --seed S --name 村名 --groups G --teams T]
   huangong token create --role cadre|leader|household [--team ID] [--household ID] [--village ID] [--label …]
+  huangong token card --household ID [--base URL] [--png FILE]   # a household's sign-in link and QR code, 农户登录卡
+  huangong token card --role cadre [--base URL]                 # a cadre's link to the season board
   huangong ledger verify [--village ID]           # exits 1 if any balance or transaction does not add up
   huangong ledger export --csv [--village ID] [--out FILE]
   huangong cron list [--village ID] [--job J --state S --season ID]  # the seasons' cron runs, 定时任务记录
@@ -249,8 +251,11 @@ func seedCmd(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "card" {
+		return cardCmd(ctx, args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: huangong token create --role cadre|leader|household [--team ID] [--household ID]")
+		return fmt.Errorf("usage: huangong token create --role cadre|leader|household [--team ID] [--household ID], or huangong token card --household ID")
 	}
 	fs, db := newFlags("token create")
 	role := fs.String("role", "", "cadre, leader or household")

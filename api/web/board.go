@@ -1,0 +1,428 @@
+package web
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"huangong/api"
+	"huangong/store"
+)
+
+// boardView is the cadre's season board.
+type boardView struct {
+	Seasons []*store.Season
+	Season  *store.Season
+	Today   string
+	Teams   []teamView
+	Days    []dayView
+	Waiting []waitView // not placed, or late
+	Counts  map[string]int
+	Chart   chartView
+	Groups  []int // village groups, for a rain-out of one
+	Preview *previewView
+	Flash   string
+	Error   string
+	Version int64 // the newest outbox event: the live refresh asks what came after
+	Every   int64 // how often it asks, in milliseconds
+}
+
+type teamView struct {
+	ID         int64
+	Name       string
+	Leader     string
+	Members    int
+	Capacity   int // people a day, all members free
+	Jobs       int
+	PeopleDays int // people-days planned or done in the season
+	LoadPct    int // PeopleDays against Capacity over the season's days
+}
+
+type dayView struct {
+	Date    string
+	Past    bool
+	Today   bool
+	Rain    string // reason, when the whole village is rained out
+	RainFor []int  // village groups rained out
+	Cells   [][]chipView
+}
+
+type chipView struct {
+	Job       int64
+	Household string
+	Field     string
+	Task      string
+	People    int
+	State     string
+	Late      bool
+}
+
+type waitView struct {
+	ID          int64
+	HouseholdID int64
+	Household   string
+	Field       string
+	Task        string
+	Earliest    string
+	Latest      string
+	HalfDays    int64
+	Priority    int
+	State       string
+	Unplaced    bool
+	Overdue     bool
+	Late        bool
+	Reason      string
+}
+
+// previewView is a dry run of the plan, shown before it is saved.
+type previewView struct {
+	Jobs     []previewJob
+	Unplaced []waitView
+	Late     int
+	Ratio    string // in-window, against the bound: "98.6%"
+	Workdays string
+	Fixed    int
+}
+
+type previewJob struct {
+	chipView
+	Date string
+	Team string
+}
+
+func (p *Pages) board(c *call) error {
+	v, err := p.loadBoard(c)
+	if err != nil {
+		return err
+	}
+	switch c.r.URL.Query().Get("done") {
+	case "applied":
+		v.Flash = text(c.lang, "flash.applied", atoi(c.r.URL.Query().Get("jobs")))
+	case "rain":
+		v.Flash = text(c.lang, "flash.rain", c.r.URL.Query().Get("date"), atoi(c.r.URL.Query().Get("cancelled")))
+	}
+	p.render(c, http.StatusOK, "board", "board.title", v)
+	return nil
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// loadBoard reads a season's board: ?season=, or the season at hand.
+func (p *Pages) loadBoard(c *call) (*boardView, error) {
+	ctx := c.ctx()
+	v := &boardView{Today: p.today(c), Counts: map[string]int{}, Every: LivePoll.Milliseconds()}
+	var err error
+	if v.Seasons, err = p.store.ListSeasons(ctx, c.v.ID, 0); err != nil {
+		return nil, err
+	}
+	v.Season = pickSeason(v.Seasons, c.r.FormValue("season"), v.Today)
+	if v.Version, err = p.lastEvent(c); err != nil {
+		return nil, err
+	}
+	households, err := all(func(pg store.Page) ([]*store.Household, int64, error) {
+		return p.store.ListHouseholds(ctx, c.v.ID, store.HouseholdFilter{}, pg)
+	})
+	if err != nil {
+		return nil, err
+	}
+	names := map[int64]string{}
+	groups := map[int]bool{}
+	for _, h := range households {
+		names[h.ID] = h.HeadName
+		groups[h.Group] = true
+	}
+	for g := range groups {
+		v.Groups = append(v.Groups, g)
+	}
+	slices.Sort(v.Groups)
+	rows, _, err := p.store.Balances(ctx, c.v.ID, store.BalanceQuery{Sort: "balance"})
+	if err != nil {
+		return nil, err
+	}
+	v.Chart = balanceChart(rows, c.v.SoftLimit)
+	if v.Season == nil {
+		return v, nil
+	}
+	se := v.Season
+	teams, err := all(func(pg store.Page) ([]*store.Team, int64, error) { return p.store.ListTeams(ctx, c.v.ID, pg) })
+	if err != nil {
+		return nil, err
+	}
+	col := map[int64]int{}
+	for i, t := range teams {
+		tv := teamView{ID: t.ID, Name: t.Name, Leader: t.LeaderName, Members: len(t.Members)}
+		for _, m := range t.Members {
+			tv.Capacity += m.WorkersPerDay
+		}
+		v.Teams = append(v.Teams, tv)
+		col[t.ID] = i
+	}
+	fields, err := p.fieldNames(c)
+	if err != nil {
+		return nil, err
+	}
+	reqs, err := all(func(pg store.Page) ([]*store.HelpRequest, int64, error) {
+		return p.store.ListRequests(ctx, c.v.ID, store.RequestFilter{SeasonID: se.ID}, pg)
+	})
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]*store.HelpRequest{}
+	for _, r := range reqs {
+		byID[r.ID] = r
+		v.Counts[r.State]++
+		v.Counts["all"]++
+	}
+	jobs, err := all(func(pg store.Page) ([]*store.Job, int64, error) {
+		return p.store.ListJobs(ctx, c.v.ID, store.JobFilter{From: se.StartDate, To: se.EndDate}, pg)
+	})
+	if err != nil {
+		return nil, err
+	}
+	blocked, err := p.store.ListBlockedDays(ctx, c.v.ID, se.StartDate, se.EndDate)
+	if err != nil {
+		return nil, err
+	}
+	dayIndex := map[string]int{}
+	for d := se.StartDate; d <= se.EndDate; d = nextDay(d) {
+		dayIndex[d] = len(v.Days)
+		v.Days = append(v.Days, dayView{Date: d, Past: d < v.Today, Today: d == v.Today, Cells: make([][]chipView, len(teams))})
+	}
+	for _, b := range blocked {
+		if i, ok := dayIndex[b.Date]; ok {
+			if b.Group == 0 {
+				v.Days[i].Rain = b.Reason
+			} else {
+				v.Days[i].RainFor = append(v.Days[i].RainFor, b.Group)
+			}
+		}
+	}
+	lateJob := map[int64]bool{}
+	for _, j := range jobs {
+		r, ok := byID[j.RequestID]
+		i, inSeason := dayIndex[j.Date]
+		k, known := col[j.TeamID]
+		if !ok || !inSeason || !known {
+			continue
+		}
+		chip := chipView{Job: j.ID, Household: names[r.HouseholdID], Field: fields[r.FieldID], Task: r.Task,
+			People: people(j), State: j.State, Late: j.Active() && j.Date > r.Latest}
+		v.Days[i].Cells[k] = append(v.Days[i].Cells[k], chip)
+		if j.Active() {
+			v.Teams[k].Jobs++
+			v.Teams[k].PeopleDays += chip.People
+			if chip.Late && r.Open() {
+				lateJob[r.ID] = true
+			}
+		}
+	}
+	for i := range v.Teams {
+		if room := v.Teams[i].Capacity * len(v.Days); room > 0 {
+			v.Teams[i].LoadPct = min(100, v.Teams[i].PeopleDays*100/room)
+		}
+	}
+	for _, r := range reqs {
+		unplaced := r.State == store.RequestSubmitted
+		overdue := r.Open() && r.Latest < v.Today
+		if !unplaced && !overdue && !lateJob[r.ID] {
+			continue
+		}
+		v.Waiting = append(v.Waiting, waitView{ID: r.ID, HouseholdID: r.HouseholdID, Household: names[r.HouseholdID],
+			Field: fields[r.FieldID], Task: r.Task, Earliest: r.Earliest, Latest: r.Latest, HalfDays: r.HalfDays,
+			Priority: r.Priority, State: r.State, Unplaced: unplaced, Overdue: overdue, Late: lateJob[r.ID]})
+	}
+	slices.SortStableFunc(v.Waiting, func(a, b waitView) int {
+		return cmp.Or(-cmp.Compare(a.Priority, b.Priority), strings.Compare(a.Latest, b.Latest))
+	})
+	return v, nil
+}
+
+// pickSeason is the season asked for, or the one at hand: the first not
+// closed that has not ended, else the latest.
+func pickSeason(seasons []*store.Season, asked, today string) *store.Season {
+	if id, err := strconv.ParseInt(asked, 10, 64); err == nil {
+		if i := slices.IndexFunc(seasons, func(se *store.Season) bool { return se.ID == id }); i >= 0 {
+			return seasons[i]
+		}
+	}
+	for _, se := range seasons {
+		if se.State != store.SeasonClosed && se.EndDate >= today {
+			return se
+		}
+	}
+	if len(seasons) > 0 {
+		return seasons[len(seasons)-1]
+	}
+	return nil
+}
+
+func nextDay(d string) string {
+	t, err := time.Parse(time.DateOnly, d)
+	if err != nil {
+		return "9999-12-31"
+	}
+	return t.AddDate(0, 0, 1).Format(time.DateOnly)
+}
+
+func (p *Pages) fieldNames(c *call) (map[int64]string, error) {
+	fields, err := all(func(pg store.Page) ([]*store.Field, int64, error) {
+		return p.store.ListFields(c.ctx(), c.v.ID, store.FieldFilter{}, pg)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]string, len(fields))
+	for _, f := range fields {
+		out[f.ID] = f.Name
+	}
+	return out, nil
+}
+
+// lastEvent is the ID of the village's newest outbox event.
+func (p *Pages) lastEvent(c *call) (int64, error) {
+	var last int64
+	for {
+		rows, err := p.store.Outbox(c.ctx(), c.v.ID, store.OutboxFilter{After: last, Limit: store.MaxPageLimit})
+		if err != nil {
+			return 0, err
+		}
+		if len(rows) > 0 {
+			last = rows[len(rows)-1].ID
+		}
+		if len(rows) < store.MaxPageLimit {
+			return last, nil
+		}
+	}
+}
+
+// boardLive tells the board's script whether anything happened in the
+// village after the event it has seen: a request, a plan, a confirmation.
+func (p *Pages) boardLive(c *call) error {
+	after, _ := strconv.ParseInt(c.r.URL.Query().Get("after"), 10, 64)
+	rows, err := p.store.Outbox(c.ctx(), c.v.ID, store.OutboxFilter{After: after, Limit: 1})
+	if err != nil {
+		return err
+	}
+	c.w.Header().Set("Content-Type", "application/json")
+	c.w.Header().Set("Cache-Control", "no-store")
+	return json.NewEncoder(c.w).Encode(map[string]any{"changed": len(rows) > 0, "every": LivePoll.Milliseconds()})
+}
+
+// boardPlan runs the API's run-plan for the season: a dry run shows the
+// proposal on the board, with a button to save it; saving replaces the
+// unconfirmed jobs as the API does.
+func (p *Pages) boardPlan(c *call) error {
+	seasonID, _ := strconv.ParseInt(c.r.PostFormValue("season"), 10, 64)
+	apply := c.r.PostFormValue("mode") == "apply"
+	var plan api.PlanBody
+	err := p.callAPI(c, http.MethodPost, "/v1/plan", map[string]any{"seasonId": seasonID, "dryRun": !apply}, &plan)
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return p.boardError(c, ae)
+	}
+	if err != nil {
+		return err
+	}
+	if apply {
+		redirectBoard(c, url.Values{"season": {itoa(seasonID)}, "done": {"applied"}, "jobs": {strconv.Itoa(len(plan.JobIDs))}})
+		return nil
+	}
+	v, err := p.loadBoard(c)
+	if err != nil {
+		return err
+	}
+	v.Preview, err = p.preview(c, &plan)
+	if err != nil {
+		return err
+	}
+	p.render(c, http.StatusOK, "board", "board.title", v)
+	return nil
+}
+
+func (p *Pages) boardError(c *call, ae *apiError) error {
+	v, err := p.loadBoard(c)
+	if err != nil {
+		return err
+	}
+	v.Error = ae.Detail
+	p.render(c, ae.Status, "board", "board.title", v)
+	return nil
+}
+
+func (p *Pages) preview(c *call, plan *api.PlanBody) (*previewView, error) {
+	teams, err := p.teamNames(c)
+	if err != nil {
+		return nil, err
+	}
+	fields, err := p.fieldNames(c)
+	if err != nil {
+		return nil, err
+	}
+	pv := &previewView{Late: len(plan.Late), Fixed: plan.FixedJobs,
+		Ratio:    strconv.FormatFloat(plan.InWindowRatio*100, 'f', 1, 64) + "%",
+		Workdays: strconv.FormatFloat(plan.Score.PlannedWorkdays, 'f', -1, 64)}
+	heads := map[int64]string{}
+	head := func(id int64) string {
+		if n, ok := heads[id]; ok {
+			return n
+		}
+		h, err := p.store.GetHousehold(c.ctx(), c.v.ID, id)
+		if err != nil {
+			return "#" + itoa(id)
+		}
+		heads[id] = h.HeadName
+		return h.HeadName
+	}
+	for _, j := range plan.Jobs {
+		n := 0
+		for _, w := range j.Workers {
+			n += w.Workers
+		}
+		pv.Jobs = append(pv.Jobs, previewJob{Date: j.Date, Team: teams[j.TeamID], chipView: chipView{
+			Household: head(j.HouseholdID), Field: fields[j.FieldID], Task: j.Task, People: n, State: "proposed", Late: j.Late}})
+	}
+	for _, u := range plan.Unplaced {
+		r, err := p.store.GetRequest(c.ctx(), c.v.ID, u.RequestID)
+		if err != nil {
+			return nil, err
+		}
+		pv.Unplaced = append(pv.Unplaced, waitView{ID: r.ID, HouseholdID: r.HouseholdID, Household: head(r.HouseholdID),
+			Field: fields[r.FieldID], Task: r.Task, Earliest: r.Earliest, Latest: r.Latest, Reason: u.Reason})
+	}
+	return pv, nil
+}
+
+// boardRain marks a rained-out day through the API's block-days: the jobs
+// on it are cancelled, the teams and households told, and the seasons it
+// falls in planned again.
+func (p *Pages) boardRain(c *call) error {
+	seasonID := c.r.PostFormValue("season")
+	date := c.r.PostFormValue("date")
+	group, _ := strconv.Atoi(c.r.PostFormValue("group"))
+	reason := strings.TrimSpace(c.r.PostFormValue("reason"))
+	var out api.BlockBody
+	err := p.callAPI(c, http.MethodPost, "/v1/blocked-days", map[string]any{"dates": []string{date}, "group": group, "reason": reason}, &out)
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return p.boardError(c, ae)
+	}
+	if err != nil {
+		return err
+	}
+	redirectBoard(c, url.Values{"season": {seasonID}, "done": {"rain"}, "date": {date}, "cancelled": {strconv.Itoa(len(out.Cancelled))}})
+	return nil
+}
+
+// redirectBoard answers a board's post with the board, saying what it did.
+func redirectBoard(c *call, q url.Values) {
+	http.Redirect(c.w, c.r, "/board?"+q.Encode(), http.StatusSeeOther)
+}

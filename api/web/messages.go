@@ -1,0 +1,231 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"strconv"
+	"strings"
+)
+
+// catalogue is every text the pages show, Chinese and English, in one
+// place. A key missing here shows as itself, and a test fails.
+var catalogue = map[string][2]string{
+	"app.name":        {"换工互助", "Huangong"},
+	"signout":         {"退出", "Sign out"},
+	"back.home":       {"回到首页", "Back to my page"},
+	"err.title":       {"没能办成", "That did not work"},
+	"err.csrf":        {"表单已过期或不是从本页提交的，请回到页面重新填写。", "This form has expired or did not come from this page; go back and fill it in again."},
+	"err.role":        {"您的身份不能打开这个页面。", "Your sign-in cannot open this page."},
+	"err.notfound":    {"没有找到这个页面。", "There is no such page."},
+	"err.signedout":   {"您还没有登录，或者登录已失效。请重新扫描您的二维码。", "You are not signed in, or your sign-in has ended. Scan your card's QR code again."},
+	"err.crossorigin": {"不接受从其他网站提交的表单。", "Forms sent from another site are refused."},
+	"err.internal":    {"系统出了点问题，请稍后再试。", "Something went wrong on our side; try again later."},
+
+	"signin.title":  {"登录", "Sign in"},
+	"signin.howto":  {"请用手机扫描村里发给您的二维码卡片；也可以把卡片上的令牌粘贴在下面。", "Scan the QR code on the card the village gave you with your phone, or paste the token printed on it below."},
+	"signin.token":  {"令牌", "Token"},
+	"signin.submit": {"登录", "Sign in"},
+	"signin.bad":    {"这个登录链接无效或已作废，请找村干部重新打印。", "This sign-in link is not valid or has been revoked; ask a cadre for a new card."},
+	"signin.leader": {"队长请使用 huangong 命令行或接口安排派工；这里是农户和村干部的页面。", "Team leaders work with the huangong command line or the API; these pages are for households and cadres."},
+
+	"household.title":    {"我家的换工", "My household"},
+	"household.head":     {"%s 户", "%s's household"},
+	"household.group":    {"第%d村民小组", "Village group %d"},
+	"household.members":  {"%d口人，%d个劳力", "%d people, %d able to work"},
+	"household.cadre":    {"您以村干部身份查看，可以代这户登记求助。", "You are looking as a cadre and can ask for help on this household's behalf."},
+	"flag.elderly":       {"老年户", "elderly"},
+	"flag.leftBehind":    {"留守户", "left-behind"},
+	"flag.disabled":      {"残疾", "disabled"},
+	"flag.fiveGuarantee": {"五保户", "five-guarantee"},
+	"flag.exempt":        {"村公益兜底", "covered by the village fund"},
+	"flash.asked":        {"求助已登记，村里排好后会告诉您哪天哪个队来。", "Your request is registered. Once it is planned you will see which team comes on which day."},
+	"flash.rated":        {"谢谢您的评价！", "Thank you for your rating!"},
+
+	"balance.title": {"换工账", "Workday balance"},
+	"balance.words": {"您家帮别人干了 %s 天，别人帮您家干了 %s 天。", "You have helped %s days, been helped %s days."},
+	"balance.owed":  {"乡亲们还欠您家 %s 天工。", "The village owes you %s days of help."},
+	"balance.owes":  {"您家还欠乡亲们 %s 天工。", "You owe the village %s days of help."},
+	"balance.even":  {"两清，不欠不差。", "All square."},
+	"balance.below": {"欠得有点多了，村干部会来商量；不影响您求助。", "That is past the village's limit; a cadre will talk it over with you. You can still ask for help."},
+
+	"upcoming.title": {"要来帮忙的", "Help coming"},
+	"job.people":     {"%d人", "people: %d"},
+	"job.scheduled":  {"已安排", "planned"},
+	"job.confirmed":  {"队长已确认", "confirmed by the leader"},
+	"job.done":       {"已完工", "done"},
+	"job.declined":   {"队长推辞", "declined"},
+	"job.cancelled":  {"已取消", "cancelled"},
+	"job.late":       {"晚于期限", "after the due date"},
+
+	"ask.title":     {"请求帮忙", "Ask for help"},
+	"ask.window":    {"%s：%s 至 %s", "%s: %s to %s"},
+	"ask.notopen":   {"尚未开始，可以先登记", "not started yet; you can ask now"},
+	"ask.field":     {"哪块田", "Which field"},
+	"ask.task":      {"干什么活", "Which work"},
+	"ask.earliest":  {"最早哪天", "Earliest day"},
+	"ask.latest":    {"最晚哪天", "Latest day"},
+	"ask.note":      {"备注（可不填）", "Note (optional)"},
+	"ask.note.hint": {"比如：家里没有劳力", "e.g. no one at home can work"},
+	"ask.submit":    {"登记求助", "Ask for help"},
+	"ask.nofields":  {"还没有登记田块，请找村干部。", "No fields are recorded yet; ask a cadre."},
+	"ask.noseason":  {"现在不是农忙季节，不能登记求助。", "No busy season is open now, so help cannot be asked for."},
+	"field.area":    {"%s亩", "%s mu"},
+
+	"task.prepare":     {"整地", "land preparation"},
+	"task.transplant":  {"插秧", "transplanting"},
+	"task.harvest":     {"收割", "harvest"},
+	"crop.early_rice":  {"早稻", "early rice"},
+	"crop.late_rice":   {"晚稻", "late rice"},
+	"crop.single_rice": {"中稻", "single rice"},
+	"crop.rapeseed":    {"油菜", "rapeseed"},
+	"crop.other":       {"其他", "other"},
+
+	"requests.title":    {"我的求助", "My requests"},
+	"requests.none":     {"还没有求助。", "No requests yet."},
+	"request.window":    {"%s 至 %s", "%s to %s"},
+	"request.workdays":  {"约%s个工日", "workdays: about %s"},
+	"request.submitted": {"已登记", "registered"},
+	"request.scheduled": {"已派工", "planned"},
+	"request.confirmed": {"已确认", "confirmed"},
+	"request.done":      {"已完工", "done"},
+	"request.closed":    {"已结束", "closed"},
+	"request.cancelled": {"已取消", "cancelled"},
+	"request.overdue":   {"已超期", "overdue"},
+	"rate.ask":          {"活干得怎么样？点星星打分。", "How was the work? Tap the stars."},
+	"rate.n":            {"%d星", "%d stars"},
+	"rate.given":        {"您打了%d星", "you gave %d stars"},
+	"rate.comment":      {"想说的话（可不填）", "Anything to say (optional)"},
+	"rate.submit":       {"提交评价", "Send rating"},
+	"season.planned":    {"未开始", "planned"},
+	"season.open":       {"进行中", "open"},
+	"season.closed":     {"已结束", "closed"},
+
+	"board.title":    {"农忙派工看板", "Season board"},
+	"board.season":   {"农时", "Season"},
+	"board.show":     {"查看", "Show"},
+	"board.tonotice": {"打印公示 →", "Printable notice →"},
+	"board.window":   {"%s 至 %s", "%s to %s"},
+	"board.today":    {"今天 %s", "today %s"},
+	"board.counts":   {"求助 %d 件：待安排 %d，已派工 %d，已确认 %d，已完工 %d", "%d requests: %d waiting, %d planned, %d confirmed, %d done"},
+	"board.noseason": {"还没有农时。", "There is no season yet."},
+	"flash.applied":  {"计划已保存：新派工 %d 个，已通知各队和农户。", "Plan saved: %d new jobs; the teams and households have been told."},
+	"flash.rain":     {"%s 已登记停工，取消派工 %d 个，并已重新安排。", "%s is marked rained out; %d jobs were cancelled and the season planned again."},
+
+	"plan.title":   {"排派工", "Plan the jobs"},
+	"plan.explain": {"先试排看看结果，满意再保存。已确认的派工不动。", "Try a dry run first and save it if it looks right. Confirmed jobs stay as they are."},
+	"plan.dry":     {"试排（不保存）", "Dry run (saves nothing)"},
+	"plan.apply":   {"保存这个计划", "Save this plan"},
+	"plan.discard": {"不要了", "Discard"},
+
+	"rain.title":   {"雨天停工", "Rain-out day"},
+	"rain.date":    {"日期", "Date"},
+	"rain.group":   {"范围", "Where"},
+	"rain.all":     {"全村", "whole village"},
+	"rain.reason":  {"原因", "Reason"},
+	"rain.default": {"大雨", "heavy rain"},
+	"rain.submit":  {"登记停工并重排", "Mark and plan again"},
+
+	"preview.title":    {"试排结果（尚未保存）", "Dry run (not saved)"},
+	"preview.summary":  {"新派工 %d 个，共 %s 个工日；期限内完成比例 %s（相对上界）；未能安排 %d 件，超期 %d 件；保留原派工 %d 个。", "%d new jobs, %s workdays; in-window %s of the bound; %d requests not placed, %d late; %d jobs kept."},
+	"preview.unplaced": {"未能安排的求助", "Requests not placed"},
+
+	"grid.title":     {"每日派工（日期 × 互助队）", "Jobs by day and team"},
+	"grid.rain":      {"停工日", "rained out"},
+	"grid.todaymark": {"今天", "today"},
+	"team.leader":    {"队长 %s", "leader %s"},
+	"team.capacity":  {"每天最多%d人", "up to %d a day"},
+
+	"col.date":      {"日期", "Date"},
+	"col.team":      {"互助队", "Team"},
+	"col.household": {"农户", "Household"},
+	"col.work":      {"农活", "Work"},
+	"col.people":    {"人数", "People"},
+	"col.window":    {"时段", "Window"},
+	"col.workdays":  {"工日", "Workdays"},
+	"col.why":       {"情况", "Status"},
+	"col.head":      {"户主", "Head"},
+	"col.given":     {"帮工", "Given"},
+	"col.received":  {"受助", "Received"},
+	"col.balance":   {"结余", "Balance"},
+
+	"wait.title":    {"待安排和超期的求助", "Waiting or late"},
+	"wait.none":     {"都安排上了。", "Everything is placed."},
+	"wait.unplaced": {"未安排", "not placed"},
+	"wait.priority": {"优先", "priority"},
+
+	"load.title":      {"各队工作量", "Each team's load"},
+	"load.members":    {"队员户", "Members"},
+	"load.jobs":       {"派工", "Jobs"},
+	"load.peopledays": {"人次", "People-days"},
+	"load.share":      {"占本季能力", "Of the season's capacity"},
+	"load.explain":    {"人次是本季已安排或已完工的出工人数之和；能力按每天最多人数乘以本季天数计。", "People-days sum the people of the season's planned and done jobs; capacity is the team's people a day times the season's days."},
+
+	"chart.title":   {"各户换工结余", "Workday balances"},
+	"chart.aria":    {"%d户的换工结余柱状图，警戒线 %s 个工日", "Bar chart of %d households' balances, soft limit %s workdays"},
+	"chart.limit":   {"警戒线 %s", "soft limit %s"},
+	"chart.explain": {"每根柱子是一户，从欠得最多到多帮得最多排列；柱子在0以上是乡亲欠这户的工，在0以下是这户欠的工；红色低于警戒线，只提醒，不影响求助。", "One bar per household, from the most owing to the most owed. Above 0 the village owes the household help; below 0 it owes help. Red bars are below the soft limit: a flag, never a refusal."},
+	"chart.below":   {"低于警戒线的 %d 户", "%d households below the soft limit"},
+
+	"notice.title":      {"换工公示", "Public notice"},
+	"notice.heading":    {"换工互助公示", "mutual-aid labor notice"},
+	"notice.sub":        {"农时 %s 至 %s · 公示日期 %s · 单位：工日", "Season %s to %s · posted %s · in workdays"},
+	"notice.print":      {"打印", "Print"},
+	"notice.toboard":    {"← 回到看板", "← Back to the board"},
+	"notice.figures":    {"本季数字", "The season in figures"},
+	"notice.teams":      {"各互助队", "Teams"},
+	"notice.jobs":       {"完工派工", "Jobs done"},
+	"notice.teamdays":   {"出工工日", "Workdays"},
+	"notice.households": {"各户换工", "Households"},
+	"notice.explain":    {"帮工、受助为本季已完工的派工；结余为至今累计，正数是乡亲欠这户的工，负数是这户欠的工。", "Given and received count this season's finished jobs; the balance is to date: positive, the village owes the household help; negative, it owes help."},
+	"notice.legend":     {"※ 五保等村公益兜底户，受助工日由村公益账户支付。加粗为低于警戒线。", "※ households whose help the village fund covers. Bold: below the soft limit."},
+	"notice.objection":  {"公示期七天。如有异议，请向村委会或联户党员反映。", "Posted for seven days. Any objection to the village committee or your linked party member."},
+	"notice.sign":       {"%s村民委员会（盖章）　　　　年　　月　　日", "%s village committee (seal)          date"},
+	"fig.received":      {"收到求助", "Requests"},
+	"fig.done":          {"已办结", "Done"},
+	"fig.ontime":        {"按期办结", "Done on time"},
+	"fig.completion":    {"办结率", "Completion rate"},
+	"fig.response":      {"平均响应", "Mean response"},
+	"fig.feedback":      {"平均评价", "Mean rating"},
+	"fig.feedbacks":     {"%d户评价", "%d ratings"},
+	"fig.workdays":      {"换工工日", "Workdays exchanged"},
+	"fig.open":          {"未办结", "Still open"},
+	"fig.overdue":       {"超期%d", "%d overdue"},
+	"fig.fund":          {"村公益账户", "Village fund"},
+	"unit.hours":        {"%s小时", "%s hours"},
+	"unit.days":         {"%s天", "%s days"},
+}
+
+// text looks a key up in a language and fills in its arguments.
+func text(lang, key string, args ...any) string {
+	m, ok := catalogue[key]
+	if !ok {
+		return key
+	}
+	s := m[0]
+	if lang == langEN {
+		s = m[1]
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(s, args...)
+	}
+	return s
+}
+
+// funcs are the templates' helpers.
+var funcs = template.FuncMap{
+	"wd":    workdays,
+	"add":   func(a, b int) int { return a + b },
+	"later": func(a, b string) string { return max(a, b) },
+	"neg":   func(n int64) int64 { return -n },
+	"countdown": func(n int) []int {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = n - i
+		}
+		return out
+	},
+	"stars": func(n int) string { return strings.Repeat("★", n) + strings.Repeat("☆", 5-n) },
+}
+
+// workdays shows half days as workdays: 9 → "4.5".
+func workdays(half int64) string { return strconv.FormatFloat(float64(half)/2, 'f', -1, 64) }

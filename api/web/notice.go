@@ -1,0 +1,174 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"huangong/store"
+)
+
+// noticeView is the public notice (公示) of a season, for the village's
+// notice board: A4, printed.
+type noticeView struct {
+	Seasons []*store.Season
+	Season  *store.Season
+	Report  *store.SeasonReport
+	Date    string
+	Groups  []noticeGroup
+	Teams   []store.TeamWork
+	Fund    int64
+	Total   noticeRow // the season's sums over every household
+
+	Completion string // "92%"
+	OnTime     string
+	Response   string // mean submitted → first confirmed job
+	Feedback   string // mean stars
+}
+
+type noticeGroup struct {
+	Group int
+	Rows  []noticeRow
+}
+
+type noticeRow struct {
+	ID       int64
+	Name     string
+	Given    int64 // half days worked for others this season
+	Received int64 // half days others worked for it this season
+	Balance  int64 // the ledger's balance now
+	Below    bool
+	Exempt   bool
+}
+
+// notice is the printable public notice of a season: every household's
+// workdays given and received in it and its balance, each team's totals,
+// and the season's figures of the closed loop.
+func (p *Pages) notice(c *call) error {
+	ctx := c.ctx()
+	today := p.today(c)
+	seasons, err := p.store.ListSeasons(ctx, c.v.ID, 0)
+	if err != nil {
+		return err
+	}
+	v := &noticeView{Seasons: seasons, Date: today, Season: noticeSeason(seasons, c.r.URL.Query().Get("season"), today)}
+	if v.Season == nil {
+		p.render(c, http.StatusOK, "notice", "notice.title", v)
+		return nil
+	}
+	if v.Report, err = p.store.SeasonReport(ctx, c.v.ID, v.Season.ID); err != nil {
+		return err
+	}
+	rep := v.Report
+	v.Teams = rep.ByTeam
+	v.Completion = percent(rep.CompletionRate)
+	if rep.Done > 0 {
+		v.OnTime = percent(float64(rep.DoneOnTime) / float64(rep.Done))
+	}
+	if rep.Responded > 0 {
+		v.Response = duration(c.lang, rep.MeanResponse)
+	}
+	if rep.Feedbacks > 0 {
+		v.Feedback = strconv.FormatFloat(rep.MeanFeedback, 'f', 1, 64)
+	}
+	// Given and received in this season come from its finished jobs'
+	// attendance, the same records the ledger posted from.
+	reqs, err := all(func(pg store.Page) ([]*store.HelpRequest, int64, error) {
+		return p.store.ListRequests(ctx, c.v.ID, store.RequestFilter{SeasonID: v.Season.ID}, pg)
+	})
+	if err != nil {
+		return err
+	}
+	helped := map[int64]int64{}
+	for _, r := range reqs {
+		helped[r.ID] = r.HouseholdID
+	}
+	jobs, err := all(func(pg store.Page) ([]*store.Job, int64, error) {
+		return p.store.ListJobs(ctx, c.v.ID, store.JobFilter{State: store.JobDone, From: v.Season.StartDate}, pg)
+	})
+	if err != nil {
+		return err
+	}
+	given, received := map[int64]int64{}, map[int64]int64{}
+	for _, j := range jobs {
+		h, ok := helped[j.RequestID]
+		if !ok {
+			continue // a later season's
+		}
+		for _, a := range j.Attendance {
+			given[a.HouseholdID] += a.HalfDays
+			received[h] += a.HalfDays
+		}
+	}
+	rows, fund, err := p.store.Balances(ctx, c.v.ID, store.BalanceQuery{})
+	if err != nil {
+		return err
+	}
+	v.Fund = fund
+	exempt, err := p.exemptHouseholds(c)
+	if err != nil {
+		return err
+	}
+	byGroup := map[int]*noticeGroup{}
+	for _, b := range rows {
+		g := byGroup[b.Group]
+		if g == nil {
+			g = &noticeGroup{Group: b.Group}
+			byGroup[b.Group] = g
+		}
+		row := noticeRow{ID: b.HouseholdID, Name: b.HeadName, Given: given[b.HouseholdID], Received: received[b.HouseholdID],
+			Balance: b.Balance, Below: b.BelowLimit, Exempt: exempt[b.HouseholdID]}
+		g.Rows = append(g.Rows, row)
+		v.Total.Given += row.Given
+		v.Total.Received += row.Received
+	}
+	for _, g := range byGroup {
+		v.Groups = append(v.Groups, *g)
+	}
+	slices.SortFunc(v.Groups, func(a, b noticeGroup) int { return a.Group - b.Group })
+	p.render(c, http.StatusOK, "notice", "notice.title", v)
+	return nil
+}
+
+func (p *Pages) exemptHouseholds(c *call) (map[int64]bool, error) {
+	hs, err := all(func(pg store.Page) ([]*store.Household, int64, error) {
+		return p.store.ListHouseholds(c.ctx(), c.v.ID, store.HouseholdFilter{}, pg)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]bool{}
+	for _, h := range hs {
+		if h.Exempt {
+			out[h.ID] = true
+		}
+	}
+	return out, nil
+}
+
+// noticeSeason is the season asked for, or the latest that has started.
+func noticeSeason(seasons []*store.Season, asked, today string) *store.Season {
+	if id, err := strconv.ParseInt(asked, 10, 64); err == nil {
+		if i := slices.IndexFunc(seasons, func(se *store.Season) bool { return se.ID == id }); i >= 0 {
+			return seasons[i]
+		}
+	}
+	var out *store.Season
+	for _, se := range seasons {
+		if se.StartDate <= today || out == nil {
+			out = se
+		}
+	}
+	return out
+}
+
+func percent(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" }
+
+// duration shows a response time in hours, or days past two.
+func duration(lang string, d time.Duration) string {
+	if h := d.Hours(); h < 48 {
+		return text(lang, "unit.hours", strconv.FormatFloat(h, 'f', 1, 64))
+	}
+	return text(lang, "unit.days", strconv.FormatFloat(d.Hours()/24, 'f', 1, 64))
+}

@@ -1,0 +1,145 @@
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"huangong/api"
+	"huangong/store"
+)
+
+// CookieName is the sign-in cookie. It holds the token's secret itself:
+// the card a cadre prints carries the same secret, the store keeps only
+// its SHA-256, and revoking the token (a lost phone) signs the page out.
+const CookieName = "huangong_session"
+
+// cookieAge keeps a household signed in across a season and the next: a
+// 62-year-old farmer should not have to find the card again in autumn.
+const cookieAge = 180 * 24 * time.Hour
+
+// csrfField is the hidden form field that carries the form token.
+const csrfField = "csrf"
+
+// session returns the caller of a request from its cookie; nil when there
+// is none or it is not a live token.
+func (p *Pages) session(r *http.Request) (string, *api.Principal) {
+	ck, err := r.Cookie(CookieName)
+	if err != nil || ck.Value == "" {
+		return "", nil
+	}
+	who, err := api.Resolve(r.Context(), p.store, ck.Value)
+	if err != nil {
+		if store.ErrorCode(err) != store.EUNAUTHORIZED {
+			p.log.Error("web: session", "err", err)
+		}
+		return "", nil
+	}
+	return ck.Value, who
+}
+
+// setSession leaves the secret in the cookie.
+//
+// SameSite is Lax, not Strict: a household opens its page from a link —
+// the QR code on its card, or the link a cadre sent to the family's chat —
+// and a Strict cookie is withheld from every navigation that starts on
+// another site, including the redirect that follows the sign-in link
+// itself (Chrome counts the whole redirect chain as cross-site), so the
+// farmer would land on the sign-in page again. Lax still keeps the cookie
+// off every cross-site form post, which is where a forged request could
+// change something; GET pages change nothing, and every post also needs
+// the session's form token and a same-site Sec-Fetch-Site or Origin.
+func setSession(w http.ResponseWriter, r *http.Request, secret string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: CookieName, Value: secret, Path: "/", MaxAge: int(cookieAge / time.Second),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil,
+	})
+}
+
+func clearSession(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+}
+
+// csrfToken is the form token of a session: an HMAC keyed by the session's
+// secret. Only someone who holds the cookie can compute it, it needs no
+// server state, and it outlives a restart of the service.
+func csrfToken(secret string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("huangong web form v1"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func validCSRF(secret, got string) bool {
+	return got != "" && hmac.Equal([]byte(got), []byte(csrfToken(secret)))
+}
+
+// signinPage signs in with a link's token (?token=), or shows the form to
+// paste one. The token never stays in the address bar: the answer is a
+// redirect to the caller's page, which carries nothing but the cookie.
+func (p *Pages) signinPage(w http.ResponseWriter, r *http.Request) {
+	c := &call{w: w, r: r, lang: p.language(w, r)}
+	if secret := r.URL.Query().Get("token"); secret != "" {
+		p.signin(c, secret)
+		return
+	}
+	p.render(c, http.StatusOK, "signin", "signin.title", signinView{Role: r.URL.Query().Get("role")})
+}
+
+// signinForm is the pasted token's sign-in.
+func (p *Pages) signinForm(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	c := &call{w: w, r: r, lang: p.language(w, r)}
+	p.signin(c, strings.TrimSpace(r.PostFormValue("token")))
+}
+
+type signinView struct {
+	Role  string // a leader signed in: the pages are not for it
+	Error string
+}
+
+func (p *Pages) signin(c *call, secret string) {
+	// The link's token must not leak from this answer either: no referrer
+	// leaves it, and nothing caches it.
+	c.w.Header().Set("Referrer-Policy", "no-referrer")
+	who, err := api.Resolve(c.ctx(), p.store, secret)
+	if err != nil {
+		p.appendAudit(c.ctx(), nil, "web:signin", c.r.URL.Path, http.StatusUnauthorized, store.OutcomeDenied)
+		p.render(c, http.StatusUnauthorized, "signin", "signin.title", signinView{Error: text(c.lang, "signin.bad")})
+		return
+	}
+	setSession(c.w, c.r, secret)
+	http.Redirect(c.w, c.r, homeOf(who), http.StatusSeeOther)
+}
+
+func (p *Pages) signout(c *call) error {
+	clearSession(c.w, c.r)
+	http.Redirect(c.w, c.r, "/signin", http.StatusSeeOther)
+	return nil
+}
+
+// Languages: Chinese is the default, English the switch.
+const (
+	langZH = "zh"
+	langEN = "en"
+)
+
+// language is the page's language: ?lang= (remembered in a cookie), the
+// cookie, or Chinese.
+func (p *Pages) language(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == langZH || l == langEN {
+		http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+			SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
+		return l
+	}
+	if ck, err := r.Cookie("lang"); err == nil && ck.Value == langEN {
+		return langEN
+	}
+	return langZH
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

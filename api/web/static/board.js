@@ -1,0 +1,41 @@
+// The board's live refresh. Without it the board is complete, only not
+// live: every few seconds it asks /board/live whether anything happened
+// in the village after the event the page was drawn at, and if so fetches
+// the board again and swaps the live part in place (forms, a dry run on
+// screen and the scroll position stay as they are).
+"use strict";
+(function () {
+  var live = document.getElementById("live");
+  if (!live || !window.fetch) return;
+  var every = Number(live.dataset.every) || 5000;
+  document.documentElement.classList.add("live");
+  function tick() {
+    var url = "/board/live?after=" + encodeURIComponent(live.dataset.version || "0");
+    fetch(url, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) {
+        if (!s) return;
+        if (s.every) every = s.every;
+        if (s.changed) return refresh();
+      })
+      .catch(function () { /* offline for a moment: try again later */ })
+      .then(function () { setTimeout(tick, every); });
+  }
+  function refresh() {
+    var u = new URL(location.href);
+    u.searchParams.delete("done");
+    return fetch(u.pathname + u.search, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("live");
+        if (!fresh) return;
+        live.innerHTML = fresh.innerHTML;
+        live.dataset.version = fresh.dataset.version;
+        live.classList.add("refreshed");
+        setTimeout(function () { live.classList.remove("refreshed"); }, 1200);
+      });
+  }
+  setTimeout(tick, every);
+})();

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+
+	qrcode "github.com/yeqown/go-qrcode/v2"
+
+	"huangong/store"
+)
+
+// cardCmd mints a sign-in card: a new token for a household (or a cadre)
+// as a link to the web pages and a QR code of it, in the terminal and, if
+// asked, as a PNG to print. A cadre hands each household its card; the
+// household scans it once and its phone stays signed in.
+func cardCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, db := newFlags("token card")
+	household := fs.Int64("household", 0, "农户 the household the card signs in")
+	role := fs.String("role", "", "household (with --household) or cadre")
+	village := fs.Int64("village", 0, "village ID; defaults to the only village, else the demo village")
+	base := fs.String("base", env("HUANGONG_BASE_URL", "http://localhost:8080"), "the pages' address as the phones reach it (HUANGONG_BASE_URL)")
+	pngOut := fs.String("png", "", "also write the QR code to this PNG file, for printing")
+	label := fs.String("label", "", "备注 a note on whose card this is")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *role == "" {
+		*role = store.RoleHousehold
+	}
+	switch {
+	case *role == store.RoleHousehold && *household == 0:
+		return errors.New("usage: huangong token card --household ID [--base URL] [--png FILE], or --role cadre")
+	case *role == store.RoleCadre && *household != 0:
+		return errors.New("a cadre's card is for the village, not a household: leave out --household")
+	case *role != store.RoleHousehold && *role != store.RoleCadre:
+		return fmt.Errorf("cards are for households and cadres, not %q: a team leader uses the CLI with `huangong token create`", *role)
+	}
+	link, err := url.Parse(strings.TrimRight(*base, "/"))
+	if err != nil || (link.Scheme != "http" && link.Scheme != "https") || link.Host == "" || link.RawQuery != "" {
+		return fmt.Errorf("--base %q is not an http(s) address like http://192.168.1.10:8080", *base)
+	}
+
+	st, err := store.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, err := pickVillage(ctx, st, *village)
+	if err != nil {
+		return err
+	}
+	t := &store.Token{VillageID: v.ID, Role: *role, Label: *label}
+	who := v.Name + " 村干部 cadre"
+	if *role == store.RoleHousehold {
+		h, err := st.GetHousehold(ctx, v.ID, *household)
+		if err != nil {
+			return err
+		}
+		t.HouseholdID = &h.ID
+		who = fmt.Sprintf("%s · %s户 (household %d)", v.Name, h.HeadName, h.ID)
+		if t.Label == "" {
+			t.Label = "card " + h.HeadName
+		}
+	}
+	secret, err := st.CreateToken(ctx, t)
+	if err != nil {
+		return err
+	}
+	link.Path += "/signin"
+	link.RawQuery = url.Values{"token": {secret}}.Encode()
+	bits, err := qrBits(link.String())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\n登录链接 sign-in link:\n%s\n\n", who, link)
+	writeTerminalQR(stdout, bits)
+	fmt.Fprintln(stdout, "\n扫码登录；卡片即钥匙，请妥善保管，丢失请找村干部作废。")
+	fmt.Fprintln(stdout, "Scan to sign in. The card is a key: keep it safe; a cadre revokes a lost one.")
+	if *pngOut != "" {
+		if err := writePNGQR(*pngOut, bits); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "wrote", *pngOut)
+	}
+	return nil
+}
+
+// qrBits encodes text as a QR code's modules, dark true, with the quiet
+// zone of four modules a scanner needs around it.
+func qrBits(text string) ([][]bool, error) {
+	qr, err := qrcode.NewWith(text, qrcode.WithErrorCorrectionLevel(qrcode.ErrorCorrectionMedium))
+	if err != nil {
+		return nil, fmt.Errorf("qr code: %w", err)
+	}
+	var m bitmap
+	if err := qr.Save(&m); err != nil {
+		return nil, fmt.Errorf("qr code: %w", err)
+	}
+	const quiet = 4
+	n := len(m.bits)
+	out := make([][]bool, n+2*quiet)
+	for y := range out {
+		out[y] = make([]bool, n+2*quiet)
+		if y >= quiet && y < n+quiet {
+			copy(out[y][quiet:], m.bits[y-quiet])
+		}
+	}
+	return out, nil
+}
+
+// bitmap is a qrcode.Writer that keeps the modules.
+type bitmap struct{ bits [][]bool }
+
+func (b *bitmap) Write(mat qrcode.Matrix) error { b.bits = mat.Bitmap(); return nil }
+func (b *bitmap) Close() error                  { return nil }
+
+// writeTerminalQR draws two rows of modules per line with half blocks,
+// black on white whatever the terminal's colours, so phones can scan it
+// from the screen.
+func writeTerminalQR(w io.Writer, bits [][]bool) {
+	const on, off = "\x1b[30;47m", "\x1b[0m"
+	for y := 0; y < len(bits); y += 2 {
+		var line strings.Builder
+		line.WriteString(on)
+		for x := range bits[y] {
+			top := bits[y][x]
+			bottom := y+1 < len(bits) && bits[y+1][x]
+			switch {
+			case top && bottom:
+				line.WriteString("█")
+			case top:
+				line.WriteString("▀")
+			case bottom:
+				line.WriteString("▄")
+			default:
+				line.WriteString(" ")
+			}
+		}
+		line.WriteString(off)
+		fmt.Fprintln(w, line.String())
+	}
+}
+
+// writePNGQR writes the code at 10 pixels a module: about 5 cm across on
+// an ordinary printer, easy for an old phone's camera.
+func writePNGQR(path string, bits [][]bool) error {
+	const scale = 10
+	n := len(bits)
+	img := image.NewPaletted(image.Rect(0, 0, n*scale, n*scale), color.Palette{color.White, color.Black})
+	for y := range n * scale {
+		for x := range n * scale {
+			if bits[y/scale][x/scale] {
+				img.SetColorIndex(x, y, 1)
+			}
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
