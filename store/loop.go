@@ -136,6 +136,15 @@ func (s *Store) Outbox(ctx context.Context, villageID int64, f OutboxFilter) ([]
 	return out, translate(q.Limit(int64(f.Limit)).Scan(ctx), "outbox")
 }
 
+// LastEvent returns the ID of the village's newest outbox event, 0 when
+// there is none: the board's live refresh asks what came after it.
+func (s *Store) LastEvent(ctx context.Context, villageID int64) (int64, error) {
+	var last int64
+	err := s.db.NewSelect().Model((*OutboxEvent)(nil)).ColumnExpr("COALESCE(MAX(id), 0)").
+		Where("village_id = ?", villageID).Scan(ctx, &last)
+	return last, translate(err, "outbox")
+}
+
 // Transitions returns a subject's recorded state changes, oldest first.
 func (s *Store) Transitions(ctx context.Context, villageID int64, subject string, id int64) ([]*Transition, error) {
 	var out []*Transition

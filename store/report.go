@@ -29,12 +29,15 @@ type SeasonReport struct {
 	MeanFeedback float64 // stars
 	Feedbacks    int
 
-	HalfDays       int64 // workdays exchanged, in half days
+	HalfDays       int64 // workdays exchanged in the season, in half days, from the ledger (see Exchanged)
 	ByTeam         []TeamWork
-	BelowSoftLimit int // households below the village's soft limit now
+	Exchange       *Exchange // the season's help given and received, by household and team
+	BelowSoftLimit int       // households below the village's soft limit now
 }
 
-// TeamWork is one team's share of a season.
+// TeamWork is one team's share of a season: its jobs done (of the
+// season's requests), and the workdays the ledger holds for its jobs
+// dated in the season, so a reversed posting no longer counts.
 type TeamWork struct {
 	TeamID   int64
 	Name     string
@@ -126,18 +129,19 @@ func (s *Store) SeasonReport(ctx context.Context, villageID, seasonID int64) (*S
 		byTeam[rep.ByTeam[i].TeamID] = &rep.ByTeam[i]
 	}
 	for _, j := range jobs {
-		if j.State != JobDone {
-			continue
-		}
-		tw := byTeam[j.TeamID]
-		for _, a := range j.Attendance {
-			rep.HalfDays += a.HalfDays
-			if tw != nil {
-				tw.HalfDays += a.HalfDays
-			}
-		}
-		if tw != nil {
+		if tw := byTeam[j.TeamID]; tw != nil && j.State == JobDone {
 			tw.Jobs++
+		}
+	}
+	// Workdays are the ledger's, not the attendance's: a job's posting
+	// may have been reversed, and corrected, since the job was done.
+	if rep.Exchange, err = s.Exchanged(ctx, villageID, se.StartDate, se.EndDate); err != nil {
+		return nil, err
+	}
+	rep.HalfDays = rep.Exchange.HalfDays
+	for id, n := range rep.Exchange.ByTeam {
+		if tw := byTeam[id]; tw != nil {
+			tw.HalfDays = n
 		}
 	}
 	below, _, err := s.Balances(ctx, villageID, BalanceQuery{BelowLimit: true})
