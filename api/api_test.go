@@ -483,3 +483,19 @@ func TestMe(t *testing.T) {
 	resp, body := e.call(t, "GET", "/v1/me", "hg_nonsense", nil)
 	assertProblem(t, resp, body, http.StatusUnauthorized, "")
 }
+
+// TestStatusOf: the one table from domain error codes to HTTP statuses,
+// which the web pages read too; an unknown code (a bug) is no status.
+func TestStatusOf(t *testing.T) {
+	for code, want := range map[string]int{
+		store.EBADREQUEST: http.StatusBadRequest, store.ENOTFOUND: http.StatusNotFound, store.ECONFLICT: http.StatusConflict,
+		store.EINVALID: http.StatusUnprocessableEntity, store.EPRECONDITION: http.StatusPreconditionFailed,
+		store.EUNAUTHORIZED: http.StatusUnauthorized, store.EFORBIDDEN: http.StatusForbidden,
+	} {
+		got, ok := api.StatusOf(code)
+		assert.True(t, ok, code)
+		assert.Equal(t, want, got, code)
+	}
+	_, ok := api.StatusOf(store.EINTERNAL)
+	assert.False(t, ok, "an internal error has no status of its own: it is a 500, logged")
+}

@@ -10,6 +10,14 @@ import (
 	"huangong/store"
 )
 
+// StatusOf is the HTTP status of a domain error code, from the one table
+// of them; false for a code with none (EINTERNAL), which is a 500 that
+// shows nothing of the error. The web pages answer with it too.
+func StatusOf(code string) (int, bool) {
+	status, ok := statusOf[code]
+	return status, ok
+}
+
 // statusOf is the one table from domain error codes to HTTP statuses.
 var statusOf = map[string]int{
 	store.EBADREQUEST:   http.StatusBadRequest,
@@ -32,7 +40,7 @@ func (s *Server) problem(ctx context.Context, err error) huma.StatusError {
 	}
 	var de *store.Error
 	if errors.As(err, &de) {
-		if _, ok := statusOf[de.Code]; ok {
+		if _, ok := StatusOf(de.Code); ok {
 			return toProblem(de)
 		}
 	}
@@ -44,7 +52,7 @@ func (s *Server) problem(ctx context.Context, err error) huma.StatusError {
 // before a handler reaches the store (cursor, If-Match, auth) use it so
 // their problems come from the same table.
 func toProblem(de *store.Error) huma.StatusError {
-	status, ok := statusOf[de.Code]
+	status, ok := StatusOf(de.Code)
 	if !ok {
 		return huma.Error500InternalServerError("内部错误 internal error")
 	}
