@@ -162,8 +162,14 @@ func writePNGQR(path string, bits [][]bool) error {
 			}
 		}
 	}
-	f, err := os.Create(path)
+	// The code is the token itself: the file is its owner's alone, and a
+	// card printed over keeps no wider mode it had.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
 		return err
 	}
 	if err := png.Encode(f, img); err != nil {

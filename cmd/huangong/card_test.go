@@ -42,6 +42,8 @@ func TestTokenCard(t *testing.T) {
 	}
 
 	pngPath := filepath.Join(t.TempDir(), "card.png")
+	// A card printed before, world-readable: the new one is not.
+	require.NoError(t, os.WriteFile(pngPath, nil, 0o644))
 	out, err := card("--household", "1", "--base", base+"/", "--png", pngPath)
 	require.NoError(t, err)
 	assert.Contains(t, out, "章仁标户")
@@ -53,6 +55,9 @@ func TestTokenCard(t *testing.T) {
 	assert.Equal(t, "/h/1", resp.Request.URL.Path, "the card's link opens the household's page")
 	assert.Empty(t, resp.Request.URL.RawQuery, "with no token left in the address")
 
+	info, err := os.Stat(pngPath)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the QR code is the token: only its owner reads the file")
 	f, err := os.Open(pngPath)
 	require.NoError(t, err)
 	defer f.Close()
