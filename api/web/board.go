@@ -2,6 +2,8 @@ package web
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -29,8 +31,9 @@ type boardView struct {
 	Preview *previewView
 	Flash   string
 	Error   string
-	Version int64 // the newest outbox event: the live refresh asks what came after
-	Every   int64 // how often it asks, in milliseconds
+	Version int64  // the newest outbox event: the live refresh asks what came after
+	Every   int64  // how often it asks, in milliseconds
+	Live    string // the board's own address, which the live refresh reads again
 }
 
 type teamView struct {
@@ -82,6 +85,7 @@ type waitView struct {
 
 // previewView is a dry run of the plan, shown before it is saved.
 type previewView struct {
+	Plan     string // its fingerprint: apply saves this plan or nothing
 	Jobs     []previewJob
 	Unplaced []waitView
 	Late     int
@@ -104,6 +108,9 @@ func (p *Pages) board(c *call) error {
 	switch c.r.URL.Query().Get("done") {
 	case "applied":
 		v.Flash = text(c.lang, "flash.applied", atoi(c.r.URL.Query().Get("jobs")))
+		if c.r.URL.Query().Get("changed") != "" {
+			v.Flash += " " + text(c.lang, "flash.changed")
+		}
 	case "rain":
 		v.Flash = text(c.lang, "flash.rain", c.r.URL.Query().Get("date"), atoi(c.r.URL.Query().Get("cancelled")))
 	}
@@ -124,8 +131,12 @@ func (p *Pages) loadBoard(c *call) (*boardView, error) {
 	if v.Seasons, err = p.store.ListSeasons(ctx, c.v.ID, 0); err != nil {
 		return nil, err
 	}
-	v.Season = pickSeason(v.Seasons, c.r.FormValue("season"), v.Today)
-	if v.Version, err = p.lastEvent(c); err != nil {
+	v.Season = pickSeason(v.Seasons, c.r.FormValue("season"), v.Today, false)
+	v.Live = "/board"
+	if v.Season != nil {
+		v.Live += "?season=" + itoa(v.Season.ID)
+	}
+	if v.Version, err = p.store.LastEvent(ctx, c.v.ID); err != nil {
 		return nil, err
 	}
 	households, err := all(func(pg store.Page) ([]*store.Household, int64, error) {
@@ -246,16 +257,25 @@ func (p *Pages) loadBoard(c *call) (*boardView, error) {
 	return v, nil
 }
 
-// pickSeason is the season asked for, or the one at hand: the first not
-// closed that has not ended, else the latest.
-func pickSeason(seasons []*store.Season, asked, today string) *store.Season {
+// pickSeason is the season a page is about: the one asked for by ID
+// (?season=), else the one at hand — the first not closed that has not
+// ended and, with begun, has started — else the latest (with begun, the
+// latest that has started, if one has). Nil when the village has none.
+// The board plans the season at hand, before it starts too; the notice
+// shows the figures of one that has begun; the household page asks for
+// help in the season at hand only (see atHand).
+func pickSeason(seasons []*store.Season, asked, today string, begun bool) *store.Season {
 	if id, err := strconv.ParseInt(asked, 10, 64); err == nil {
 		if i := slices.IndexFunc(seasons, func(se *store.Season) bool { return se.ID == id }); i >= 0 {
 			return seasons[i]
 		}
 	}
-	for _, se := range seasons {
-		if se.State != store.SeasonClosed && se.EndDate >= today {
+	started := func(se *store.Season) bool { return !begun || se.StartDate <= today }
+	if i := slices.IndexFunc(seasons, func(se *store.Season) bool { return atHand(se, today) && started(se) }); i >= 0 {
+		return seasons[i]
+	}
+	for _, se := range slices.Backward(seasons) {
+		if started(se) {
 			return se
 		}
 	}
@@ -263,6 +283,12 @@ func pickSeason(seasons []*store.Season, asked, today string) *store.Season {
 		return seasons[len(seasons)-1]
 	}
 	return nil
+}
+
+// atHand reports whether a season is still to be worked in: not closed
+// and not ended.
+func atHand(se *store.Season, today string) bool {
+	return se.State != store.SeasonClosed && se.EndDate >= today
 }
 
 func nextDay(d string) string {
@@ -287,23 +313,6 @@ func (p *Pages) fieldNames(c *call) (map[int64]string, error) {
 	return out, nil
 }
 
-// lastEvent is the ID of the village's newest outbox event.
-func (p *Pages) lastEvent(c *call) (int64, error) {
-	var last int64
-	for {
-		rows, err := p.store.Outbox(c.ctx(), c.v.ID, store.OutboxFilter{After: last, Limit: store.MaxPageLimit})
-		if err != nil {
-			return 0, err
-		}
-		if len(rows) > 0 {
-			last = rows[len(rows)-1].ID
-		}
-		if len(rows) < store.MaxPageLimit {
-			return last, nil
-		}
-	}
-}
-
 // boardLive tells the board's script whether anything happened in the
 // village after the event it has seen: a request, a plan, a confirmation.
 func (p *Pages) boardLive(c *call) error {
@@ -319,12 +328,15 @@ func (p *Pages) boardLive(c *call) error {
 
 // boardPlan runs the API's run-plan for the season: a dry run shows the
 // proposal on the board, with a button to save it; saving replaces the
-// unconfirmed jobs as the API does.
+// unconfirmed jobs as the API does. Saving plans again, so it first makes
+// sure the plan is still the one the cadre looked at: a request or a
+// confirmation since the dry run changes it, and then nothing is saved and
+// the new proposal is shown instead.
 func (p *Pages) boardPlan(c *call) error {
 	seasonID, _ := strconv.ParseInt(c.r.PostFormValue("season"), 10, 64)
 	apply := c.r.PostFormValue("mode") == "apply"
 	var plan api.PlanBody
-	err := p.callAPI(c, http.MethodPost, "/v1/plan", map[string]any{"seasonId": seasonID, "dryRun": !apply}, &plan)
+	err := p.callAPI(c, http.MethodPost, "/v1/plan", map[string]any{"seasonId": seasonID, "dryRun": true}, &plan)
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return p.boardError(c, ae)
@@ -332,20 +344,58 @@ func (p *Pages) boardPlan(c *call) error {
 	if err != nil {
 		return err
 	}
-	if apply {
-		redirectBoard(c, url.Values{"season": {itoa(seasonID)}, "done": {"applied"}, "jobs": {strconv.Itoa(len(plan.JobIDs))}})
+	seen := c.r.PostFormValue("plan")
+	status := http.StatusOK
+	if apply && planFingerprint(&plan) == seen {
+		var saved api.PlanBody
+		err := p.callAPI(c, http.MethodPost, "/v1/plan", map[string]any{"seasonId": seasonID, "dryRun": false}, &saved)
+		if errors.As(err, &ae) {
+			return p.boardError(c, ae)
+		}
+		if err != nil {
+			return err
+		}
+		q := url.Values{"season": {itoa(seasonID)}, "done": {"applied"}, "jobs": {strconv.Itoa(len(saved.JobIDs))}}
+		if planFingerprint(&saved) != seen {
+			// The records changed in the moment between the check and
+			// the save: what was saved is said, not hidden.
+			q.Set("changed", "1")
+		}
+		redirectBoard(c, q)
 		return nil
 	}
 	v, err := p.loadBoard(c)
 	if err != nil {
 		return err
 	}
-	v.Preview, err = p.preview(c, &plan)
-	if err != nil {
+	if apply {
+		status, v.Error = http.StatusConflict, text(c.lang, "plan.changed")
+	}
+	if v.Preview, err = p.preview(c, &plan); err != nil {
 		return err
 	}
-	p.render(c, http.StatusOK, "board", "board.title", v)
+	p.render(c, status, "board", "board.title", v)
 	return nil
+}
+
+// planFingerprint sums up what a plan would save — its new jobs with
+// their days, teams and workers, the requests it leaves unplaced and the
+// jobs it keeps — so that a saved plan can be matched to its preview.
+func planFingerprint(plan *api.PlanBody) string {
+	jobs := slices.Clone(plan.Jobs)
+	for i := range jobs {
+		jobs[i].ID = 0 // a saved job's, absent from a preview
+	}
+	b, err := json.Marshal(struct {
+		Jobs     []api.ProposedJob
+		Unplaced []api.UnplacedRequest
+		Fixed    int
+	}{jobs, plan.Unplaced, plan.FixedJobs})
+	if err != nil {
+		panic(err) // plain data: cannot fail
+	}
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:18])
 }
 
 func (p *Pages) boardError(c *call, ae *apiError) error {
@@ -367,7 +417,7 @@ func (p *Pages) preview(c *call, plan *api.PlanBody) (*previewView, error) {
 	if err != nil {
 		return nil, err
 	}
-	pv := &previewView{Late: len(plan.Late), Fixed: plan.FixedJobs,
+	pv := &previewView{Plan: planFingerprint(plan), Late: len(plan.Late), Fixed: plan.FixedJobs,
 		Ratio:    strconv.FormatFloat(plan.InWindowRatio*100, 'f', 1, 64) + "%",
 		Workdays: strconv.FormatFloat(plan.Score.PlannedWorkdays, 'f', -1, 64)}
 	heads := map[int64]string{}
@@ -407,7 +457,16 @@ func (p *Pages) preview(c *call, plan *api.PlanBody) (*previewView, error) {
 func (p *Pages) boardRain(c *call) error {
 	seasonID := c.r.PostFormValue("season")
 	date := c.r.PostFormValue("date")
-	group, _ := strconv.Atoi(c.r.PostFormValue("group"))
+	// Empty is the whole village; a group that is no number must not
+	// become 0, the whole village, by accident.
+	group := 0
+	if g := strings.TrimSpace(c.r.PostFormValue("group")); g != "" {
+		n, err := strconv.Atoi(g)
+		if err != nil || n < 0 {
+			return p.boardError(c, formError("group", text(c.lang, "rain.badgroup", g)))
+		}
+		group = n
+	}
 	reason := strings.TrimSpace(c.r.PostFormValue("reason"))
 	var out api.BlockBody
 	err := p.callAPI(c, http.MethodPost, "/v1/blocked-days", map[string]any{"dates": []string{date}, "group": group, "reason": reason}, &out)

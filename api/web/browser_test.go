@@ -104,6 +104,9 @@ func screenshot(tb testing.TB, ctx context.Context, dir, name string) {
 
 type css = chromedp.CSS
 
+// workdays shows half days as the pages do: 9 → "4.5".
+func workdays(half int64) string { return strconv.FormatFloat(float64(half)/2, 'f', -1, 64) }
+
 // signIn opens the sign-in link of a token on a screen of the given size,
 // as a phone that scanned the card does.
 func (e *env) signIn(token string, screen chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
@@ -234,6 +237,13 @@ func TestBrowser(t *testing.T) {
 			chromedp.WaitVisible(css("table.grid")),
 		))
 		require.True(t, run(t, ctx, chromedp.Evaluate[bool](scripted)), "the live refresh runs")
+		// After a dry run the page's address is /board/plan, which only
+		// takes posts: the refresh still reads the board.
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.Click(css("#plan-dry")),
+			chromedp.WaitVisible(css("#preview")),
+		))
+		require.True(t, run(t, ctx, chromedp.Evaluate[bool](scripted)), "the live refresh runs")
 		// A household asks for help somewhere else (on its phone, or a
 		// cadre through the API): the open board shows it without a reload.
 		asker, f := e.quietHousehold(t)
@@ -247,6 +257,27 @@ func TestBrowser(t *testing.T) {
 		assert.Contains(t, run(t, ctx, chromedp.Text(css("#wait-title"))), "1")
 	})
 
+	t.Run("a sign-in link on a phone signed in as someone else asks first", func(t *testing.T) {
+		ctx := person(t, b)
+		require.NoError(t, chromedp.Do(ctx, e.signIn(tok, phone), chromedp.WaitVisible(css("#ask-form"))))
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.Navigate(e.url+"/signin?token="+url.QueryEscape(e.homeTok)),
+			chromedp.WaitVisible(css("#switch")),
+		))
+		assert.Contains(t, run(t, ctx, chromedp.Text(css("main"))), "您已作为"+h.HeadName+"户登录，要换成"+e.home.HeadName+"户吗？")
+		assert.Equal(t, e.url+"/signin", run(t, ctx, chromedp.Location()), "no token left in the address")
+		screenshot(t, ctx, dir, "signin-switch-360.png")
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(css("#stay")), chromedp.WaitVisible(css("#ask-form"))))
+		assert.Equal(t, e.url+hpath(h), run(t, ctx, chromedp.Location()), "staying keeps the household signed in")
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.Navigate(e.url+"/signin?token="+url.QueryEscape(e.homeTok)),
+			chromedp.Click(css("#switch")),
+			chromedp.WaitVisible(css("#ask-form")),
+		))
+		assert.Equal(t, e.url+hpath(e.home), run(t, ctx, chromedp.Location()), "switched, with no token in the address")
+		assert.Contains(t, run(t, ctx, chromedp.Text(css("h1"))), e.home.HeadName)
+	})
+
 	t.Run("notice", func(t *testing.T) {
 		ctx := person(t, b)
 		require.NoError(t, chromedp.Do(ctx,
@@ -256,12 +287,42 @@ func TestBrowser(t *testing.T) {
 		))
 		assert.Equal(t, 150, run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("tr[data-household]").length`)),
 			"every household's line")
-		for _, id := range []int64{e.home.ID, e.neighbour.ID} {
-			cells := run(t, ctx, chromedp.Evaluate[[]string](
-				`[...document.querySelectorAll('tr[data-household="`+strconv.FormatInt(id, 10)+`"] td')].map(td => td.textContent.trim())`))
+		season := run(t, ctx, chromedp.Evaluate[string](`document.querySelector("select[name=season]").value`))
+		seasonID, err := strconv.ParseInt(season, 10, 64)
+		require.NoError(t, err)
+		se, err := e.st.GetSeason(context.Background(), e.village.ID, seasonID)
+		require.NoError(t, err)
+
+		// A cadre reverses a job's posting of the season shown: the
+		// notice follows the ledger, not the job's attendance.
+		done, _, err := e.st.ListJobs(context.Background(), e.village.ID,
+			store.JobFilter{State: store.JobDone, From: se.StartDate, To: se.EndDate}, store.Page{Limit: 1})
+		require.NoError(t, err)
+		require.NotEmpty(t, done, "the season shown has work in it")
+		resp := e.apiPost(t, e.cadre, "/v1/transactions/"+strconv.FormatInt(*done[0].TransactionID, 10)+"/reversal",
+			`{"memo":"记错了"}`, "Idempotency-Key", "browser-notice-reversal")
+		require.Equal(t, 201, resp.StatusCode)
+		require.NoError(t, chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(css("article.notice"))))
+
+		// Every household's line says what the ledger says: the balance to
+		// date, and the season's help given and received.
+		shown := run(t, ctx, chromedp.Evaluate[map[string][]string](`Object.fromEntries([...document.querySelectorAll("tr[data-household]")].map(
+			tr => [tr.dataset.household, [...tr.querySelectorAll("td")].map(td => td.textContent.trim())]))`))
+		work, err := e.st.Exchanged(context.Background(), e.village.ID, se.StartDate, se.EndDate)
+		require.NoError(t, err)
+		balances, _, err := e.st.Balances(context.Background(), e.village.ID, store.BalanceQuery{})
+		require.NoError(t, err)
+		require.Len(t, balances, len(shown))
+		var given int64
+		for _, b := range balances {
+			cells := shown[strconv.FormatInt(b.HouseholdID, 10)]
 			require.Len(t, cells, 4, "head, given, received, balance")
-			assert.NotEmpty(t, cells[3])
+			assert.Contains(t, cells[0], b.HeadName)
+			assert.Equal(t, []string{workdays(work.Given[b.HouseholdID]), workdays(work.Received[b.HouseholdID]), workdays(b.Balance)},
+				cells[1:], "%s: given, received, balance", b.HeadName)
+			given += work.Given[b.HouseholdID]
 		}
+		assert.Positive(t, given, "the season shown has work in it")
 		screenshot(t, ctx, dir, "notice.png")
 		pdf := run(t, ctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4), chromedp.PDFPreferCSSPageSize()))
 		p := filepath.Join(dir, "notice.pdf")

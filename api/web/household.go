@@ -187,20 +187,18 @@ func householdFlags(h *store.Household) []string {
 }
 
 // currentSeason is the season a household can ask for help in now: the
-// first one not closed that has not ended, open before planned.
+// one at hand, open or before it opens; nil when none is.
 func (p *Pages) currentSeason(c *call, today string) (*seasonView, error) {
 	seasons, err := p.store.ListSeasons(c.ctx(), c.v.ID, 0)
 	if err != nil {
 		return nil, err
 	}
-	for _, se := range seasons {
-		if se.State == store.SeasonClosed || se.EndDate < today {
-			continue
-		}
-		return &seasonView{ID: se.ID, Name: se.Name, Start: se.StartDate, End: se.EndDate, Min: max(se.StartDate, today),
-			Tasks: se.Tasks, Open: se.State == store.SeasonOpen, BeforeOpen: today < se.StartDate}, nil
+	se := pickSeason(seasons, "", today, false)
+	if se == nil || !atHand(se, today) {
+		return nil, nil
 	}
-	return nil, nil
+	return &seasonView{ID: se.ID, Name: se.Name, Start: se.StartDate, End: se.EndDate, Min: max(se.StartDate, today),
+		Tasks: se.Tasks, Open: se.State == store.SeasonOpen, BeforeOpen: today < se.StartDate}, nil
 }
 
 // askForHelp registers the household's request through the API's

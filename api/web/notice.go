@@ -52,7 +52,7 @@ func (p *Pages) notice(c *call) error {
 	if err != nil {
 		return err
 	}
-	v := &noticeView{Seasons: seasons, Date: today, Season: noticeSeason(seasons, c.r.URL.Query().Get("season"), today)}
+	v := &noticeView{Seasons: seasons, Date: today, Season: pickSeason(seasons, c.r.URL.Query().Get("season"), today, true)}
 	if v.Season == nil {
 		p.render(c, http.StatusOK, "notice", "notice.title", v)
 		return nil
@@ -72,35 +72,9 @@ func (p *Pages) notice(c *call) error {
 	if rep.Feedbacks > 0 {
 		v.Feedback = strconv.FormatFloat(rep.MeanFeedback, 'f', 1, 64)
 	}
-	// Given and received in this season come from its finished jobs'
-	// attendance, the same records the ledger posted from.
-	reqs, err := all(func(pg store.Page) ([]*store.HelpRequest, int64, error) {
-		return p.store.ListRequests(ctx, c.v.ID, store.RequestFilter{SeasonID: v.Season.ID}, pg)
-	})
-	if err != nil {
-		return err
-	}
-	helped := map[int64]int64{}
-	for _, r := range reqs {
-		helped[r.ID] = r.HouseholdID
-	}
-	jobs, err := all(func(pg store.Page) ([]*store.Job, int64, error) {
-		return p.store.ListJobs(ctx, c.v.ID, store.JobFilter{State: store.JobDone, From: v.Season.StartDate}, pg)
-	})
-	if err != nil {
-		return err
-	}
-	given, received := map[int64]int64{}, map[int64]int64{}
-	for _, j := range jobs {
-		h, ok := helped[j.RequestID]
-		if !ok {
-			continue // a later season's
-		}
-		for _, a := range j.Attendance {
-			given[a.HouseholdID] += a.HalfDays
-			received[h] += a.HalfDays
-		}
-	}
+	// Given and received are the ledger's, as are the team totals and
+	// the season's workdays above: a reversed posting no longer counts.
+	given, received := rep.Exchange.Given, rep.Exchange.Received
 	rows, fund, err := p.store.Balances(ctx, c.v.ID, store.BalanceQuery{})
 	if err != nil {
 		return err
@@ -145,22 +119,6 @@ func (p *Pages) exemptHouseholds(c *call) (map[int64]bool, error) {
 		}
 	}
 	return out, nil
-}
-
-// noticeSeason is the season asked for, or the latest that has started.
-func noticeSeason(seasons []*store.Season, asked, today string) *store.Season {
-	if id, err := strconv.ParseInt(asked, 10, 64); err == nil {
-		if i := slices.IndexFunc(seasons, func(se *store.Season) bool { return se.ID == id }); i >= 0 {
-			return seasons[i]
-		}
-	}
-	var out *store.Season
-	for _, se := range seasons {
-		if se.StartDate <= today || out == nil {
-			out = se
-		}
-	}
-	return out
 }
 
 func percent(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" }

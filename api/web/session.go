@@ -87,10 +87,13 @@ func (p *Pages) signinPage(w http.ResponseWriter, r *http.Request) {
 		p.signin(c, secret)
 		return
 	}
+	// Signed in already, the pasted token's form carries the form token:
+	// it switches who is signed in, as the switch page's button does.
+	c.secret, c.who = p.session(r)
 	p.render(c, http.StatusOK, "signin", "signin.title", signinView{Role: r.URL.Query().Get("role")})
 }
 
-// signinForm is the pasted token's sign-in.
+// signinForm is the pasted token's sign-in, and the switch page's button.
 func (p *Pages) signinForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	c := &call{w: w, r: r, lang: p.language(w, r)}
@@ -98,10 +101,23 @@ func (p *Pages) signinForm(w http.ResponseWriter, r *http.Request) {
 }
 
 type signinView struct {
-	Role  string // a leader signed in: the pages are not for it
-	Error string
+	Role   string // a leader signed in: the pages are not for it
+	Error  string
+	Switch *switchView
 }
 
+// switchView asks before a sign-in replaces the session of someone else.
+type switchView struct {
+	From, To string // who is signed in, who the token is
+	Token    string // the token, for the button's post
+}
+
+// signin signs a browser in with a token. A browser signed in as someone
+// else is asked first — a link followed from another site must not
+// silently make the farmer act as, or see the records of, the link's
+// owner — and switches only on a post from this site that carries its
+// session's form token. With no session the link signs in in one step:
+// a farmer scans the card and is in.
 func (p *Pages) signin(c *call, secret string) {
 	// The link's token must not leak from this answer either: no referrer
 	// leaves it, and nothing caches it.
@@ -112,8 +128,42 @@ func (p *Pages) signin(c *call, secret string) {
 		p.render(c, http.StatusUnauthorized, "signin", "signin.title", signinView{Error: text(c.lang, "signin.bad")})
 		return
 	}
+	curSecret, cur := p.session(c.r)
+	confirmed := c.r.Method == http.MethodPost && validCSRF(curSecret, c.r.PostFormValue(csrfField))
+	if cur != nil && !samePrincipal(cur, who) && !confirmed {
+		c.secret, c.who = curSecret, cur
+		sv := &switchView{From: p.describe(c, cur), To: p.describe(c, who), Token: secret}
+		p.render(c, http.StatusOK, "signin", "signin.switch", signinView{Switch: sv})
+		return
+	}
 	setSession(c.w, c.r, secret)
 	http.Redirect(c.w, c.r, homeOf(who), http.StatusSeeOther)
+}
+
+// samePrincipal reports whether two tokens act as the same one: another
+// card of the same household, say.
+func samePrincipal(a, b *api.Principal) bool {
+	return a.VillageID == b.VillageID && a.Role == b.Role && a.TeamID == b.TeamID && a.HouseholdID == b.HouseholdID
+}
+
+// describe names a principal as people know it: 章仁标户, 皇珠村村干部.
+func (p *Pages) describe(c *call, who *api.Principal) string {
+	ctx := c.ctx()
+	switch who.Role {
+	case store.RoleHousehold:
+		if h, err := p.store.GetHousehold(ctx, who.VillageID, who.HouseholdID); err == nil {
+			return text(c.lang, "who.household", h.HeadName)
+		}
+	case store.RoleLeader:
+		if t, err := p.store.GetTeam(ctx, who.VillageID, who.TeamID); err == nil {
+			return text(c.lang, "who.leader", t.Name)
+		}
+	case store.RoleCadre:
+		if v, err := p.store.GetVillage(ctx, who.VillageID); err == nil {
+			return text(c.lang, "who.cadre", v.Name)
+		}
+	}
+	return who.String()
 }
 
 func (p *Pages) signout(c *call) error {

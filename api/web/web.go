@@ -20,10 +20,13 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"huangong/api"
 	"huangong/store"
@@ -146,6 +149,13 @@ func (p *Pages) guard(action string, roles []string, h func(*call) error) http.H
 			p.refuse(c.w, r, c, http.StatusForbidden, "err.csrf")
 			return
 		}
+		if post {
+			if field, ok := notText(r.PostForm); ok {
+				fe := formError(field, text(c.lang, "err.utf8", fieldLabel(c.lang, field)))
+				p.message(c.w, r, c, fe.Status, "err.title", fe.Detail)
+				return
+			}
+		}
 		v, err := p.store.GetVillage(r.Context(), who.VillageID)
 		if err == nil {
 			c.v = v
@@ -214,8 +224,7 @@ func (p *Pages) deny(c *call) error {
 // fail shows an error that reached a page: a domain error with its status
 // and message, anything else as an internal error (logged, not shown).
 func (p *Pages) fail(c *call, err error) {
-	code := store.ErrorCode(err)
-	status, ok := statusOf[code]
+	status, ok := api.StatusOf(store.ErrorCode(err))
 	if !ok {
 		p.log.ErrorContext(c.ctx(), "web: internal error", "err", err, "path", c.r.URL.Path)
 		p.refuse(c.w, c.r, c, http.StatusInternalServerError, "err.internal")
@@ -224,11 +233,38 @@ func (p *Pages) fail(c *call, err error) {
 	p.message(c.w, c.r, c, status, "err.title", store.ErrorMessage(err))
 }
 
-var statusOf = map[string]int{
-	store.EBADREQUEST: http.StatusBadRequest, store.ENOTFOUND: http.StatusNotFound,
-	store.ECONFLICT: http.StatusConflict, store.EINVALID: http.StatusUnprocessableEntity,
-	store.EPRECONDITION: http.StatusPreconditionFailed, store.EUNAUTHORIZED: http.StatusUnauthorized,
-	store.EFORBIDDEN: http.StatusForbidden,
+// formError is a page's own refusal of a form field, shown where the
+// API's refusal would be and with the status the API gives it.
+func formError(field, detail string) *apiError {
+	status, _ := api.StatusOf(store.EINVALID)
+	return &apiError{Status: status, Detail: detail, Field: field}
+}
+
+// notText finds a form field whose name or value is not UTF-8 text: it
+// would be stored with U+FFFD in place of what was meant, so it is
+// refused instead, naming the field.
+func notText(form url.Values) (string, bool) {
+	names := slices.Sorted(maps.Keys(form))
+	for _, name := range names {
+		if !utf8.ValidString(name) {
+			return strconv.Quote(name), true
+		}
+		for _, v := range form[name] {
+			if !utf8.ValidString(v) {
+				return name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// fieldLabel is how a page's form names a field; a field it does not
+// name shows as itself.
+func fieldLabel(lang, field string) string {
+	if key := "form." + field; text(lang, key) != key {
+		return text(lang, key)
+	}
+	return field
 }
 
 // refuse answers with a short bilingual page for a message key.
@@ -284,7 +320,9 @@ func (p *Pages) render(c *call, status int, name, titleKey string, page any) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
+	if h.Get("Referrer-Policy") == "" { // a sign-in page has set no-referrer
+		h.Set("Referrer-Policy", "same-origin")
+	}
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	c.w.WriteHeader(status)

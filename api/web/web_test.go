@@ -503,7 +503,7 @@ func TestBoardPlansAndRainsThroughTheAPI(t *testing.T) {
 	assert.Contains(t, body, `<svg class="chart"`)
 	assert.Equal(t, 150, strings.Count(body, "<rect "), "one bar per household")
 	token := csrfRE.FindStringSubmatch(body)[1]
-	season := regexp.MustCompile(`name="season" value="(\d+)"`).FindStringSubmatch(body)[1]
+	season := seasonRE.FindStringSubmatch(body)[1]
 	jobs := func() int {
 		js, _, err := e.st.ListJobs(context.Background(), e.village.ID, store.JobFilter{}, store.Page{Limit: 200})
 		require.NoError(t, err)
@@ -521,8 +521,10 @@ func TestBoardPlansAndRainsThroughTheAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, body, `id="preview"`)
 	assert.Zero(t, jobs(), "a dry run saves nothing")
+	seen := planFingerprint.FindStringSubmatch(body)
+	require.NotNil(t, seen)
 
-	resp, _ = c.post("/board/plan", url.Values{"csrf": {token}, "season": {season}, "mode": {"apply"}})
+	resp, _ = c.post("/board/plan", url.Values{"csrf": {token}, "season": {season}, "mode": {"apply"}, "plan": {seen[1]}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	n := jobs()
 	require.Positive(t, n)
@@ -600,4 +602,336 @@ func TestCatalogueCoversTheTemplates(t *testing.T) {
 		assert.NotEqual(t, k, zh, "missing key %s", k)
 		assert.NotEqual(t, zh, en, "key %s has the same text in both languages", k)
 	}
+}
+
+var seasonRE = regexp.MustCompile(`name="season" value="(\d+)"`)
+
+// cadreOnBoard is the cadre's browser with the board open: the client,
+// the board's form token and the season it shows.
+func (e *env) cadreOnBoard(tb testing.TB) (c *client, token, season string) {
+	tb.Helper()
+	c = e.signedIn(tb, e.cadre)
+	resp, body := c.get("/board")
+	require.Equal(tb, http.StatusOK, resp.StatusCode)
+	return c, csrfRE.FindStringSubmatch(body)[1], seasonRE.FindStringSubmatch(body)[1]
+}
+
+// apiPost calls an API operation with a token, as a client would.
+func (e *env) apiPost(tb testing.TB, token, path, body string, headers ...string) *http.Response {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.url+path, strings.NewReader(body))
+	require.NoError(tb, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(tb, err)
+	resp.Body.Close()
+	return resp
+}
+
+// noticeFigures is what a notice shows, in half days: each household's
+// given, received and balance, each team's jobs and workdays, and the
+// season's workdays exchanged.
+type noticeFigures struct {
+	households map[int64][3]int64
+	teams      map[string][2]int64
+	workdays   int64
+}
+
+var (
+	noticeRowRE  = regexp.MustCompile(`<tr data-household="(\d+)"[^>]*><td>.*?</td><td class="num">([^<]*)</td><td class="num">([^<]*)</td><td class="num">([^<]*)</td></tr>`)
+	noticeTeamRE = regexp.MustCompile(`<tr><td>([^<]+)</td><td class="num">(\d+)</td><td class="num">([^<]*)</td></tr>`)
+	noticeWdRE   = regexp.MustCompile(`<dt>换工工日</dt><dd>([^<]*)</dd>`)
+)
+
+// halfDays reads a number of workdays as shown ("4.5") in half days.
+func halfDays(tb testing.TB, s string) int64 {
+	tb.Helper()
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	require.NoError(tb, err, "workdays %q", s)
+	return int64(f * 2)
+}
+
+func (c *client) notice(season int64) noticeFigures {
+	c.tb.Helper()
+	resp, body := c.get("/notice?lang=zh&season=" + strconv.FormatInt(season, 10))
+	require.Equal(c.tb, http.StatusOK, resp.StatusCode)
+	out := noticeFigures{households: map[int64][3]int64{}, teams: map[string][2]int64{}}
+	for _, m := range noticeRowRE.FindAllStringSubmatch(body, -1) {
+		id, err := strconv.ParseInt(m[1], 10, 64)
+		require.NoError(c.tb, err)
+		out.households[id] = [3]int64{halfDays(c.tb, m[2]), halfDays(c.tb, m[3]), halfDays(c.tb, m[4])}
+	}
+	for _, m := range noticeTeamRE.FindAllStringSubmatch(body, -1) {
+		jobs, err := strconv.ParseInt(m[2], 10, 64)
+		require.NoError(c.tb, err)
+		out.teams[m[1]] = [2]int64{jobs, halfDays(c.tb, m[3])}
+	}
+	m := noticeWdRE.FindStringSubmatch(body)
+	require.NotNil(c.tb, m, "the season's workdays")
+	out.workdays = halfDays(c.tb, m[1])
+	require.Len(c.tb, out.households, 150)
+	require.NotEmpty(c.tb, out.teams)
+	return out
+}
+
+// TestNoticeFollowsTheLedger: the notice's given and received, its team
+// totals and the season's workdays are the ledger's. A job's posting
+// reversed through the API leaves them as the balances say, not as the
+// job's attendance still does; the corrected posting counts once.
+func TestNoticeFollowsTheLedger(t *testing.T) {
+	e := mustEnv(t)
+	ctx := context.Background()
+	c := e.signedIn(t, e.cadre)
+	done, _, err := e.st.ListJobs(ctx, e.village.ID, store.JobFilter{State: store.JobDone}, store.Page{Limit: 50})
+	require.NoError(t, err)
+	var j *store.Job
+	for _, d := range done {
+		if d.TransactionID != nil && len(d.Attendance) > 1 {
+			j = d
+			break
+		}
+	}
+	require.NotNil(t, j, "a finished job of last year's history")
+	r, err := e.st.GetRequest(ctx, e.village.ID, j.RequestID)
+	require.NoError(t, err)
+	team, err := e.st.GetTeam(ctx, e.village.ID, j.TeamID)
+	require.NoError(t, err)
+	helped, err := e.st.GetHousehold(ctx, e.village.ID, r.HouseholdID)
+	require.NoError(t, err)
+	var total int64
+	att := make([]store.Attendance, len(j.Attendance))
+	for i, a := range j.Attendance {
+		total += a.HalfDays
+		att[i] = store.Attendance{HouseholdID: a.HouseholdID, HalfDays: a.HalfDays}
+	}
+
+	before := c.notice(r.SeasonID)
+	resp := e.apiPost(t, e.cadre, "/v1/transactions/"+strconv.FormatInt(*j.TransactionID, 10)+"/reversal",
+		`{"memo":"记错了出工人"}`, "Idempotency-Key", "notice-test-reversal")
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	after := c.notice(r.SeasonID)
+
+	want := map[int64][3]int64{}
+	for id, f := range before.households {
+		want[id] = f
+	}
+	for _, a := range j.Attendance {
+		f := want[a.HouseholdID]
+		f[0] -= a.HalfDays
+		f[2] -= a.HalfDays
+		want[a.HouseholdID] = f
+	}
+	f := want[helped.ID]
+	f[1] -= total
+	if !helped.Exempt {
+		f[2] += total
+	}
+	want[helped.ID] = f
+	assert.Equal(t, want, after.households, "given, received and balance after the reversal")
+	assert.Equal(t, before.workdays-total, after.workdays, "the season's workdays")
+	assert.Equal(t, [2]int64{before.teams[team.Name][0], before.teams[team.Name][1] - total}, after.teams[team.Name],
+		"the team's jobs done stay; its workdays are the ledger's")
+
+	// The notice's balance is the ledger's for every household.
+	rows, _, err := e.st.Balances(ctx, e.village.ID, store.BalanceQuery{})
+	require.NoError(t, err)
+	for _, b := range rows {
+		assert.Equal(t, b.Balance, after.households[b.HouseholdID][2], "%s's balance", b.HeadName)
+	}
+
+	// The corrected posting ("12/2") counts once: the notice is as before.
+	_, _, err = e.st.PostJob(ctx, store.Posting{VillageID: e.village.ID, Actor: "test", Memo: "改正", Date: j.Date}, j.ID, r.HouseholdID, att)
+	require.NoError(t, err)
+	again := c.notice(r.SeasonID)
+	assert.Equal(t, before, again)
+}
+
+// TestBoardRainGroup: the rain-out form's group is a village group's
+// number, or empty for the whole village; anything else is refused on the
+// board and nothing is blocked.
+func TestBoardRainGroup(t *testing.T) {
+	e := mustEnv(t)
+	ctx := context.Background()
+	c, token, season := e.cadreOnBoard(t)
+	blocked := func() []*store.BlockedDay {
+		bs, err := e.st.ListBlockedDays(ctx, e.village.ID, "2027-01-01", "2027-12-31")
+		require.NoError(t, err)
+		return bs
+	}
+	rain := func(date, group string) (*http.Response, string) {
+		return c.post("/board/rain", url.Values{"csrf": {token}, "season": {season}, "date": {date}, "group": {group}, "reason": {"大雨"}})
+	}
+	for _, bad := range []string{"abc", "-1", "1.5", "0x2", "２"} {
+		t.Run(bad, func(t *testing.T) {
+			resp, body := rain("2027-04-21", bad)
+			assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+			assert.Contains(t, body, `class="alert"`)
+			assert.Contains(t, body, "村民小组")
+			assert.Empty(t, blocked(), "nothing blocked, least of all the whole village")
+		})
+	}
+	resp, _ := rain("2027-04-21", "2")
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	resp, _ = rain("2027-04-22", "")
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	got := map[string]int{}
+	for _, b := range blocked() {
+		got[b.Date] = b.Group
+	}
+	assert.Equal(t, map[string]int{"2027-04-21": 2, "2027-04-22": 0}, got, "group 2; empty is the whole village")
+}
+
+// TestSignInLinkDoesNotSwitchSilently: a sign-in link opened in a browser
+// already signed in as someone else — a link from another site, say —
+// asks before it changes who is signed in, and only a post with the
+// session's form token switches. With no session the link signs in at
+// once, and a link for the one already signed in just goes home.
+func TestSignInLinkDoesNotSwitchSilently(t *testing.T) {
+	e := mustEnv(t)
+	c := e.signedIn(t, e.homeTok)
+	link := "/signin?token=" + url.QueryEscape(e.neighbourTok)
+
+	resp, body := c.get(link)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "a page that asks, not a redirect")
+	assert.Empty(t, resp.Cookies(), "the session is not replaced")
+	assert.Equal(t, "no-referrer", resp.Header.Get("Referrer-Policy"))
+	assert.Contains(t, body, "您已作为"+e.home.HeadName+"户登录，要换成"+e.neighbour.HeadName+"户吗？")
+	assert.Contains(t, body, `action="/signin"`)
+	assert.Contains(t, body, `name="token" value="`+e.neighbourTok+`"`)
+	token := csrfRE.FindStringSubmatch(body)
+	require.NotNil(t, token, "the switch carries the session's form token")
+	resp, _ = c.get(hpath(e.home))
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "still signed in as before")
+
+	// Without the form token (a forged form of the same site) nothing changes.
+	resp, body = c.post("/signin", url.Values{"token": {e.neighbourTok}})
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, "您已作为")
+	resp, _ = c.post("/signin", url.Values{"token": {e.neighbourTok}, "csrf": {token[1]}}, "Sec-Fetch-Site", "cross-site")
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "a cross-site post is refused")
+	resp, _ = c.get(hpath(e.home))
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "still signed in as before")
+
+	// The button switches, and leaves no token in the address.
+	resp, _ = c.post("/signin", url.Values{"token": {e.neighbourTok}, "csrf": {token[1]}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Equal(t, hpath(e.neighbour), resp.Header.Get("Location"))
+	assert.Equal(t, "no-referrer", resp.Header.Get("Referrer-Policy"))
+	resp, _ = c.get(hpath(e.neighbour))
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "now the neighbour's")
+
+	// The cadre's card in the neighbour's browser asks too, in English as well.
+	resp, body = c.get("/signin?lang=en&token=" + url.QueryEscape(e.cadre))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, "You are signed in as")
+	assert.Contains(t, body, e.village.Name)
+
+	// The link of the one signed in goes home in one step.
+	resp, _ = c.get("/signin?token=" + url.QueryEscape(e.neighbourTok))
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Equal(t, hpath(e.neighbour), resp.Header.Get("Location"))
+}
+
+// planFingerprint is the dry run's fingerprint carried by its apply form.
+var planFingerprint = regexp.MustCompile(`name="plan" value="([^"]+)"`)
+
+// TestBoardApplySavesThePreview: "apply" saves the plan the cadre looked
+// at. When a request came in since the dry run, the plan would differ:
+// nothing is saved and the new preview is shown with a word why.
+func TestBoardApplySavesThePreview(t *testing.T) {
+	e := mustEnv(t)
+	ctx := context.Background()
+	c, token, season := e.cadreOnBoard(t)
+	jobs := func() int {
+		js, _, err := e.st.ListJobs(ctx, e.village.ID, store.JobFilter{From: "2027-01-01"}, store.Page{Limit: 200})
+		require.NoError(t, err)
+		return len(js)
+	}
+	plan := func(mode, fingerprint string) (*http.Response, string) {
+		return c.post("/board/plan", url.Values{"csrf": {token}, "season": {season}, "mode": {mode}, "plan": {fingerprint}})
+	}
+	resp, body := plan("dry", "")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	seen := planFingerprint.FindStringSubmatch(body)
+	require.NotNil(t, seen, "the apply form carries what was previewed")
+
+	asker, f := e.quietHousehold(t)
+	_, err := e.st.CreateRequest(ctx, e.village.ID, "test", store.NewRequest{HouseholdID: asker.ID, FieldID: f.ID,
+		Task: store.TaskPrepare, Earliest: "2027-04-20", Latest: "2027-04-28"})
+	require.NoError(t, err)
+
+	resp, body = plan("apply", seen[1])
+	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+	assert.Contains(t, body, "计划已变化，请再看一遍")
+	assert.Contains(t, body, `id="preview"`, "the new preview")
+	assert.Contains(t, body, asker.HeadName, "with the new request in it")
+	assert.Zero(t, jobs(), "nothing saved")
+	fresh := planFingerprint.FindStringSubmatch(body)
+	require.NotNil(t, fresh)
+	assert.NotEqual(t, seen[1], fresh[1])
+
+	resp, _ = plan("apply", "")
+	assert.Equal(t, http.StatusConflict, resp.StatusCode, "an apply with no preview behind it saves nothing")
+	assert.Zero(t, jobs())
+
+	resp, _ = plan("apply", fresh[1])
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "the plan looked at is saved")
+	assert.Positive(t, jobs())
+}
+
+// TestTodayIsTheVillagesDate: at 16:30 UTC on 19 April it is already 00:30
+// on the 20th in the village, and the pages say so.
+func TestTodayIsTheVillagesDate(t *testing.T) {
+	e := mustEnv(t)
+	ctx := context.Background()
+	se := &store.Season{VillageID: e.other.ID, Kind: store.SeasonSpring, StartDate: "2026-04-05", EndDate: "2026-05-10",
+		Tasks: []string{store.TaskPrepare, store.TaskTransplant}}
+	require.NoError(t, e.st.CreateSeason(ctx, se))
+	_, err := e.st.UpdateSeason(ctx, e.other.ID, se.ID, 0, func(s *store.Season) error { s.State = store.SeasonOpen; return nil })
+	require.NoError(t, err)
+	hs, _, err := e.st.ListHouseholds(ctx, e.other.ID, store.HouseholdFilter{}, store.Page{Limit: 1})
+	require.NoError(t, err)
+	h := hs[0]
+	home := e.signedIn(t, e.mint(t, &store.Token{VillageID: e.other.ID, Role: store.RoleHousehold, HouseholdID: &h.ID}))
+	cadre := e.signedIn(t, e.otherCadre)
+
+	now := time.Date(2026, 4, 19, 16, 30, 0, 0, time.UTC)
+	e.st.Now = func() time.Time { return now }
+
+	resp, body := home.get(hpath(h))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Regexp(t, `name="earliest" value="2026-04-20" min="2026-04-20"`, body, "the first day one may ask for is the village's today")
+
+	resp, body = cadre.get("/board?season=" + strconv.FormatInt(se.ID, 10))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, "今天 2026-04-20")
+	assert.Regexp(t, `<tr class="[^"]*\btoday\b[^"]*" data-date="2026-04-20">`, body)
+	assert.Regexp(t, `<tr class="past" data-date="2026-04-19">`, body)
+}
+
+// TestFormsRefuseInvalidUTF8: a form field that is not UTF-8 text is
+// refused with a page naming it; nothing is stored with U+FFFD in it.
+func TestFormsRefuseInvalidUTF8(t *testing.T) {
+	e := mustEnv(t)
+	c := e.signedIn(t, e.neighbourTok)
+	token := c.csrf(hpath(e.neighbour))
+	f := e.fieldOf(t, e.neighbour)
+	resp, body := c.post(hpath(e.neighbour)+"/requests", url.Values{"csrf": {token}, "field": {strconv.FormatInt(f.ID, 10)},
+		"task": {"prepare"}, "earliest": {"2027-04-10"}, "latest": {"2027-04-20"}, "note": {"\xff\xfe"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, body, "备注")
+	assert.Contains(t, body, "UTF-8")
+	assert.Empty(t, e.openRequests(t, e.neighbour.ID), "nothing was asked")
+
+	cadre, ctoken, _ := e.cadreOnBoard(t)
+	resp, body = cadre.post("/board/rain", url.Values{"csrf": {ctoken}, "date": {"2027-04-21"}, "reason": {"大\xffrain"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	assert.Contains(t, body, "停工原因")
+	bs, err := e.st.ListBlockedDays(context.Background(), e.village.ID, "2027-01-01", "2027-12-31")
+	require.NoError(t, err)
+	assert.Empty(t, bs)
 }

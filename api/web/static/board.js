@@ -1,8 +1,9 @@
 // The board's live refresh. Without it the board is complete, only not
 // live: every few seconds it asks /board/live whether anything happened
 // in the village after the event the page was drawn at, and if so fetches
-// the board again and swaps the live part in place (forms, a dry run on
-// screen and the scroll position stay as they are).
+// the board again from its own address (data-url) and swaps the live part
+// in place (forms, a dry run on screen and the scroll position stay as
+// they are).
 "use strict";
 (function () {
   var live = document.getElementById("live");
@@ -21,10 +22,11 @@
       .catch(function () { /* offline for a moment: try again later */ })
       .then(function () { setTimeout(tick, every); });
   }
+  // The board's own address, not the page's: after a dry run or a
+  // refused form the page is a post's answer (/board/plan, /board/rain),
+  // and those addresses take no GET.
   function refresh() {
-    var u = new URL(location.href);
-    u.searchParams.delete("done");
-    return fetch(u.pathname + u.search, { credentials: "same-origin", cache: "no-store" })
+    return fetch(live.dataset.url || "/board", { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
         if (!html) return;
