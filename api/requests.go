@@ -100,8 +100,8 @@ type RequestInput struct {
 	HouseholdID int64   `json:"householdId,omitempty" minimum:"1" example:"1" doc:"The household asking. A cadre must name it; a household's token asks for itself 求助农户（村干部代登记时必填）"`
 	FieldID     int64   `json:"fieldId" minimum:"1" example:"7" doc:"One of the household's fields 田块"`
 	Task        string  `json:"task" enum:"prepare,transplant,harvest" example:"transplant" doc:"Task 农活：整地、插秧、收割"`
-	Earliest    string  `json:"earliest" format:"date" example:"2026-04-20" doc:"First day help may come 最早日期"`
-	Latest      string  `json:"latest" format:"date" example:"2026-04-25" doc:"Last day: the due date; the window must lie in a season allowing the task 最晚日期"`
+	Earliest    string  `json:"earliest" format:"date" example:"2026-04-20" doc:"First day help may come; a day already past means as soon as possible 最早日期"`
+	Latest      string  `json:"latest" format:"date" example:"2026-04-25" doc:"Last day: the due date, today or later in the village; the window must lie in a season allowing the task 最晚日期"`
 	Workdays    float64 `json:"workdays,omitempty" exclusiveMinimum:"0" maximum:"1000" multipleOf:"0.5" example:"2.5" doc:"Cadre only: workdays needed; absent, estimated as area × norm rounded up to the half day 所需工日（村干部可改，默认按定额估算）"`
 	Note        string  `json:"note,omitempty" maxLength:"200" example:"家里没有劳力" doc:"Note 备注"`
 }
@@ -109,6 +109,37 @@ type RequestInput struct {
 // RequestOutput is one help request.
 type RequestOutput struct {
 	Body HelpRequest
+}
+
+// KeyedRequestOutput is a help request registered or cancelled by a call
+// that may be retried; a replay carries the header.
+type KeyedRequestOutput struct {
+	Replayed string `header:"Idempotent-Replayed" example:"true" doc:"\"true\" when this answers a repeated Idempotency-Key; absent otherwise 重复请求的原答复"`
+	Body     HelpRequest
+}
+
+// RetryHeader is an optional Idempotency-Key: the operations that take it
+// are safe for a client to retry after a lost answer, while callers that
+// never retry (the web pages) need not send one.
+type RetryHeader struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" example:"6f1c2a4e-8b3d-4f7a-9c55-2d0e1b7a9f10" doc:"Optional. A unique key per call, e.g. a UUID; repeating it with the same body replays the first answer, with another body is 422. 幂等键（可选，重试时带同一键）"`
+}
+
+// retry fingerprints a retryable call as posting does a posting; a call
+// without a key gets the zero Posting.
+func retry(ctx context.Context, op, key string, params ...any) (store.Posting, error) {
+	if key == "" {
+		return store.Posting{}, nil
+	}
+	return posting(ctx, op, key, params...)
+}
+
+// replayedHeader is the Idempotent-Replayed value of an answer.
+func replayedHeader(replayed bool) string {
+	if replayed {
+		return "true"
+	}
+	return ""
 }
 
 // ReasonInput says why.
@@ -120,12 +151,19 @@ func (s *Server) addRequestRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "create-request", Method: http.MethodPost, Path: "/v1/requests",
 		Summary: "登记求助 Ask for help on a field", Tags: []string{"requests"},
-		Description: "农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). " +
+		Description: "农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内，最晚日期不得早于本村今天（最早日期已过表示尽快）；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). " +
 			"The window must lie inside an open or planned season that allows the task (else 422); a field has one open " +
-			"request per task (a second is 409). Workdays are estimated from the field's area and the village's norm.",
+			"request per task (a second is 409). Workdays are estimated from the field's area and the village's norm. " +
+			"The window must not have ended: latest before today in the village is 422; an earliest already past is " +
+			"kept as given and means as soon as possible. An Idempotency-Key is optional: a retry with the same key and " +
+			"body answers 201 with the request the first call registered (header Idempotent-Replayed: true), the same " +
+			"key with another body is 422. 可带幂等键，重试时返回首次登记的求助。",
 		Security:      secured(store.RoleCadre, store.RoleHousehold),
 		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 404, 409, 413, 415, 422},
-	}, func(ctx context.Context, in *struct{ Body RequestInput }) (*RequestOutput, error) {
+	}, func(ctx context.Context, in *struct {
+		RetryHeader
+		Body RequestInput
+	}) (*KeyedRequestOutput, error) {
 		p, b := caller(ctx), in.Body
 		nr := store.NewRequest{FieldID: b.FieldID, Task: b.Task, Earliest: b.Earliest, Latest: b.Latest,
 			HalfDays: int64(b.Workdays * 2), Note: b.Note}
@@ -146,7 +184,14 @@ func (s *Server) addRequestRoutes() {
 			}
 			nr.HouseholdID, nr.OnBehalf = b.HouseholdID, true
 		}
-		r, err := s.store.CreateRequest(ctx, p.VillageID, p.String(), nr)
+		// The fingerprint is of the request as resolved for the caller, so
+		// another household's key never replays this household's answer.
+		post, err := retry(ctx, "create-request", in.IdempotencyKey, nr)
+		if err != nil {
+			return nil, err
+		}
+		nr.IdempotencyKey, nr.RequestHash = post.IdempotencyKey, post.RequestHash
+		r, replayed, err := s.store.CreateRequestOnce(ctx, p.VillageID, p.String(), nr)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -154,7 +199,7 @@ func (s *Server) addRequestRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return &RequestOutput{Body: requestView(today)(r)}, nil
+		return &KeyedRequestOutput{Replayed: replayedHeader(replayed), Body: requestView(today)(r)}, nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -232,17 +277,25 @@ func (s *Server) addRequestRoutes() {
 		OperationID: "cancel-request", Method: http.MethodPost, Path: "/v1/requests/{id}/cancel",
 		Summary: "撤销求助 Cancel a help request", Tags: []string{"requests"},
 		Description: "办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels " +
-			"its own. A request already done, closed or cancelled is 409.",
+			"its own. A request already done, closed or cancelled is 409. An Idempotency-Key is optional: a retry with the " +
+			"same key and body answers 200 with the request as the first call left it (header Idempotent-Replayed: true), " +
+			"the same key with another body is 422. 可带幂等键，重试时返回首次撤销的结果。",
 		Security: secured(store.RoleCadre, store.RoleHousehold), Errors: []int{400, 401, 403, 404, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
+		RetryHeader
 		Body ReasonInput
-	}) (*RequestOutput, error) {
+	}) (*KeyedRequestOutput, error) {
 		if _, err := s.requestInScope(ctx, in.ID); err != nil {
 			return nil, err
 		}
+		post, err := retry(ctx, "cancel-request", in.IdempotencyKey, in.ID, in.Body)
+		if err != nil {
+			return nil, err
+		}
 		p := caller(ctx)
-		r, err := s.store.CancelRequest(ctx, p.VillageID, in.ID, p.String(), in.Body.Reason)
+		r, replayed, err := s.store.CancelRequestOnce(ctx, p.VillageID, in.ID, p.String(), store.Cancellation{
+			Reason: in.Body.Reason, IdempotencyKey: post.IdempotencyKey, RequestHash: post.RequestHash})
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -250,7 +303,7 @@ func (s *Server) addRequestRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return &RequestOutput{Body: requestView(today)(r)}, nil
+		return &KeyedRequestOutput{Replayed: replayedHeader(replayed), Body: requestView(today)(r)}, nil
 	})
 
 	huma.Register(s.api, huma.Operation{

@@ -57,7 +57,7 @@ func TestSeasonsAndNorms(t *testing.T) {
 		assertProblem(t, resp, body, http.StatusForbidden, "")
 
 		resp, body = l.call(t, "POST", "/v1/requests", l.householdTok, map[string]any{
-			"fieldId": l.field.ID, "task": "prepare", "earliest": "2026-04-06", "latest": "2026-04-12"})
+			"fieldId": l.field.ID, "task": "prepare", "earliest": "2026-04-06", "latest": "2026-04-22"})
 		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
 		assert.EqualValues(t, 1.5, body["workdays"], "1.6 mu × 0.75 = 1.2, rounded up to 1.5")
 	})

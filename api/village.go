@@ -29,6 +29,7 @@ func villageOf(v *store.Village) Village {
 // Me is who a token speaks for, so a client can say whom it logged in as.
 type Me struct {
 	Role        string  `json:"role" enum:"cadre,leader,household" example:"leader" doc:"The token's role 角色：村干部、队长、农户"`
+	Actor       string  `json:"actor" example:"leader:team1#token5" doc:"How records name this token as the one who acted (transitions, audit) 记录中的操作人"`
 	Village     Village `json:"village"`
 	TeamID      int64   `json:"teamId,omitempty" example:"1" doc:"A leader's team 队长所带互助队"`
 	TeamName    string  `json:"teamName,omitempty" example:"第一互助队" doc:"The team's name 互助队名称"`
@@ -49,7 +50,7 @@ func (s *Server) addVillageRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &struct{ Body Me }{Body: Me{Role: p.Role, Village: villageOf(v), TeamID: p.TeamID, HouseholdID: p.HouseholdID}}
+		out := &struct{ Body Me }{Body: Me{Role: p.Role, Actor: p.String(), Village: villageOf(v), TeamID: p.TeamID, HouseholdID: p.HouseholdID}}
 		if p.TeamID != 0 {
 			t, err := s.store.GetTeam(ctx, p.VillageID, p.TeamID)
 			if err != nil {

@@ -42,6 +42,14 @@ type HelpRequest struct {
 	Version          int64      `bun:",notnull"`
 	CreatedAt        time.Time  `bun:",notnull"`
 	UpdatedAt        time.Time  `bun:",notnull"`
+
+	// CreateKey and CancelKey are the Idempotency-Keys of the calls that
+	// registered and cancelled it, with their fingerprints: a retry with
+	// the same key is answered from here (see replayRequest).
+	CreateKey  *string ``
+	CreateHash string  `bun:",notnull"`
+	CancelKey  *string ``
+	CancelHash string  `bun:",notnull"`
 }
 
 // Open reports whether the request still waits for its help.
@@ -74,24 +82,49 @@ type NewRequest struct {
 	HalfDays         int64 // 0: estimate from the field's area and the norm
 	Note             string
 	OnBehalf         bool
+	IdempotencyKey   string // "" for none; else the same key replays the first answer
+	RequestHash      string // fingerprint of the request; a reused key must match it
 }
 
-// CreateRequest registers a help request. The window must lie inside a
-// season that allows the task; a field has one open request per task.
+// CreateRequest registers a help request; see CreateRequestOnce.
 func (s *Store) CreateRequest(ctx context.Context, villageID int64, actor string, in NewRequest) (*HelpRequest, error) {
+	r, _, err := s.CreateRequestOnce(ctx, villageID, actor, in)
+	return r, err
+}
+
+// CreateRequestOnce registers a help request. The window must lie inside a
+// season that allows the task and must not have ended: its latest date is
+// today or later in the village, by the store's clock. An earliest date
+// already past is kept as the household gave it: help may come from now
+// on. A field has one open request per task. A retry with the same
+// idempotency key and fingerprint replays the request the first call
+// registered, as it is now; the same key with another fingerprint is
+// EINVALID.
+func (s *Store) CreateRequestOnce(ctx context.Context, villageID int64, actor string, in NewRequest) (r *HelpRequest, replayed bool, err error) {
 	if !slices.Contains(Tasks, in.Task) {
-		return nil, Invalid("body.task", "农活类型无效 unknown task %q; one of %v", in.Task, Tasks)
+		return nil, false, Invalid("body.task", "农活类型无效 unknown task %q; one of %v", in.Task, Tasks)
 	}
 	for field, d := range map[string]string{"body.earliest": in.Earliest, "body.latest": in.Latest} {
 		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			return nil, Invalid(field, "日期格式应为2026-04-20 %q is not a date like 2026-04-20", d)
+			return nil, false, Invalid(field, "日期格式应为2026-04-20 %q is not a date like 2026-04-20", d)
 		}
 	}
 	if in.Earliest > in.Latest {
-		return nil, Invalid("body.earliest", "最早日期晚于最晚日期 earliest %s is after latest %s", in.Earliest, in.Latest)
+		return nil, false, Invalid("body.earliest", "最早日期晚于最晚日期 earliest %s is after latest %s", in.Earliest, in.Latest)
 	}
-	var r *HelpRequest
-	err := s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
+	err = s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
+		prev, err := replayRequest(ctx, l.db, villageID, "create", in.IdempotencyKey, in.RequestHash)
+		if prev != nil || err != nil {
+			r, replayed = prev, prev != nil
+			return err
+		}
+		v, err := s.village(ctx, l.db, villageID)
+		if err != nil {
+			return err
+		}
+		if today := l.now.In(v.Location()).Format(time.DateOnly); in.Latest < today {
+			return Invalid("body.latest", "最晚日期已过 the window ended on %s, before today (%s) in the village", in.Latest, today)
+		}
 		f, err := getOne[Field](ctx, l.db, villageID, in.FieldID, "field")
 		if err != nil || f.HouseholdID != in.HouseholdID {
 			return Invalid("body.fieldId", "该田块不属于此农户 field %d is not one of household %d's fields", in.FieldID, in.HouseholdID)
@@ -123,6 +156,9 @@ func (s *Store) CreateRequest(ctx context.Context, villageID int64, actor string
 			OpenKey: &key, EnteredBy: actor, OnBehalf: in.OnBehalf, Note: strings.TrimSpace(in.Note),
 			SubmittedAt: l.now, Version: 1, CreatedAt: l.now, UpdatedAt: l.now,
 		}
+		if in.IdempotencyKey != "" {
+			r.CreateKey, r.CreateHash = &in.IdempotencyKey, in.RequestHash
+		}
 		if _, err := l.db.NewInsert().Model(r).Exec(ctx); err != nil {
 			if err = translate(err, "help request"); ErrorCode(err) == ECONFLICT {
 				return &Error{Code: ECONFLICT, Field: "body.fieldId",
@@ -137,7 +173,37 @@ func (s *Store) CreateRequest(ctx context.Context, villageID int64, actor string
 			"%s户求助：%s %s，%s至%s，约%s个工日。", h.HeadName, f.Name, taskNames[in.Task], in.Earliest, in.Latest, halfDaysText(half))
 	})
 	if err != nil {
+		return nil, false, err
+	}
+	return r, replayed, nil
+}
+
+// replayRequest finds the help request that an earlier call with the same
+// idempotency key registered (op "create") or cancelled ("cancel"), as the
+// ledger's replayKey finds a posting: the key must have come with the same
+// operation and fingerprint, else EINVALID. nil when the key is new or "".
+func replayRequest(ctx context.Context, db bun.IDB, villageID int64, op, key, hash string) (*HelpRequest, error) {
+	if key == "" {
+		return nil, nil
+	}
+	r := new(HelpRequest)
+	err := db.NewSelect().Model(r).Where("village_id = ?", villageID).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("create_key = ?", key).WhereOr("cancel_key = ?", key)
+		}).Limit(1).Scan(ctx)
+	switch err = translate(err, "help request"); ErrorCode(err) {
+	case ENOTFOUND:
+		return nil, nil
+	case "":
+	default:
 		return nil, err
+	}
+	prevKey, prevHash := r.CreateKey, r.CreateHash
+	if op == "cancel" {
+		prevKey, prevHash = r.CancelKey, r.CancelHash
+	}
+	if prevKey == nil || *prevKey != key || prevHash != hash {
+		return nil, Invalid("header.Idempotency-Key", "该幂等键已用于另一请求 this Idempotency-Key was already used for a different request")
 	}
 	return r, nil
 }
@@ -205,16 +271,43 @@ func (l *loopTx) setRequestState(ctx context.Context, r *HelpRequest, to, note s
 	return l.transition(ctx, "request", r.ID, from, to, note)
 }
 
-// CancelRequest cancels an open request and its jobs.
+// CancelRequest cancels an open request and its jobs; see CancelRequestOnce.
 func (s *Store) CancelRequest(ctx context.Context, villageID, id int64, actor, reason string) (*HelpRequest, error) {
-	var r *HelpRequest
-	err := s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
-		var err error
+	r, _, err := s.CancelRequestOnce(ctx, villageID, id, actor, Cancellation{Reason: reason})
+	return r, err
+}
+
+// Cancellation is why a request is withdrawn, and the key that makes the
+// call safe to repeat.
+type Cancellation struct {
+	Reason         string
+	IdempotencyKey string // "" for none; else the same key replays the first answer
+	RequestHash    string // fingerprint of the request; a reused key must match it
+}
+
+// CancelRequestOnce cancels an open request and its jobs; a request done,
+// closed or cancelled is ECONFLICT. A retry with the same idempotency key
+// and fingerprint replays the answer: the request as the first call left
+// it cancelled. The same key with another fingerprint is EINVALID.
+func (s *Store) CancelRequestOnce(ctx context.Context, villageID, id int64, actor string, in Cancellation) (r *HelpRequest, replayed bool, err error) {
+	reason := in.Reason
+	err = s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
+		prev, err := replayRequest(ctx, l.db, villageID, "cancel", in.IdempotencyKey, in.RequestHash)
+		if prev != nil && prev.ID != id {
+			return Invalid("header.Idempotency-Key", "该幂等键已用于撤销另一求助 this Idempotency-Key was already used to cancel help request %d", prev.ID)
+		}
+		if prev != nil || err != nil {
+			r, replayed = prev, prev != nil
+			return err
+		}
 		if r, err = getOne[HelpRequest](ctx, l.db, villageID, id, "help request"); err != nil {
 			return err
 		}
 		if !r.Open() {
 			return stateError("help request", id, r.State, "cancelled")
+		}
+		if in.IdempotencyKey != "" {
+			r.CancelKey, r.CancelHash = &in.IdempotencyKey, in.RequestHash
 		}
 		jobs, err := requestJobs(ctx, l.db, r.ID)
 		if err != nil {
@@ -235,9 +328,9 @@ func (s *Store) CancelRequest(ctx context.Context, villageID, id int64, actor, r
 		return l.setRequestState(ctx, r, RequestCancelled, reason)
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return r, nil
+	return r, replayed, nil
 }
 
 // SubmitFeedback closes a done request with the household's stars and

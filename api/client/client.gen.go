@@ -2121,6 +2121,11 @@ type Me struct {
 	// Example: https://example.com/schemas/Me.json
 	Schema *string `json:"$schema,omitempty"`
 
+	// Actor How records name this token as the one who acted (transitions, audit) 记录中的操作人
+	//
+	// Example: leader:team1#token5
+	Actor string `json:"actor"`
+
 	// HeadName Its head 户主
 	//
 	// Example: 章仁标
@@ -2483,7 +2488,7 @@ type RequestInput struct {
 	// Example: https://example.com/schemas/RequestInput.json
 	Schema *string `json:"$schema,omitempty"`
 
-	// Earliest First day help may come 最早日期
+	// Earliest First day help may come; a day already past means as soon as possible 最早日期
 	//
 	// Example: 2026-04-20
 	Earliest openapi_types.Date `json:"earliest"`
@@ -2498,7 +2503,7 @@ type RequestInput struct {
 	// Example: 1
 	HouseholdId *int64 `json:"householdId,omitempty"`
 
-	// Latest Last day: the due date; the window must lie in a season allowing the task 最晚日期
+	// Latest Last day: the due date, today or later in the village; the window must lie in a season allowing the task 最晚日期
 	//
 	// Example: 2026-04-25
 	Latest openapi_types.Date `json:"latest"`
@@ -3606,6 +3611,18 @@ type ListRequestsParamsState string
 // ListRequestsParamsTask defines parameters for ListRequests.
 type ListRequestsParamsTask string
 
+// CreateRequestParams defines parameters for CreateRequest.
+type CreateRequestParams struct {
+	// IdempotencyKey Optional. A unique key per call, e.g. a UUID; repeating it with the same body replays the first answer, with another body is 422. 幂等键（可选，重试时带同一键）
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// CancelRequestParams defines parameters for CancelRequest.
+type CancelRequestParams struct {
+	// IdempotencyKey Optional. A unique key per call, e.g. a UUID; repeating it with the same body replays the first answer, with another body is 422. 幂等键（可选，重试时带同一键）
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // ListScheduleRunsParams defines parameters for ListScheduleRuns.
 type ListScheduleRunsParams struct {
 	// Cursor Opaque cursor from the previous page's nextCursor; empty for the first page. 翻页游标
@@ -4119,21 +4136,21 @@ type ClientInterface interface {
 
 	// CreateRequestWithBody 登记求助 Ask for help on a field
 	//
-	// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm.
+	// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内，最晚日期不得早于本村今天（最早日期已过表示尽快）；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm. The window must not have ended: latest before today in the village is 422; an earliest already past is kept as given and means as soon as possible. An Idempotency-Key is optional: a retry with the same key and body answers 201 with the request the first call registered (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次登记的求助。
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/requests (the `CreateRequest` operationId).
-	CreateRequestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRequestWithBody(ctx context.Context, params *CreateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRequest 登记求助 Ask for help on a field
 	//
-	// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm.
+	// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内，最晚日期不得早于本村今天（最早日期已过表示尽快）；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm. The window must not have ended: latest before today in the village is 422; an earliest already past is kept as given and means as soon as possible. An Idempotency-Key is optional: a retry with the same key and body answers 201 with the request the first call registered (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次登记的求助。
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/requests (the `CreateRequest` operationId).
-	CreateRequest(ctx context.Context, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRequest(ctx context.Context, params *CreateRequestParams, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRequest 查看求助 Get a help request and its history
 	//
@@ -4144,21 +4161,21 @@ type ClientInterface interface {
 
 	// CancelRequestWithBody 撤销求助 Cancel a help request
 	//
-	// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409.
+	// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409. An Idempotency-Key is optional: a retry with the same key and body answers 200 with the request as the first call left it (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次撤销的结果。
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/requests/{id}/cancel (the `CancelRequest` operationId).
-	CancelRequestWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CancelRequestWithBody(ctx context.Context, id int64, params *CancelRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CancelRequest 撤销求助 Cancel a help request
 	//
-	// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409.
+	// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409. An Idempotency-Key is optional: a retry with the same key and body answers 200 with the request as the first call left it (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次撤销的结果。
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/requests/{id}/cancel (the `CancelRequest` operationId).
-	CancelRequest(ctx context.Context, id int64, body CancelRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CancelRequest(ctx context.Context, id int64, params *CancelRequestParams, body CancelRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SubmitFeedbackWithBody 评价互助 Rate the help received
 	//
@@ -5101,13 +5118,13 @@ func (c *Client) ListRequests(ctx context.Context, params *ListRequestsParams, r
 
 // CreateRequestWithBody 登记求助 Ask for help on a field
 //
-// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm.
+// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内，最晚日期不得早于本村今天（最早日期已过表示尽快）；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm. The window must not have ended: latest before today in the village is 422; an earliest already past is kept as given and means as soon as possible. An Idempotency-Key is optional: a retry with the same key and body answers 201 with the request the first call registered (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次登记的求助。
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/requests (the `CreateRequest` operationId).
-func (c *Client) CreateRequestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRequestRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateRequestWithBody(ctx context.Context, params *CreateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRequestRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5120,13 +5137,13 @@ func (c *Client) CreateRequestWithBody(ctx context.Context, contentType string, 
 
 // CreateRequest 登记求助 Ask for help on a field
 //
-// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm.
+// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内，最晚日期不得早于本村今天（最早日期已过表示尽快）；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm. The window must not have ended: latest before today in the village is 422; an earliest already past is kept as given and means as soon as possible. An Idempotency-Key is optional: a retry with the same key and body answers 201 with the request the first call registered (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次登记的求助。
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/requests (the `CreateRequest` operationId).
-func (c *Client) CreateRequest(ctx context.Context, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRequestRequest(c.Server, body)
+func (c *Client) CreateRequest(ctx context.Context, params *CreateRequestParams, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRequestRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5156,13 +5173,13 @@ func (c *Client) GetRequest(ctx context.Context, id int64, reqEditors ...Request
 
 // CancelRequestWithBody 撤销求助 Cancel a help request
 //
-// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409.
+// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409. An Idempotency-Key is optional: a retry with the same key and body answers 200 with the request as the first call left it (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次撤销的结果。
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/requests/{id}/cancel (the `CancelRequest` operationId).
-func (c *Client) CancelRequestWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCancelRequestRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) CancelRequestWithBody(ctx context.Context, id int64, params *CancelRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelRequestRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5175,13 +5192,13 @@ func (c *Client) CancelRequestWithBody(ctx context.Context, id int64, contentTyp
 
 // CancelRequest 撤销求助 Cancel a help request
 //
-// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409.
+// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409. An Idempotency-Key is optional: a retry with the same key and body answers 200 with the request as the first call left it (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次撤销的结果。
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/requests/{id}/cancel (the `CancelRequest` operationId).
-func (c *Client) CancelRequest(ctx context.Context, id int64, body CancelRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCancelRequestRequest(c.Server, id, body)
+func (c *Client) CancelRequest(ctx context.Context, id int64, params *CancelRequestParams, body CancelRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelRequestRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7386,18 +7403,18 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 }
 
 // NewCreateRequestRequest calls the generic CreateRequest builder with application/json body
-func NewCreateRequestRequest(server string, body CreateRequestJSONRequestBody) (*http.Request, error) {
+func NewCreateRequestRequest(server string, params *CreateRequestParams, body CreateRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateRequestRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateRequestRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateRequestRequestWithBody constructs an http.Request for the CreateRequest method, with any body, and a specified content type
-func NewCreateRequestRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateRequestRequestWithBody(server string, params *CreateRequestParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7421,6 +7438,21 @@ func NewCreateRequestRequestWithBody(server string, contentType string, body io.
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7460,18 +7492,18 @@ func NewGetRequestRequest(server string, id int64) (*http.Request, error) {
 }
 
 // NewCancelRequestRequest calls the generic CancelRequest builder with application/json body
-func NewCancelRequestRequest(server string, id int64, body CancelRequestJSONRequestBody) (*http.Request, error) {
+func NewCancelRequestRequest(server string, id int64, params *CancelRequestParams, body CancelRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCancelRequestRequestWithBody(server, id, "application/json", bodyReader)
+	return NewCancelRequestRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewCancelRequestRequestWithBody constructs an http.Request for the CancelRequest method, with any body, and a specified content type
-func NewCancelRequestRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+func NewCancelRequestRequestWithBody(server string, id int64, params *CancelRequestParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7502,6 +7534,21 @@ func NewCancelRequestRequestWithBody(server string, id int64, contentType string
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -8960,21 +9007,21 @@ type ClientWithResponsesInterface interface {
 
 	// CreateRequestWithBodyWithResponse 登记求助 Ask for help on a field
 	//
-	// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm.
+	// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内，最晚日期不得早于本村今天（最早日期已过表示尽快）；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm. The window must not have ended: latest before today in the village is 422; an earliest already past is kept as given and means as soon as possible. An Idempotency-Key is optional: a retry with the same key and body answers 201 with the request the first call registered (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次登记的求助。
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/requests (the `CreateRequest` operationId).
-	CreateRequestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error)
+	CreateRequestWithBodyWithResponse(ctx context.Context, params *CreateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error)
 
 	// CreateRequestWithResponse 登记求助 Ask for help on a field
 	//
-	// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm.
+	// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内，最晚日期不得早于本村今天（最早日期已过表示尽快）；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm. The window must not have ended: latest before today in the village is 422; an earliest already past is kept as given and means as soon as possible. An Idempotency-Key is optional: a retry with the same key and body answers 201 with the request the first call registered (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次登记的求助。
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/requests (the `CreateRequest` operationId).
-	CreateRequestWithResponse(ctx context.Context, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error)
+	CreateRequestWithResponse(ctx context.Context, params *CreateRequestParams, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error)
 
 	// GetRequestWithResponse 查看求助 Get a help request and its history
 	//
@@ -8987,21 +9034,21 @@ type ClientWithResponsesInterface interface {
 
 	// CancelRequestWithBodyWithResponse 撤销求助 Cancel a help request
 	//
-	// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409.
+	// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409. An Idempotency-Key is optional: a retry with the same key and body answers 200 with the request as the first call left it (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次撤销的结果。
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/requests/{id}/cancel (the `CancelRequest` operationId).
-	CancelRequestWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelRequestResponse, error)
+	CancelRequestWithBodyWithResponse(ctx context.Context, id int64, params *CancelRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelRequestResponse, error)
 
 	// CancelRequestWithResponse 撤销求助 Cancel a help request
 	//
-	// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409.
+	// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409. An Idempotency-Key is optional: a retry with the same key and body answers 200 with the request as the first call left it (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次撤销的结果。
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/requests/{id}/cancel (the `CancelRequest` operationId).
-	CancelRequestWithResponse(ctx context.Context, id int64, body CancelRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelRequestResponse, error)
+	CancelRequestWithResponse(ctx context.Context, id int64, params *CancelRequestParams, body CancelRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelRequestResponse, error)
 
 	// SubmitFeedbackWithBodyWithResponse 评价互助 Rate the help received
 	//
@@ -11603,6 +11650,11 @@ func (r ListRequestsResponse) ContentType() string {
 	return ""
 }
 
+// CreateRequestResponse201Headers the declared response headers of an HTTP 201 response for CreateRequest
+type CreateRequestResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
 type CreateRequestResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11626,6 +11678,8 @@ type CreateRequestResponse struct {
 	ApplicationproblemJSON422 *ErrorModel
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *ErrorModel
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRequestResponse201Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
@@ -11783,6 +11837,11 @@ func (r GetRequestResponse) ContentType() string {
 	return ""
 }
 
+// CancelRequestResponse200Headers the declared response headers of an HTTP 200 response for CancelRequest
+type CancelRequestResponse200Headers struct {
+	IdempotentReplayed *string
+}
+
 type CancelRequestResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11806,6 +11865,8 @@ type CancelRequestResponse struct {
 	ApplicationproblemJSON422 *ErrorModel
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelRequestResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14436,13 +14497,13 @@ func (c *ClientWithResponses) ListRequestsWithResponse(ctx context.Context, para
 
 // CreateRequestWithBodyWithResponse 登记求助 Ask for help on a field
 //
-// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm.
+// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内，最晚日期不得早于本村今天（最早日期已过表示尽快）；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm. The window must not have ended: latest before today in the village is 422; an earliest already past is kept as given and means as soon as possible. An Idempotency-Key is optional: a retry with the same key and body answers 201 with the request the first call registered (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次登记的求助。
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/requests (the `CreateRequest` operationId).
-func (c *ClientWithResponses) CreateRequestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error) {
-	rsp, err := c.CreateRequestWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateRequestWithBodyWithResponse(ctx context.Context, params *CreateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error) {
+	rsp, err := c.CreateRequestWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14451,13 +14512,13 @@ func (c *ClientWithResponses) CreateRequestWithBodyWithResponse(ctx context.Cont
 
 // CreateRequestWithResponse 登记求助 Ask for help on a field
 //
-// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm.
+// 农户为本户田块求助，村干部可代登记；时段须在允许该农活的农时内，最晚日期不得早于本村今天（最早日期已过表示尽快）；同一田块同一农活只能有一个未办结求助。 A household asks for its own fields; a cadre enters a request for any household (recorded as on its behalf). The window must lie inside an open or planned season that allows the task (else 422); a field has one open request per task (a second is 409). Workdays are estimated from the field's area and the village's norm. The window must not have ended: latest before today in the village is 422; an earliest already past is kept as given and means as soon as possible. An Idempotency-Key is optional: a retry with the same key and body answers 201 with the request the first call registered (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次登记的求助。
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/requests (the `CreateRequest` operationId).
-func (c *ClientWithResponses) CreateRequestWithResponse(ctx context.Context, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error) {
-	rsp, err := c.CreateRequest(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateRequestWithResponse(ctx context.Context, params *CreateRequestParams, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error) {
+	rsp, err := c.CreateRequest(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14481,13 +14542,13 @@ func (c *ClientWithResponses) GetRequestWithResponse(ctx context.Context, id int
 
 // CancelRequestWithBodyWithResponse 撤销求助 Cancel a help request
 //
-// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409.
+// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409. An Idempotency-Key is optional: a retry with the same key and body answers 200 with the request as the first call left it (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次撤销的结果。
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/requests/{id}/cancel (the `CancelRequest` operationId).
-func (c *ClientWithResponses) CancelRequestWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelRequestResponse, error) {
-	rsp, err := c.CancelRequestWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CancelRequestWithBodyWithResponse(ctx context.Context, id int64, params *CancelRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelRequestResponse, error) {
+	rsp, err := c.CancelRequestWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14496,13 +14557,13 @@ func (c *ClientWithResponses) CancelRequestWithBodyWithResponse(ctx context.Cont
 
 // CancelRequestWithResponse 撤销求助 Cancel a help request
 //
-// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409.
+// 办结前可撤销，已安排的派工一并取消。 Before it is done; its scheduled and confirmed jobs are cancelled and their teams told. A household cancels its own. A request already done, closed or cancelled is 409. An Idempotency-Key is optional: a retry with the same key and body answers 200 with the request as the first call left it (header Idempotent-Replayed: true), the same key with another body is 422. 可带幂等键，重试时返回首次撤销的结果。
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/requests/{id}/cancel (the `CancelRequest` operationId).
-func (c *ClientWithResponses) CancelRequestWithResponse(ctx context.Context, id int64, body CancelRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelRequestResponse, error) {
-	rsp, err := c.CancelRequest(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) CancelRequestWithResponse(ctx context.Context, id int64, params *CancelRequestParams, body CancelRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelRequestResponse, error) {
+	rsp, err := c.CancelRequest(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17020,6 +17081,19 @@ func ParseCreateRequestResponse(rsp *http.Response) (*CreateRequestResponse, err
 
 	}
 
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRequestResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	}
+
 	return response, nil
 }
 
@@ -17168,6 +17242,19 @@ func ParseCancelRequestResponse(rsp *http.Response) (*CancelRequestResponse, err
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelRequestResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,6 +228,26 @@ func normalizeServer(s string) string {
 	return strings.TrimRight(s, "/")
 }
 
+// checkServer refuses a server address that no request could be sent to,
+// before any is: a typo in --server is a usage error (exit 2), not a
+// server that cannot be reached (exit 6).
+func checkServer(server string) error {
+	u, err := url.Parse(server)
+	switch {
+	case err != nil:
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return usageErrorf("服务器地址无效 bad server URL %q: %v", server, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return usageErrorf("服务器地址须以 http:// 或 https:// 开头 server URL %q: want http:// or https://", server)
+	case u.Host == "" || u.Hostname() == "":
+		return usageErrorf("服务器地址缺少主机 server URL %q has no host: want http://HOST:PORT", server)
+	}
+	return nil
+}
+
 // clientFlags are the flags every client command takes.
 type clientFlags struct {
 	fs     *flag.FlagSet
@@ -322,6 +343,7 @@ func firstOf(vs ...string) string {
 type conn struct {
 	api    *apiclient.Client
 	server string
+	key    string // this run's Idempotency-Key
 	json   bool
 	out    io.Writer
 	errOut io.Writer
@@ -329,18 +351,22 @@ type conn struct {
 }
 
 func newConn(server, token string, asJSON bool, stdout, stderr io.Writer) (*conn, error) {
+	if err := checkServer(server); err != nil {
+		return nil, err
+	}
 	key, err := newIdempotencyKey()
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{server: server, json: asJSON, out: stdout, errOut: stderr}
+	c := &conn{server: server, key: key, json: asJSON, out: stdout, errOut: stderr}
 	c.api, err = apiclient.NewClient(server,
 		apiclient.WithHTTPClient(&retrying{client: httpClient, backoff: retryBackoff}),
 		apiclient.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("User-Agent", "huangong-cli/"+api.Version)
-			// Every posting carries a key, one per command run, so a retry
-			// is recognised; complete sets its own (see completeKey).
+			// Every POST carries a key, one per command run (complete sets
+			// its own, see completeKey). Only some operations honour it;
+			// see retrying for why a retry is safe for each of the others.
 			if req.Method == http.MethodPost && req.Header.Get("Idempotency-Key") == "" {
 				req.Header.Set("Idempotency-Key", key)
 			}
@@ -377,7 +403,20 @@ var retryBackoff = []time.Duration{200 * time.Millisecond, 400 * time.Millisecon
 
 // retrying sends a request again, with the same body and headers (so the
 // same Idempotency-Key), when the network failed or the server answered
-// 5xx: the server replays a posting it already made, never posts twice.
+// 5xx. A retried GET is harmless. A retried POST may reach a server that
+// acted on the first try, so each POST the commands send is safe to
+// repeat for its own reason:
+//   - complete-job, create-request and cancel-request honour the
+//     Idempotency-Key: the server answers a repeat from the first call
+//     and does nothing twice;
+//   - confirm-job and decline-job have no key; a repeat is a 409, which
+//     the command turns into the job as it is (see alreadyJob);
+//   - run-plan has no key; a repeat plans the same records again and
+//     keeps the jobs that say the same, so nothing is made twice, but its
+//     answer counts them as kept rather than new.
+//
+// A POST added to the commands must be one of these kinds, or must not go
+// through this client.
 type retrying struct {
 	client  *http.Client
 	backoff []time.Duration

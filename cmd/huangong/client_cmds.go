@@ -458,7 +458,7 @@ func jobsComplete(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	resp, err := c.api.CompleteJob(ctx, id, &apiclient.CompleteJobParams{IdempotencyKey: &key}, body)
-	replayed := err == nil && resp.Header.Get("Idempotent-Replayed") == "true"
+	again := replayed(resp, err)
 	j, raw, err := call[apiclient.Job](c, resp, err)
 	if err != nil {
 		return err
@@ -475,7 +475,7 @@ func jobsComplete(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		j.Id, tx, num(total), j.Id, tx, num(total)); err != nil {
 		return err
 	}
-	if replayed {
+	if again {
 		fmt.Fprintln(stderr, "注意 note: 这次完工之前已记过账，以上是当时的结果，没有重复记账 "+
 			"this completion was already recorded; that is its answer, nothing was posted twice")
 	}
@@ -513,7 +513,7 @@ func jobsWatch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		if err != nil || resp.StatusCode != http.StatusOK {
 			_, _, err = call[struct{}](c, resp, err)
-			if !connected {
+			if !connected || refused(err) {
 				return err
 			}
 			fmt.Fprintf(stderr, "连接中断，%s后重连 stream lost, reconnecting in %s: %s\n", eventReconnect, eventReconnect, oneLine(err))
@@ -534,6 +534,15 @@ func jobsWatch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		case <-time.After(eventReconnect):
 		}
 	}
+}
+
+// refused is an answer that a reconnect would only repeat: a 4xx (a token
+// revoked, a team gone), but not 408 or 429, which ask to come back later.
+// A dropped network and a 5xx are worth waiting out.
+func refused(err error) bool {
+	var pe *problemError
+	return errors.As(err, &pe) && pe.Status >= 400 && pe.Status < 500 &&
+		pe.Status != http.StatusRequestTimeout && pe.Status != http.StatusTooManyRequests
 }
 
 // readEvents prints the stream's messages until it ends and returns the
@@ -668,12 +677,32 @@ func requestsCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		*d.to = *date
 	}
 	body.HouseholdId, body.Workdays, body.Note = nonZero(household), nonZero(workdays), nonZero(note)
-	resp, err := c.api.CreateRequest(ctx, body)
+	resp, err := c.api.CreateRequest(ctx, &apiclient.CreateRequestParams{IdempotencyKey: &c.key}, body)
+	again := replayed(resp, err)
 	r, raw, err := call[apiclient.HelpRequest](c, resp, err)
 	if err != nil {
 		return err
 	}
-	return c.printOne(raw, func() *table { return c.requestTable(ctx, *r) }, "求助 %d 已登记 request %d submitted", r.Id, r.Id)
+	return c.printRequest(ctx, raw, r, again, "求助 %d 已登记 request %d submitted")
+}
+
+// replayed reports an answer the server gave from an earlier try of the
+// same call (a retry after a lost answer), not from this one.
+func replayed(resp *http.Response, err error) bool {
+	return err == nil && resp.Header.Get("Idempotent-Replayed") == "true"
+}
+
+// printRequest shows a request after a change, format naming its ID twice,
+// with a note when the answer is an earlier try's.
+func (c *conn) printRequest(ctx context.Context, raw []byte, r *apiclient.HelpRequest, again bool, format string) error {
+	if err := c.printOne(raw, func() *table { return c.requestTable(ctx, *r) }, format, r.Id, r.Id); err != nil {
+		return err
+	}
+	if again {
+		fmt.Fprintln(c.errOut, "注意 note: 服务器已收到之前的一次尝试，以上是当时的结果，没有重复办理 "+
+			"an earlier try reached the server; that is its answer, nothing was done twice")
+	}
+	return nil
 }
 
 func requestsCancel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -694,12 +723,48 @@ func requestsCancel(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	resp, err := c.api.CancelRequest(ctx, id, apiclient.CancelRequestJSONRequestBody{Reason: *reason})
+	resp, err := c.api.CancelRequest(ctx, id, &apiclient.CancelRequestParams{IdempotencyKey: &c.key},
+		apiclient.CancelRequestJSONRequestBody{Reason: *reason})
+	again := replayed(resp, err)
 	r, raw, err := call[apiclient.HelpRequest](c, resp, err)
 	if err != nil {
-		return err
+		if r, raw, err = c.alreadyCancelled(ctx, id, err); err != nil {
+			return err
+		}
 	}
-	return c.printOne(raw, func() *table { return c.requestTable(ctx, *r) }, "求助 %d 已撤销 request %d cancelled", r.Id, r.Id)
+	return c.printRequest(ctx, raw, r, again, "求助 %d 已撤销 request %d cancelled")
+}
+
+// alreadyCancelled turns a 409 on a request that this token already
+// cancelled into that request, as alreadyJob does for a job: the command
+// was run twice. A request someone else cancelled stays a 409: this
+// caller's reason was not recorded.
+func (c *conn) alreadyCancelled(ctx context.Context, id int64, err error) (*apiclient.HelpRequest, []byte, error) {
+	var pe *problemError
+	if !errors.As(err, &pe) || pe.Status != http.StatusConflict {
+		return nil, nil, err
+	}
+	resp, gerr := c.api.GetRequest(ctx, id)
+	r, raw, gerr := call[apiclient.HelpRequest](c, resp, gerr)
+	if gerr != nil || r.State != apiclient.HelpRequestStateCancelled || r.Transitions == nil {
+		return nil, nil, err
+	}
+	resp, gerr = c.api.GetMe(ctx)
+	me, _, gerr := call[apiclient.Me](c, resp, gerr)
+	if gerr != nil {
+		return nil, nil, err
+	}
+	var by string
+	for _, t := range *r.Transitions {
+		if t.To == string(apiclient.HelpRequestStateCancelled) {
+			by = t.Actor
+		}
+	}
+	if by != me.Actor {
+		return nil, nil, err
+	}
+	fmt.Fprintf(c.errOut, "注意 note: 求助 %d 之前已撤销 request %d was already cancelled\n", id, id)
+	return r, raw, nil
 }
 
 // balanceCmd shows workday balances: a cadre's whole village, a leader's

@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,14 +37,17 @@ func TestMain(m *testing.M) {
 
 // clientEnv is the service on :0 with a generated village (no demo: the
 // village has no seasons yet, whatever the date, and starts fast), set up
-// for today's work: a season around today, a household asking for help on
-// two fields, a job of the leader's team today and one of another team.
+// for today's work: a season from yesterday on, a household asking for
+// help on two fields, a job of the leader's team today and one of another
+// team.
 type clientEnv struct {
 	app     *App
 	server  string
 	http    client
 	cadre   string
 	leader  string
+	tokenID int64 // the leader's token's
+	village int64
 	dir     string
 	today   string // in the village
 	team    int64  // the leader's team
@@ -55,18 +59,32 @@ type clientEnv struct {
 
 func mustClientEnv(t *testing.T) *clientEnv {
 	t.Helper()
+	return mustClientEnvAt(t, nil)
+}
+
+// mustClientEnvAt is clientEnv with the server's and the client's clock
+// stopped at now(); nil leaves the server on the real clock and stops the
+// client's at the start.
+func mustClientEnvAt(t *testing.T, now func() time.Time) *clientEnv {
+	t.Helper()
 	ctx := context.Background()
-	app := mustRun(t, Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "client.db")})
+	app := mustRun(t, Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "client.db")}, func(a *App) {
+		if now != nil {
+			a.Store.Now = now
+		}
+	})
 	v, _, err := app.Store.ImportVillage(ctx, seed.Generate(seed.Config{Name: "客户端村", Households: 40, Groups: 2, Teams: 2, Seed: 3}), false)
 	require.NoError(t, err)
 	teams, _, err := app.Store.ListTeams(ctx, v.ID, store.Page{Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, teams, 2)
-	e := &clientEnv{app: app, server: "http://" + app.Addr(), dir: t.TempDir()}
+	e := &clientEnv{app: app, server: "http://" + app.Addr(), dir: t.TempDir(), village: v.ID}
 	e.cadre, err = app.Store.CreateToken(ctx, &store.Token{VillageID: v.ID, Role: store.RoleCadre})
 	require.NoError(t, err)
-	e.leader, err = app.Store.CreateToken(ctx, &store.Token{VillageID: v.ID, Role: store.RoleLeader, TeamID: &teams[0].ID})
+	leader := &store.Token{VillageID: v.ID, Role: store.RoleLeader, TeamID: &teams[0].ID}
+	e.leader, err = app.Store.CreateToken(ctx, leader)
 	require.NoError(t, err)
+	e.tokenID = leader.ID
 	e.http = client{tb: t, base: e.server}
 
 	// The client commands read nothing but flags and these.
@@ -75,12 +93,16 @@ func mustClientEnv(t *testing.T) *clientEnv {
 	t.Setenv("HUANGONG_CONFIG", filepath.Join(e.dir, "huangong", "config.json"))
 
 	// One "today" for the test and the client, in the village.
-	now := time.Now().In(v.Location())
-	e.today = now.Format(time.DateOnly)
+	if now == nil {
+		start := time.Now()
+		now = func() time.Time { return start }
+	}
 	saved := clientNow
-	clientNow = func() time.Time { return now }
+	clientNow = now
 	t.Cleanup(func() { clientNow = saved })
-	day := func(n int) string { return now.AddDate(0, 0, n).Format(time.DateOnly) }
+	local := now().In(v.Location())
+	e.today = local.Format(time.DateOnly)
+	day := func(n int) string { return local.AddDate(0, 0, n).Format(time.DateOnly) }
 
 	status, me := e.http.do("GET", "/v1/me", e.leader, nil)
 	require.Equal(t, 200, status, me)
@@ -111,7 +133,7 @@ func mustClientEnv(t *testing.T) *clientEnv {
 	require.NotContains(t, e.members, otherMember)
 
 	status, season := e.http.do("POST", "/v1/seasons", e.cadre, map[string]any{"kind": "autumn",
-		"startDate": e.today, "endDate": day(10), "tasks": []string{"prepare", "transplant", "harvest"}})
+		"startDate": day(-1), "endDate": day(10), "tasks": []string{"prepare", "transplant", "harvest"}})
 	require.Equal(t, 201, status, season)
 	status, hh := e.http.do("POST", "/v1/households", e.cadre, map[string]any{
 		"headName": "徐冬凤", "group": 2, "laborers": 0, "members": 1, "elderly": true})
@@ -303,6 +325,10 @@ func TestClientErrors(t *testing.T) {
 		{"a household twice", []string{"jobs", "complete", job, "--worked", "5=1", "--worked", "5=0.5"}, exitUsage, "household 5 is listed twice"},
 		{"no attendance", []string{"jobs", "complete", job}, exitUsage, "needs --worked"},
 		{"a server that is down", []string{"jobs", "list", "--server", down}, exitServer, "nothing answers at " + down},
+		{"a server URL that does not parse", []string{"jobs", "list", "--server", "http://[::1"}, exitUsage, `bad server URL "http://[::1": missing ']' in host`},
+		{"a server URL of another scheme", []string{"jobs", "list", "--server", "ftp://example.org"}, exitUsage, "want http:// or https://"},
+		{"a server URL without a host", []string{"jobs", "list", "--server", "https://:8080"}, exitUsage, "has no host"},
+		{"a login to a server URL that does not parse", []string{"login", "--server", "http://[::1", "--token", e.leader}, exitUsage, "bad server URL"},
 		{"completing a job not yet confirmed", []string{"jobs", "complete", job, "--worked", fmt.Sprintf("%d=1", e.members[0])}, exitConflict, "409 冲突 Conflict"},
 		{"a leader planning", []string{"plan", "run", "--season", "1", "--dry-run"}, exitAuth, "403 无权限 Forbidden"},
 		{"a date that is not one", []string{"jobs", "list", "--date", "yesterday"}, exitUsage, "--date: 日期应为 today"},
@@ -356,9 +382,10 @@ func TestClientErrors(t *testing.T) {
 }
 
 // TestClientRetriesPostOnce puts a bad network between the client and the
-// server: the completion reaches the server but its answer is lost, then
-// a gateway fails. The client tries again with the same Idempotency-Key
-// and shows the one posting the server made.
+// server: each posting reaches the server but its answer is lost, then a
+// gateway fails. The client tries again with the same Idempotency-Key
+// and shows the one change the server made: a completion posted once, a
+// request registered once and cancelled once.
 func TestClientRetriesPostOnce(t *testing.T) {
 	e := mustClientEnv(t)
 	require.Equal(t, 0, huangong(t, "jobs", "confirm", itoa64(e.job), "--server", e.server, "--token", e.leader).code)
@@ -367,24 +394,25 @@ func TestClientRetriesPostOnce(t *testing.T) {
 	require.NoError(t, err)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var mu sync.Mutex
-	var keys []string
+	keys := map[string][]string{} // each try's Idempotency-Key, by path
 	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(r.URL.Path, "/complete") {
+		if r.Method != http.MethodPost {
 			proxy.ServeHTTP(w, r)
 			return
 		}
 		mu.Lock()
-		keys = append(keys, r.Header.Get("Idempotency-Key"))
-		attempt := len(keys)
+		keys[r.URL.Path] = append(keys[r.URL.Path], r.Header.Get("Idempotency-Key"))
+		attempt := len(keys[r.URL.Path])
 		mu.Unlock()
 		switch attempt {
-		case 1: // the server posts, the answer never arrives
+		case 1: // the server acts, the answer never arrives
 			rec := httptest.NewRecorder()
 			proxy.ServeHTTP(rec, r)
-			require.Equal(t, 200, rec.Code, rec.Body.String())
+			assert.Less(t, rec.Code, 300, rec.Body.String())
 			conn, _, err := http.NewResponseController(w).Hijack()
-			require.NoError(t, err)
-			conn.Close()
+			if assert.NoError(t, err) {
+				conn.Close()
+			}
 		case 2:
 			http.Error(w, "bad gateway", http.StatusBadGateway)
 		default:
@@ -392,17 +420,102 @@ func TestClientRetriesPostOnce(t *testing.T) {
 		}
 	}))
 	defer flaky.Close()
+	tries := func(path string) []string {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		k := keys[path]
+		require.Len(t, k, 3, path)
+		assert.NotEmpty(t, k[0])
+		assert.Equal(t, []string{k[0], k[0], k[0]}, k, "one key for every try")
+		return k
+	}
 
 	r := huangong(t, "jobs", "complete", itoa64(e.job), "--worked", fmt.Sprintf("%d=1", e.members[0]),
 		"--server", flaky.URL, "--token", e.leader)
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "已完工")
 	assert.Contains(t, r.stderr, "nothing was posted twice", "the third try was answered from the first")
-	require.Len(t, keys, 3)
-	assert.NotEmpty(t, keys[0])
-	assert.Equal(t, keys[0], keys[1])
-	assert.Equal(t, keys[0], keys[2])
+	tries("/v1/jobs/" + itoa64(e.job) + "/complete")
 	assert.Equal(t, 1, jobPostings(t, e.app, e.job))
+
+	_, j := e.http.do("GET", "/v1/jobs/"+itoa64(e.job), e.cadre, nil)
+	household := fmt.Sprint(int64(j["householdId"].(float64)))
+	r = huangong(t, "requests", "create", "--household", household, "--field", itoa64(e.field), "--task", "prepare",
+		"--earliest", "today", "--latest", e.today, "--server", flaky.URL, "--token", e.cadre)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `求助 \d+ 已登记 request \d+ submitted`, r.stdout)
+	assert.Contains(t, r.stderr, "nothing was done twice")
+	create := tries("/v1/requests")
+	status, list := e.http.do("GET", "/v1/requests?household="+household+"&task=prepare", e.cadre, nil)
+	require.Equal(t, 200, status, list)
+	require.Len(t, list["items"], 1, "one request registered")
+	reqID := int64(list["items"].([]any)[0].(map[string]any)["id"].(float64))
+	assert.Contains(t, r.stdout, fmt.Sprintf("求助 %d 已登记", reqID))
+
+	r = huangong(t, "requests", "cancel", itoa64(reqID), "--reason", "自己种上了", "--server", flaky.URL, "--token", e.cadre)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, row(t, r.stdout, reqID), "已撤销 cancelled")
+	assert.Contains(t, r.stderr, "nothing was done twice")
+	cancel := tries("/v1/requests/" + itoa64(reqID) + "/cancel")
+	assert.NotEqual(t, create[0], cancel[0], "a key per command run")
+	status, got := e.http.do("GET", "/v1/requests/"+itoa64(reqID), e.cadre, nil)
+	require.Equal(t, 200, status, got)
+	assert.Len(t, got["transitions"], 2, "submitted, then cancelled once: %v", got["transitions"])
+}
+
+// TestClientTodayIsTheVillages: at 2026-04-19 16:30 UTC it is already
+// 00:30 on 2026-04-20 in the village (Asia/Shanghai) while it is still the
+// 19th in UTC and on the machine running the client, here in Los Angeles.
+// `jobs list --date today` lists the 20th's job, not the 19th's.
+func TestClientTodayIsTheVillages(t *testing.T) {
+	const child = "HUANGONG_TEST_TZ_CHILD"
+	if os.Getenv(child) == "" {
+		// The process's own zone is read once, at start: run this test
+		// again in a process started with TZ set, so every clock in it,
+		// server and client, lives in Los Angeles.
+		exe, err := os.Executable()
+		require.NoError(t, err)
+		cmd := exec.Command(exe, "-test.run=^TestClientTodayIsTheVillages$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), child+"=1", "TZ=America/Los_Angeles")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.Contains(t, string(out), "--- PASS: TestClientTodayIsTheVillages", "%s", out)
+		return
+	}
+	now := time.Date(2026, 4, 19, 16, 30, 0, 0, time.UTC)
+	require.Equal(t, "2026-04-19 09:30", now.Local().Format("2006-01-02 15:04"), "the process runs in Los Angeles")
+	e := mustClientEnvAt(t, func() time.Time { return now })
+	require.Equal(t, "2026-04-20", e.today, "the village's today")
+
+	// Yesterday's job of the same team, on a member free that day.
+	const yesterday = "2026-04-19"
+	_, team := e.http.do("GET", "/v1/teams/"+itoa64(e.team), e.cadre, nil)
+	var worker int64
+	for _, m := range team["members"].([]any) {
+		m := m.(map[string]any)
+		if !slices.Contains(m["unavailableDays"].([]any), any(yesterday)) {
+			worker = int64(m["householdId"].(float64))
+			break
+		}
+	}
+	require.NotZero(t, worker)
+	_, j := e.http.do("GET", "/v1/jobs/"+itoa64(e.job), e.cadre, nil)
+	status, req := e.http.do("POST", "/v1/requests", e.cadre, map[string]any{"householdId": j["householdId"], "fieldId": e.field,
+		"task": "prepare", "earliest": yesterday, "latest": e.today})
+	require.Equal(t, 201, status, req)
+	status, old := e.http.do("POST", "/v1/jobs", e.cadre, map[string]any{"teamId": e.team, "requestId": req["id"],
+		"date": yesterday, "workers": []map[string]any{{"householdId": worker, "workers": 1}}})
+	require.Equal(t, 201, status, old)
+
+	r := huangong(t, "jobs", "list", "--date", "today", "--server", e.server, "--token", e.leader)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, row(t, r.stdout, e.job), " 2026-04-20 ")
+	assert.NotContains(t, r.stdout, yesterday, "yesterday's job is not today's")
+
+	r = huangong(t, "jobs", "list", "--date", "tomorrow", "--server", e.server, "--token", e.leader)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "没有派工 no jobs\n", r.stdout)
 }
 
 // syncBuffer is a bytes.Buffer written by a command in another goroutine.
@@ -427,15 +540,8 @@ func (s *syncBuffer) String() string {
 // sends the team a new job, then stops as Ctrl-C would.
 func TestClientWatch(t *testing.T) {
 	e := mustClientEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli(ctx, []string{"jobs", "watch", "--server", e.server, "--token", e.leader}, &stdout, &stderr)
-	}()
-	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "watching events") },
-		20*time.Second, 10*time.Millisecond, "the stream opens: %s", stderr.String())
+	w := startWatch(t, e.server, e.leader)
+	stdout, stderr := &w.stdout, &w.stderr
 
 	_, j := e.http.do("GET", "/v1/jobs/"+itoa64(e.job), e.cadre, nil)
 	status, req := e.http.do("POST", "/v1/requests", e.cadre, map[string]any{"householdId": j["householdId"], "fieldId": e.field,
@@ -450,8 +556,64 @@ func TestClientWatch(t *testing.T) {
 		20*time.Second, 10*time.Millisecond, "the new job is announced: %s", stdout.String())
 	line := stdout.String()[strings.Index(stdout.String(), want)-len("2006-01-02 15:04  "):]
 	assert.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d  job.scheduled`, line)
-	cancel()
-	assert.Equal(t, 0, <-done, stderr.String())
+	w.cancel()
+	assert.Equal(t, 0, <-w.done, stderr.String())
+}
+
+// watch is a `jobs watch` running in the background.
+type watch struct {
+	stdout, stderr syncBuffer
+	done           chan int // its exit code, when it ends
+	cancel         context.CancelFunc
+}
+
+// startWatch runs `jobs watch` against server until the stream is open;
+// the test's end stops it.
+func startWatch(t *testing.T, server, token string) *watch {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w := &watch{done: make(chan int, 1), cancel: cancel}
+	go func() {
+		w.done <- cli(ctx, []string{"jobs", "watch", "--server", server, "--token", token}, &w.stdout, &w.stderr)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(w.stderr.String(), "watching events") },
+		20*time.Second, 10*time.Millisecond, "the stream opens: %s", w.stderr.String())
+	return w
+}
+
+// TestClientWatchStopsWhenRefused: the leader's token is revoked while
+// the watch runs and the network drops the stream. The reconnect is
+// refused (401), and the watch stops with the auth exit code instead of
+// trying again every few seconds for ever.
+func TestClientWatchStopsWhenRefused(t *testing.T) {
+	e := mustClientEnv(t)
+	saved := eventReconnect
+	eventReconnect = 20 * time.Millisecond
+	t.Cleanup(func() { eventReconnect = saved })
+	target, err := url.Parse(e.server)
+	require.NoError(t, err)
+	network := httptest.NewServer(httputil.NewSingleHostReverseProxy(target))
+	defer network.Close()
+
+	w := startWatch(t, network.URL, e.leader)
+
+	require.NoError(t, e.app.Store.RevokeToken(context.Background(), e.village, e.tokenID))
+	network.CloseClientConnections()
+	select {
+	case code := <-w.done:
+		assert.Equal(t, exitAuth, code, w.stderr.String())
+		assert.Contains(t, w.stderr.String(), "huangong: 401 未授权 Unauthorized")
+		assert.NotContains(t, w.stderr.String(), "reconnecting", "the one reconnect was refused")
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the watch still runs with a revoked token: %s", w.stderr.String())
+	}
+
+	// A network that drops, or a server that fails, is waited out.
+	assert.False(t, refused(unreachable(e.server, io.ErrUnexpectedEOF)))
+	assert.False(t, refused(&problemError{Status: http.StatusServiceUnavailable}))
+	assert.False(t, refused(&problemError{Status: http.StatusTooManyRequests}))
+	assert.True(t, refused(&problemError{Status: http.StatusForbidden}))
 }
 
 // TestClientRequestsAndPlan: a cadre's token enters a request for a
@@ -484,6 +646,21 @@ func TestClientRequestsAndPlan(t *testing.T) {
 	r = huangong(t, "requests", "cancel", itoa64(reqID), "--reason", "自己种上了")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, row(t, r.stdout, reqID), "已撤销 cancelled")
+	assert.Empty(t, r.stderr)
+
+	// Cancelling again is no error for whoever cancelled it: the request
+	// is cancelled. For another token it is the conflict it is: that
+	// caller's reason was not recorded.
+	r = huangong(t, "requests", "cancel", itoa64(reqID), "--reason", "自己种上了")
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, row(t, r.stdout, reqID), "已撤销 cancelled")
+	assert.Contains(t, r.stderr, fmt.Sprintf("request %d was already cancelled", reqID))
+	otherCadre, err := e.app.Store.CreateToken(context.Background(), &store.Token{VillageID: e.village, Role: store.RoleCadre})
+	require.NoError(t, err)
+	r = huangong(t, "requests", "cancel", itoa64(reqID), "--reason", "不要了", "--token", otherCadre)
+	assert.Equal(t, exitConflict, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "409 冲突 Conflict")
+	assert.Empty(t, r.stdout)
 
 	_, seasons := e.http.do("GET", "/v1/seasons", e.cadre, nil)
 	var season string

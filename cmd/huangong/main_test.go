@@ -29,11 +29,14 @@ func MustRunApp(tb testing.TB, dbPath string) *App {
 }
 
 // mustRun starts the service with cfg and stops it when the test ends.
-func mustRun(tb testing.TB, cfg Config) *App {
+func mustRun(tb testing.TB, cfg Config, setup ...func(*App)) *App {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	app, err := NewApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(tb, err)
+	for _, f := range setup { // before anything runs: a clock, say
+		f(app)
+	}
 	require.NoError(tb, app.Listen())
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()
