@@ -60,7 +60,7 @@ func Solve(in Instance, opts Options) (Plan, error) {
 		iters = DefaultIterations
 	}
 	if iters > 0 {
-		s.improve(iters, rand.New(rand.NewPCG(opts.Seed, pcgStream)))
+		s.improve(iters, rand.New(rand.NewPCG(opts.Seed, pcgStream)), opts.Warm != nil)
 		if improved := s.finish(); improved.Score.Compare(best.Score) > 0 {
 			best = improved
 		}
@@ -138,6 +138,15 @@ func (s *state) loadWarm(warm *Plan) {
 	for d, date := range p.dates {
 		dayIdx[date] = d
 	}
+	s.warmTeams = map[reqDay][]int{}
+	for _, a := range warm.Assignments {
+		r, okR := p.reqIdx[a.Request]
+		t, okT := teamIdx[a.Team]
+		d, okD := dayIdx[a.Date]
+		if !a.Fixed && okR && okT && okD {
+			s.warmTeams[reqDay{r, d}] = append(s.warmTeams[reqDay{r, d}], t)
+		}
+	}
 	for _, r := range p.topo {
 		as := byReq[p.reqs[r].id]
 		if len(as) == 0 || s.done[r] {
@@ -192,8 +201,13 @@ func (p *problem) membership(t int, id int64) int {
 	return -1
 }
 
-// improve runs the large-neighbourhood search for iters rounds.
-func (s *state) improve(iters int, rng *rand.Rand) {
+// improve runs the large-neighbourhood search for iters rounds. A change
+// that leaves the work done and its lateness as they were is kept too,
+// to move on, unless keep: a re-plan from a warm start keeps only a
+// change that does better, so that the jobs the rain did not touch stay
+// where they were (the team's choice after the search would otherwise
+// prefer any shuffle that happens to suit the balances better).
+func (s *state) improve(iters int, rng *rand.Rand, keep bool) {
 	p := s.p
 	n := len(p.reqs)
 	var open []int // requests with work to plan: the only ones to move
@@ -265,7 +279,7 @@ func (s *state) improve(iters int, rng *rand.Rand) {
 			}
 			s.insert(r, modes[r])
 		}
-		if s.key.better(before) < 0 {
+		if c := s.key.better(before); c < 0 || keep && c == 0 {
 			for _, r := range set {
 				s.remove(r)
 			}

@@ -14,7 +14,13 @@ type state struct {
 	key         key
 	load        []int64 // team → half days (new jobs)
 	seen        []int   // scratch for workingIn
+	// warmTeams are the teams the warm plan sent to a request on a day:
+	// a re-plan sends them again where it can, so few jobs move.
+	warmTeams map[reqDay][]int
 }
+
+// reqDay is a request (index) on a day (index).
+type reqDay struct{ r, d int }
 
 const (
 	free     = -1
