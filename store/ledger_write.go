@@ -11,7 +11,9 @@ import (
 )
 
 // The ledger's write path: what post reads and writes inside its
-// transaction, as statements prepared once and reused.
+// transaction, as statements prepared once and reused. Unlike the rest of
+// the store they are SQLite's SQL, not bun's query builder (json_each,
+// ->>, "?" placeholders); a Postgres store would need its own text.
 
 // ledgerStmts are the statements of the posting path, prepared once on the
 // *sql.DB when the store opens; database/sql then prepares each once per
