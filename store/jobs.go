@@ -443,8 +443,8 @@ func (s *Store) CompleteJob(ctx context.Context, villageID, id int64, actor stri
 			}
 			att[i] = Attendance{HouseholdID: a.HouseholdID, HalfDays: a.HalfDays}
 		}
-		tx, _, err := s.postIn(ctx, l.db, p, txMeta{kind: TxJob, source: strconv.FormatInt(j.ID, 10), beneficiary: &c.helped.ID},
-			jobLines(p.VillageID, c.helped.ID, att))
+		meta, build := jobPosting(j.ID, c.helped.ID, att)
+		tx, _, err := s.postIn(ctx, l.db, p, meta, build)
 		if err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -136,37 +135,11 @@ func fundAccount(ctx context.Context, db bun.IDB, villageID int64) (*Account, er
 }
 
 // postingAccounts are the accounts a posting may touch: the village
-// fund's and those of the named households that are of the village.
+// fund's and those of the households the posting named (txMeta.households)
+// that are of the village. postIn reads them with the posting's context.
 type postingAccounts struct {
 	fund       *Account
 	households map[int64]*Account // by household ID, with the household's ID and Exempt
-}
-
-// loadPostingAccounts reads a posting's accounts in one query: most of a
-// posting's cost is SQLite compiling statements, not running them.
-func loadPostingAccounts(ctx context.Context, db bun.IDB, villageID int64, householdIDs ...int64) (*postingAccounts, error) {
-	var rows []*Account
-	err := db.NewSelect().Model(&rows).
-		Relation("Household", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Column("id", "exempt") }).
-		Where("account.village_id = ?", villageID).
-		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("account.key = ?", FundKey).WhereOr("account.household_id IN (?)", bun.In(householdIDs))
-		}).Scan(ctx)
-	if err != nil {
-		return nil, translate(err, "accounts")
-	}
-	out := &postingAccounts{households: make(map[int64]*Account, len(rows))}
-	for _, a := range rows {
-		if a.HouseholdID == nil {
-			out.fund = a
-			continue
-		}
-		out.households[*a.HouseholdID] = a
-	}
-	if out.fund == nil {
-		return nil, Errorf(ENOTFOUND, "未找到 village fund account not found")
-	}
-	return out, nil
 }
 
 // household returns a household's account, or EINVALID naming field when
@@ -185,24 +158,21 @@ func (pa *postingAccounts) household(id int64, field string) (*Account, error) {
 // ECONFLICT if the attendance differs; once that posting is reversed, the
 // corrected attendance posts.
 func (s *Store) PostJob(ctx context.Context, p Posting, jobID, helpedID int64, attendance []Attendance) (tx *Transaction, replayed bool, err error) {
-	meta := txMeta{kind: TxJob, source: strconv.FormatInt(jobID, 10), beneficiary: &helpedID}
-	return s.post(ctx, p, meta, jobLines(p.VillageID, helpedID, attendance))
+	meta, build := jobPosting(jobID, helpedID, attendance)
+	return s.post(ctx, p, meta, build)
 }
 
-// jobLines resolves a job's lines: the helped household (or the fund, when
+// jobPosting is a job's posting: the helped household (or the fund, when
 // it is exempt) debited the total, each worker credited its own.
-func jobLines(villageID, helpedID int64, attendance []Attendance) func(context.Context, bun.IDB) ([]line, error) {
-	return func(ctx context.Context, db bun.IDB) ([]line, error) {
+func jobPosting(jobID, helpedID int64, attendance []Attendance) (txMeta, buildFunc) {
+	ids := []int64{helpedID}
+	for _, a := range attendance {
+		ids = append(ids, a.HouseholdID)
+	}
+	meta := txMeta{kind: TxJob, source: strconv.FormatInt(jobID, 10), beneficiary: &helpedID, households: ids}
+	return meta, func(ctx context.Context, db bun.IDB, accounts *postingAccounts) ([]line, error) {
 		if len(attendance) == 0 {
 			return nil, Invalid("body.attendance", "至少记录一名出工人员 a job needs at least one worker")
-		}
-		ids := []int64{helpedID}
-		for _, a := range attendance {
-			ids = append(ids, a.HouseholdID)
-		}
-		accounts, err := loadPostingAccounts(ctx, db, villageID, ids...)
-		if err != nil {
-			return nil, err
 		}
 		helped, err := accounts.household(helpedID, "body.householdId")
 		if err != nil {
@@ -240,16 +210,13 @@ func jobLines(villageID, helpedID int64, attendance []Attendance) func(context.C
 // Transfer moves half days from one household's account to another's: a
 // cadre's correction or a gift between neighbours.
 func (s *Store) Transfer(ctx context.Context, p Posting, fromID, toID, halfDays int64) (*Transaction, bool, error) {
-	return s.post(ctx, p, txMeta{kind: TxTransfer}, func(ctx context.Context, db bun.IDB) ([]line, error) {
+	meta := txMeta{kind: TxTransfer, households: []int64{fromID, toID}}
+	return s.post(ctx, p, meta, func(ctx context.Context, db bun.IDB, accounts *postingAccounts) ([]line, error) {
 		if fromID == toID {
 			return nil, Invalid("body.to", "转出与转入不能是同一户 a transfer needs two different households")
 		}
 		if halfDays <= 0 {
 			return nil, Invalid("body.workdays", "工日须大于零 workdays must be more than zero")
-		}
-		accounts, err := loadPostingAccounts(ctx, db, p.VillageID, fromID, toID)
-		if err != nil {
-			return nil, err
 		}
 		from, err := accounts.household(fromID, "body.from")
 		if err != nil {
@@ -265,13 +232,10 @@ func (s *Store) Transfer(ctx context.Context, p Posting, fromID, toID, halfDays 
 
 // Donate gives half days of a household's to the village fund.
 func (s *Store) Donate(ctx context.Context, p Posting, fromID, halfDays int64) (*Transaction, bool, error) {
-	return s.post(ctx, p, txMeta{kind: TxDonation}, func(ctx context.Context, db bun.IDB) ([]line, error) {
+	meta := txMeta{kind: TxDonation, households: []int64{fromID}}
+	return s.post(ctx, p, meta, func(ctx context.Context, db bun.IDB, accounts *postingAccounts) ([]line, error) {
 		if halfDays <= 0 {
 			return nil, Invalid("body.workdays", "工日须大于零 workdays must be more than zero")
-		}
-		accounts, err := loadPostingAccounts(ctx, db, p.VillageID, fromID)
-		if err != nil {
-			return nil, err
 		}
 		from, err := accounts.household(fromID, "body.from")
 		if err != nil {
@@ -286,7 +250,7 @@ func (s *Store) Donate(ctx context.Context, p Posting, fromID, halfDays int64) (
 // reversed: post a new transaction instead.
 func (s *Store) Reverse(ctx context.Context, p Posting, txID int64) (*Transaction, bool, error) {
 	meta := txMeta{kind: TxReversal, source: strconv.FormatInt(txID, 10), reverses: &txID}
-	return s.post(ctx, p, meta, func(ctx context.Context, db bun.IDB) ([]line, error) {
+	return s.post(ctx, p, meta, func(ctx context.Context, db bun.IDB, _ *postingAccounts) ([]line, error) {
 		orig, err := getTransaction(ctx, db, p.VillageID, txID)
 		if err != nil {
 			return nil, err
@@ -306,9 +270,7 @@ func (s *Store) Reverse(ctx context.Context, p Posting, txID int64) (*Transactio
 // replays an earlier answer for the same idempotency key or source,
 // resolves the lines, checks they balance, and writes the transaction, its
 // entries and the new balances.
-func (s *Store) post(ctx context.Context, p Posting, m txMeta,
-	build func(context.Context, bun.IDB) ([]line, error),
-) (out *Transaction, replayed bool, err error) {
+func (s *Store) post(ctx context.Context, p Posting, m txMeta, build buildFunc) (out *Transaction, replayed bool, err error) {
 	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		out, replayed, err = s.postIn(ctx, tx, p, m, build)
 		return err
@@ -321,25 +283,25 @@ func (s *Store) post(ctx context.Context, p Posting, m txMeta,
 
 // postIn is post inside the caller's transaction, so that a change
 // elsewhere (a job marked done) and its posting land together.
-func (s *Store) postIn(ctx context.Context, db bun.IDB, p Posting, m txMeta,
-	build func(context.Context, bun.IDB) ([]line, error),
-) (out *Transaction, replayed bool, err error) {
+func (s *Store) postIn(ctx context.Context, db bun.IDB, p Posting, m txMeta, build buildFunc) (out *Transaction, replayed bool, err error) {
 	kind, reverses := m.kind, m.reverses
 	err = func() error {
-		v, err := s.village(ctx, db, p.VillageID)
+		pc, err := s.readPosting(ctx, db, p, m)
 		if err != nil {
 			return err
 		}
-		if out, err = replayKey(ctx, db, p, kind); out != nil || err != nil {
-			replayed = out != nil
-			return err
+		if pc.keyUsed {
+			if out, err = replayKey(ctx, db, p, kind); out != nil || err != nil {
+				replayed = out != nil
+				return err
+			}
 		}
-		lines, err := build(ctx, db)
+		lines, err := build(ctx, db, pc.accounts)
 		if err != nil {
 			return err
 		}
 		lines = merge(lines)
-		sourceID, prev, err := nextSource(ctx, db, p.VillageID, m, lines)
+		sourceID, prev, err := nextSource(ctx, db, p.VillageID, m, lines, pc.sourcePosted)
 		if prev != nil || err != nil {
 			out, replayed = prev, prev != nil
 			return err
@@ -353,55 +315,23 @@ func (s *Store) postIn(ctx context.Context, db bun.IDB, p Posting, m txMeta,
 		}
 		date := p.Date
 		if date == "" {
-			date = s.Now().In(v.Location()).Format(time.DateOnly)
+			date = s.Now().In(pc.village.Location()).Format(time.DateOnly)
 		} else if _, err := time.Parse(time.DateOnly, date); err != nil {
 			return Invalid("body.date", "日期格式应为2026-04-20 %q is not a date like 2026-04-20", date)
 		}
 		out = &Transaction{
-			VillageID: p.VillageID, Kind: kind, Memo: p.Memo, Actor: p.Actor,
+			ID: pc.nextID, VillageID: p.VillageID, Kind: kind, Memo: p.Memo, Actor: p.Actor,
 			SourceKind: kind, SourceID: sourceID, RequestHash: p.RequestHash, ReversesID: reverses, BeneficiaryID: m.beneficiary,
 			EntryCount: len(lines), Date: date, PostedAt: s.Now().UTC(),
 		}
 		if p.IdempotencyKey != "" {
 			out.IdempotencyKey = &p.IdempotencyKey
 		}
-		// The entries go first and the transaction's row last: the
-		// database accepts the row only if its entries are all there and
-		// sum to zero (see the ledger migration's triggers). Writes are
-		// serialised by the IMMEDIATE transaction, so the next ID is ours.
-		if err := db.NewSelect().Model((*Transaction)(nil)).ColumnExpr("COALESCE(MAX(id), 0) + 1").Scan(ctx, &out.ID); err != nil {
-			return translate(err, "transaction")
-		}
-		// All entries in one INSERT and all balances in one UPDATE: each
-		// statement SQLite compiles (with its triggers) costs more than
-		// the rows it writes.
-		ids := make([]int64, len(lines))
-		moves := make([]any, 0, 2*len(lines))
-		for i, l := range lines {
-			out.Entries = append(out.Entries, &Entry{TransactionID: out.ID, AccountID: l.account.ID, Amount: l.amount, Account: l.account})
-			ids[i] = l.account.ID
-			moves = append(moves, l.account.ID, l.amount)
-		}
-		if _, err := db.NewInsert().Model(&out.Entries).Exec(ctx); err != nil {
-			return translate(err, "ledger entries")
-		}
-		if _, err := db.NewInsert().Model(out).Exec(ctx); err != nil {
-			if err = translate(err, "transaction"); ErrorCode(err) == ECONFLICT && reverses != nil {
+		if err := s.writePosting(ctx, db, out, pc.nextEntryID, lines); err != nil {
+			if ErrorCode(err) == ECONFLICT && reverses != nil {
 				return Errorf(ECONFLICT, "该笔已冲正 transaction %d was already reversed", *reverses)
 			}
 			return err
-		}
-		res, err := db.NewUpdate().Model((*Account)(nil)).
-			Set("balance = balance + CASE id"+strings.Repeat(" WHEN ? THEN ?", len(lines))+" END", moves...).
-			Where("id IN (?)", bun.In(ids)).Exec(ctx)
-		if err != nil {
-			return translate(err, "account balances")
-		}
-		if n, _ := res.RowsAffected(); n != int64(len(lines)) {
-			return fmt.Errorf("account balances: %d of %d updated", n, len(lines))
-		}
-		for _, l := range lines {
-			l.account.Balance += l.amount
 		}
 		return nil
 	}()
@@ -438,17 +368,25 @@ type txMeta struct {
 	source      string // "" for none; else what posted it (a job's ID, a reversed transaction's ID)
 	reverses    *int64
 	beneficiary *int64
+	households  []int64 // whose accounts the lines may use, besides the fund's
 }
+
+// buildFunc resolves a posting's lines from the accounts its txMeta named.
+type buildFunc func(ctx context.Context, db bun.IDB, accounts *postingAccounts) ([]line, error)
 
 // nextSource decides the source ID of a new posting, or returns the
 // earlier posting this one repeats. A job posts once: again with the same
 // figures replays it, with others is ECONFLICT until it is reversed; after
 // a reversal the corrected figures post as the job's next revision
 // ("12/2"), so UNIQUE(source) still allows one live posting at a time. A
-// transaction is reversed once.
-func nextSource(ctx context.Context, db bun.IDB, villageID int64, m txMeta, lines []line) (*string, *Transaction, error) {
+// transaction is reversed once. postedBefore is whether postingContext found an
+// earlier posting of the source: most postings have none to read.
+func nextSource(ctx context.Context, db bun.IDB, villageID int64, m txMeta, lines []line, postedBefore bool) (*string, *Transaction, error) {
 	if m.source == "" {
 		return nil, nil, nil
+	}
+	if !postedBefore {
+		return &m.source, nil, nil
 	}
 	var prevs []*Transaction
 	err := db.NewSelect().Model(&prevs).Where("village_id = ?", villageID).Where("source_kind = ?", m.kind).

@@ -204,6 +204,11 @@ func TestLedger_PostJob(t *testing.T) {
 	assert.Equal(t, map[int64]int64{hs[0].ID: -5, hs[1].ID: 3, hs[2].ID: 2}, ledgerEntries(t, tx))
 	stored, err := st.GetTransaction(ctx, v.ID, tx.ID)
 	require.NoError(t, err)
+	posted, read := *tx, *stored
+	posted.Entries, read.Entries = nil, nil
+	assert.True(t, posted.PostedAt.Equal(read.PostedAt), "posted at %v, read back %v", posted.PostedAt, read.PostedAt)
+	posted.PostedAt = read.PostedAt
+	assert.Equal(t, read, posted, "the transaction as posted and as read back")
 	require.Len(t, stored.Entries, 3)
 	for i, e := range tx.Entries {
 		assert.Equal(t, *stored.Entries[i], store.Entry{ID: e.ID, TransactionID: tx.ID, AccountID: e.AccountID, Amount: e.Amount, Account: stored.Entries[i].Account},

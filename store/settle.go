@@ -254,13 +254,9 @@ func (s *Store) SettleSeason(ctx context.Context, villageID, seasonID int64, act
 			for _, a := range accounts {
 				p := Posting{VillageID: villageID, Actor: actor,
 					Memo: fmt.Sprintf("%s结算清零 season %d settled: balance zeroed", se.Name, se.ID)}
-				meta := txMeta{kind: TxOpening, source: fmt.Sprintf("season:%d:household:%d", se.ID, *a.HouseholdID)}
 				hid := *a.HouseholdID
-				tx, _, err := s.postIn(ctx, l.db, p, meta, func(ctx context.Context, db bun.IDB) ([]line, error) {
-					accounts, err := loadPostingAccounts(ctx, db, villageID, hid)
-					if err != nil {
-						return nil, err
-					}
+				meta := txMeta{kind: TxOpening, source: fmt.Sprintf("season:%d:household:%d", se.ID, hid), households: []int64{hid}}
+				tx, _, err := s.postIn(ctx, l.db, p, meta, func(ctx context.Context, db bun.IDB, accounts *postingAccounts) ([]line, error) {
 					acct, err := accounts.household(hid, "household")
 					if err != nil {
 						return nil, err

@@ -21,7 +21,8 @@ import (
 
 // Store is the records of every village in one database.
 type Store struct {
-	db *bun.DB
+	db    *bun.DB
+	stmts ledgerStmts // the posting path's prepared statements
 
 	// Now is the clock; tests replace it so nothing sleeps.
 	Now func() time.Time
@@ -87,11 +88,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.prepareLedger(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.closeLedger()
+	return s.db.Close()
+}
 
 // DB exposes the bun handle to sibling packages' tests and to migrations.
 func (s *Store) DB() *bun.DB { return s.db }
