@@ -224,7 +224,7 @@ func (s *Server) runPlan(ctx context.Context, scope store.PlanScope, opts planne
 	if err != nil {
 		return nil, err
 	}
-	plan, err := scheduler.SolveVillage(in, opts)
+	plan, err := scheduler.SolveVillage(ctx, in, opts)
 	if err != nil {
 		return nil, err
 	}

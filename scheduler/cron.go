@@ -397,7 +397,7 @@ func (s *Scheduler) nightlyPlan(ctx context.Context, v *store.Village, se *store
 	if len(in.Requests) == 0 {
 		return nil
 	}
-	plan, err := SolveVillage(in, planner.Options{})
+	plan, err := SolveVillage(ctx, in, planner.Options{})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -23,13 +24,13 @@ var unreachable = regexp.MustCompile(`^requests\[(\d+)\]$`)
 // a request this plan cannot place: it is set aside with the requests that
 // wait for it and reported unplaced. Any other refusal is an EINVALID
 // error naming the instance's field.
-func SolveVillage(in planner.Instance, opts planner.Options) (planner.Plan, error) {
+func SolveVillage(ctx context.Context, in planner.Instance, opts planner.Options) (planner.Plan, error) {
 	aside, asideFixed := []planner.Unplaced{}, []planner.Assignment{}
 	for {
 		plan := planner.Plan{Assignments: []planner.Assignment{}, Unplaced: []planner.Unplaced{}, Late: []planner.LateRequest{}}
 		var err error
 		if len(in.Requests) > 0 {
-			plan, err = planner.Solve(in, opts)
+			plan, err = planner.Solve(ctx, in, opts)
 		}
 		var ie *planner.InputError
 		if errors.As(err, &ie) {

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -23,7 +24,7 @@ func (e *loopEnv) plan(t *testing.T, scope store.PlanScope) (planner.Instance, p
 	t.Helper()
 	in, err := e.st.PlanInstance(e.ctx, e.v.ID, scope)
 	require.NoError(t, err)
-	p, err := planner.Solve(in, planner.Options{})
+	p, err := planner.Solve(context.Background(), in, planner.Options{})
 	require.NoError(t, err)
 	return in, p
 }

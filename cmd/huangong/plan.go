@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -38,7 +39,7 @@ func planCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)
 	}
-	plan, err := planner.Solve(inst, planner.Options{Iterations: *iterations, Seed: *seed})
+	plan, err := planner.Solve(context.Background(), inst, planner.Options{Iterations: *iterations, Seed: *seed})
 	if err != nil {
 		return fmt.Errorf("%s: %w", *in, err)
 	}

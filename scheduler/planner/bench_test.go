@@ -1,6 +1,7 @@
 package planner_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 
@@ -17,7 +18,7 @@ func BenchmarkPlanVillage300(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			in := MustVillage(b, 300, 1, tc.load)
 			for b.Loop() {
-				if _, err := Solve(in, Options{Seed: 1}); err != nil {
+				if _, err := Solve(context.Background(), in, Options{Seed: 1}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -38,7 +39,7 @@ func BenchmarkPlanTownship(b *testing.B) {
 		var wg sync.WaitGroup
 		errs := make([]error, villages)
 		for i := range ins {
-			wg.Go(func() { _, errs[i] = Solve(ins[i], Options{Seed: 1}) })
+			wg.Go(func() { _, errs[i] = Solve(context.Background(), ins[i], Options{Seed: 1}) })
 		}
 		wg.Wait()
 		for _, err := range errs {
@@ -53,13 +54,14 @@ func BenchmarkPlanTownship(b *testing.B) {
 // more rain day, starting from its plan. Goal ≤ 50 ms.
 func BenchmarkReplanAfterRain(b *testing.B) {
 	in := MustVillage(b, 300, 1, normal)
-	before, err := Solve(in, Options{Seed: 1})
+	before, err := Solve(context.Background(), in, Options{Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
 	in.Blocked = append(in.Blocked, Blocked{Date: "2026-04-16"})
+	in.Previous = PreviousOf(before)
 	for b.Loop() {
-		if _, err := Solve(in, Options{Seed: 1, Warm: &before, Iterations: ReplanIterations}); err != nil {
+		if _, err := Solve(context.Background(), in, Options{Seed: 1, Iterations: ReplanIterations}); err != nil {
 			b.Fatal(err)
 		}
 	}

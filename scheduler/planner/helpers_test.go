@@ -260,3 +260,14 @@ func daysBetween(a, b string) int {
 	tb, _ := time.Parse(time.DateOnly, b)
 	return int(tb.Sub(ta).Hours() / 24)
 }
+
+// PreviousOf is what a saved plan gives the next one: its new jobs.
+func PreviousOf(plan Plan) []Assignment {
+	var out []Assignment
+	for _, a := range plan.Assignments {
+		if !a.Fixed {
+			out = append(out, a)
+		}
+	}
+	return out
+}

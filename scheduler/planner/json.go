@@ -221,6 +221,21 @@ func (n *node) check(path string, v any) error {
 		if n.Maximum != nil && float64(i) > *n.Maximum {
 			return fail("大于最大值 %d is more than the maximum %v", i, *n.Maximum)
 		}
+	case "number":
+		num, ok := v.(json.Number)
+		if !ok {
+			return fail("应为数字 must be a number, not %s", kind(v))
+		}
+		f, err := num.Float64()
+		if err != nil {
+			return fail("应为数字 %s is not a number", num)
+		}
+		if n.Minimum != nil && f < *n.Minimum {
+			return fail("小于最小值 %v is less than the minimum %v", f, *n.Minimum)
+		}
+		if n.Maximum != nil && f > *n.Maximum {
+			return fail("大于最大值 %v is more than the maximum %v", f, *n.Maximum)
+		}
 	case "boolean":
 		if _, ok := v.(bool); !ok {
 			return fail("应为布尔值 must be true or false, not %s", kind(v))

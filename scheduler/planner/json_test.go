@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -24,7 +25,7 @@ func TestInstanceRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, in, got)
 
-	plan, err := Solve(got, Options{})
+	plan, err := Solve(context.Background(), got, Options{})
 	require.NoError(t, err)
 	data, err = json.Marshal(plan)
 	require.NoError(t, err)
@@ -42,7 +43,7 @@ func TestDecodeInstanceExample(t *testing.T) {
 	defer f.Close()
 	in, err := DecodeInstance(f)
 	require.NoError(t, err)
-	plan, err := Solve(in, Options{})
+	plan, err := Solve(context.Background(), in, Options{})
 	require.NoError(t, err)
 	checkPlan(t, in, plan)
 }

@@ -9,7 +9,7 @@ import (
 func (s *state) plan() Plan {
 	p := s.p
 	in := p.in
-	out := Plan{Assignments: []Assignment{}, Unplaced: []Unplaced{}, Late: []LateRequest{}}
+	out := Plan{Assignments: []Assignment{}, Unplaced: []Unplaced{}, Changes: []Change{}, Late: []LateRequest{}}
 	type keyed struct {
 		a       Assignment
 		t, r    int

@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -14,9 +15,9 @@ import (
 
 func TestSolveIsDeterministic(t *testing.T) {
 	in := MustVillage(t, 200, 4, tight)
-	a, err := Solve(in, Options{Seed: 9})
+	a, err := Solve(context.Background(), in, Options{Seed: 9})
 	require.NoError(t, err)
-	b, err := Solve(in, Options{Seed: 9})
+	b, err := Solve(context.Background(), in, Options{Seed: 9})
 	require.NoError(t, err)
 	require.Equal(t, a, b)
 
@@ -25,7 +26,7 @@ func TestSolveIsDeterministic(t *testing.T) {
 	require.NoError(t, err)
 	back, err := DecodeInstance(bytes.NewReader(data))
 	require.NoError(t, err)
-	c, err := Solve(back, Options{Seed: 9})
+	c, err := Solve(context.Background(), back, Options{Seed: 9})
 	require.NoError(t, err)
 	require.Equal(t, a, c)
 }
@@ -42,9 +43,9 @@ func TestQuality(t *testing.T) {
 		var sumG, sumP, sumB, sumGH, sumPH, sumBH int64
 		for _, seedNo := range []uint64{11, 12, 13, 14} {
 			in := MustVillage(t, 300, seedNo, tc.load)
-			greedy, err := Solve(in, Options{Iterations: -1})
+			greedy, err := Solve(context.Background(), in, Options{Iterations: -1})
 			require.NoError(t, err)
-			plan, err := Solve(in, Options{Seed: seedNo})
+			plan, err := Solve(context.Background(), in, Options{Seed: seedNo})
 			require.NoError(t, err)
 			assert.GreaterOrEqual(t, plan.Score.Compare(greedy.Score), 0, "seed %d: the search never loses", seedNo)
 			assert.GreaterOrEqual(t, plan.Score.InWindowWeighted, greedy.Score.InWindowWeighted)
@@ -178,7 +179,7 @@ func TestBalanceSimulation(t *testing.T) {
 		for _, seedNo := range []uint64{21, 22} {
 			t.Run(fmt.Sprintf("load%.1f/seed%d", load, seedNo), func(t *testing.T) {
 				in := MustVillage(t, 300, seedNo, load)
-				plan, err := Solve(in, Options{Seed: seedNo})
+				plan, err := Solve(context.Background(), in, Options{Seed: seedNo})
 				require.NoError(t, err)
 				rr := roundRobin(in, plan)
 				checkPlan(t, in, rr)
@@ -200,11 +201,12 @@ func TestBalanceSimulation(t *testing.T) {
 // it: nothing lands on the rain day, and most jobs stay where they were.
 func TestReplanAfterRain(t *testing.T) {
 	in := MustVillage(t, 300, 31, normal)
-	before, err := Solve(in, Options{Seed: 1})
+	before, err := Solve(context.Background(), in, Options{Seed: 1})
 	require.NoError(t, err)
 	rain := "2026-04-16"
 	in.Blocked = append(in.Blocked, Blocked{Date: rain})
-	after, err := Solve(in, Options{Seed: 1, Warm: &before, Iterations: ReplanIterations})
+	in.Previous = PreviousOf(before)
+	after, err := Solve(context.Background(), in, Options{Seed: 1, Iterations: ReplanIterations})
 	require.NoError(t, err)
 	checkPlan(t, in, after)
 	type job struct {

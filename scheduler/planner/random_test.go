@@ -1,6 +1,7 @@
 package planner_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -75,7 +76,7 @@ func TestRandomInstances(t *testing.T) {
 	for i := range randomCount {
 		in := randomInstance(rng)
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			plan, err := Solve(in, Options{Seed: uint64(i), Iterations: 50})
+			plan, err := Solve(context.Background(), in, Options{Seed: uint64(i), Iterations: 50})
 			if err != nil {
 				var ie *InputError
 				require.True(t, errors.As(err, &ie), "%v", err)

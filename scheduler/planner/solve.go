@@ -3,6 +3,7 @@ package planner
 import (
 	"cmp"
 	"container/heap"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -27,11 +28,6 @@ type Options struct {
 	// Seed of the search's random choices. Same input, same options:
 	// the same plan.
 	Seed uint64
-	// Warm is an earlier plan to start from: its new jobs that are still
-	// feasible (the day not blocked, the workers free and available, the
-	// work unchanged) are kept and the rest is planned again. Use it to
-	// re-plan after a rain day.
-	Warm *Plan
 }
 
 // pcgStream is the second half of the search's PCG state, so that the
@@ -46,13 +42,20 @@ const pcgStream = 0x706c616e6e6572 // "planner"
 // each job's workers so that those who owe help give it. The plan
 // returned is never worse than the greedy one. Bad input is an
 // *InputError.
-func Solve(in Instance, opts Options) (Plan, error) {
+func Solve(ctx context.Context, in Instance, opts Options) (Plan, error) {
 	p, err := compile(&in)
 	if err != nil {
 		return Plan{}, err
 	}
+	if err := ctx.Err(); err != nil {
+		return Plan{}, err
+	}
 	s := newState(p)
-	s.construct(opts.Warm)
+	var warm *Plan
+	if len(in.Previous) > 0 {
+		warm = &Plan{Assignments: in.Previous}
+	}
+	s.construct(warm)
 	greedy := s.clone()
 	best := greedy.finish()
 	iters := opts.Iterations
@@ -60,7 +63,7 @@ func Solve(in Instance, opts Options) (Plan, error) {
 		iters = DefaultIterations
 	}
 	if iters > 0 {
-		s.improve(iters, rand.New(rand.NewPCG(opts.Seed, pcgStream)), opts.Warm != nil)
+		s.improve(iters, rand.New(rand.NewPCG(opts.Seed, pcgStream)), warm != nil)
 		if improved := s.finish(); improved.Score.Compare(best.Score) > 0 {
 			best = improved
 		}

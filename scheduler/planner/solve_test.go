@@ -1,6 +1,7 @@
 package planner_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -15,10 +16,10 @@ func TestSolveKeepsHardRules(t *testing.T) {
 		for _, seedNo := range []uint64{1, 2, 3} {
 			t.Run(fmt.Sprintf("load%.1f/seed%d", load, seedNo), func(t *testing.T) {
 				in := MustVillage(t, 300, seedNo, load)
-				greedy, err := Solve(in, Options{Iterations: -1})
+				greedy, err := Solve(context.Background(), in, Options{Iterations: -1})
 				require.NoError(t, err)
 				checkPlan(t, in, greedy)
-				plan, err := Solve(in, Options{Seed: seedNo})
+				plan, err := Solve(context.Background(), in, Options{Seed: seedNo})
 				require.NoError(t, err)
 				checkPlan(t, in, plan)
 				assert.GreaterOrEqual(t, plan.Score.Compare(greedy.Score), 0, "never worse than the greedy plan")

@@ -1,6 +1,7 @@
 package planner_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,7 +31,7 @@ func TestTeamFollowsBalances(t *testing.T) {
 		},
 		Balances: map[int64]int64{10: 20, 11: 20, 12: 20, 100: -4, 101: -2, 102: -6},
 	}
-	plan, err := Solve(in, Options{})
+	plan, err := Solve(context.Background(), in, Options{})
 	require.NoError(t, err)
 	checkPlan(t, in, plan)
 	halfDays := map[int64]int64{}
@@ -41,7 +42,7 @@ func TestTeamFollowsBalances(t *testing.T) {
 	// Team 1 alone does the same work, with a balance term far worse:
 	// each half day it gives adds at least 41 (21² − 20²).
 	in.Teams = in.Teams[:1]
-	alone, err := Solve(in, Options{})
+	alone, err := Solve(context.Background(), in, Options{})
 	require.NoError(t, err)
 	assert.Equal(t, alone.Score.InWindowWeighted, plan.Score.InWindowWeighted)
 	assert.Less(t, plan.Score.BalanceTerm+12*40, alone.Score.BalanceTerm)

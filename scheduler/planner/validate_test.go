@@ -1,6 +1,7 @@
 package planner_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -30,7 +31,7 @@ func small() Instance {
 
 func TestSolveSmall(t *testing.T) {
 	in := small()
-	plan, err := Solve(in, Options{})
+	plan, err := Solve(context.Background(), in, Options{})
 	require.NoError(t, err)
 	checkPlan(t, in, plan)
 	assert.Empty(t, plan.Unplaced)
@@ -81,7 +82,7 @@ func TestSolveRefusesBadInput(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			in := small()
 			tc.edit(&in)
-			_, err := Solve(in, Options{})
+			_, err := Solve(context.Background(), in, Options{})
 			var ie *InputError
 			require.True(t, errors.As(err, &ie), "an *InputError, got %v", err)
 			assert.Equal(t, tc.field, ie.Field, ie.Error())
@@ -96,7 +97,7 @@ func TestCycleErrorNamesTheCycle(t *testing.T) {
 	in := small()
 	in.Requests[0].After = []int64{3}
 	in.Requests[2].After = []int64{2}
-	_, err := Solve(in, Options{})
+	_, err := Solve(context.Background(), in, Options{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "2 → 3 → 1 → 2")
 }
@@ -104,7 +105,7 @@ func TestCycleErrorNamesTheCycle(t *testing.T) {
 func TestFixedJobsAreKept(t *testing.T) {
 	in := small()
 	in.Fixed = []Assignment{{Request: 2, Team: 2, Date: "2026-04-24", Workers: []Worker{{Household: 22, HalfDays: 2}}}}
-	plan, err := Solve(in, Options{})
+	plan, err := Solve(context.Background(), in, Options{})
 	require.NoError(t, err)
 	checkPlan(t, in, plan)
 	assert.Contains(t, plan.Assignments, Assignment{Request: 2, Team: 2, Date: "2026-04-24", Workers: []Worker{{Household: 22, HalfDays: 2}}, Fixed: true})
@@ -121,7 +122,7 @@ func TestLateAndUnplacedAreReported(t *testing.T) {
 	in := small()
 	// Request 1 needs more than the teams can give by the end.
 	in.Requests[0].HalfDays = 100
-	plan, err := Solve(in, Options{})
+	plan, err := Solve(context.Background(), in, Options{})
 	require.NoError(t, err)
 	checkPlan(t, in, plan)
 	require.NotEmpty(t, plan.Unplaced)
@@ -131,7 +132,7 @@ func TestLateAndUnplacedAreReported(t *testing.T) {
 
 	in = small()
 	in.Requests[2].HalfDays = 30
-	plan, err = Solve(in, Options{})
+	plan, err = Solve(context.Background(), in, Options{})
 	require.NoError(t, err)
 	checkPlan(t, in, plan)
 	assert.Empty(t, plan.Unplaced)
