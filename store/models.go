@@ -42,6 +42,10 @@ type Village struct {
 	// SettlePolicy is what a season's close does with balances: SettleCarry
 	// (the default) or SettleZero.
 	SettlePolicy string `bun:",notnull"`
+	// FreezeDays is the freeze horizon: a re-plan never moves a job dated
+	// before today + FreezeDays in the village (default 2: today and
+	// tomorrow), so no one is told of a change at the last minute.
+	FreezeDays int `bun:",notnull"`
 }
 
 // Location is the village's timezone; dates are calendar dates there.

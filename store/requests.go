@@ -25,7 +25,13 @@ type HelpRequest struct {
 	Latest      string `bun:",notnull"` // the due date
 	HalfDays    int64  `bun:",notnull"` // estimated from area × norm; a cadre may change it
 	Priority    int    `bun:",notnull"` // 1 (least) … 5: vulnerable households first
-	State       string `bun:",notnull"`
+	// CrewCap is the most people the field takes a day, set by a cadre;
+	// nil: the planner's default from the field's area.
+	CrewCap *int ``
+	// UnplacedReason is why the last saved plan could not place the
+	// request; "" when it did or none ran.
+	UnplacedReason string `bun:",notnull"`
+	State          string `bun:",notnull"`
 	// OpenKey is "field:task" while the request is open and NULL after;
 	// UNIQUE, so a field has one open request per task.
 	OpenKey          *string    ``

@@ -19,6 +19,9 @@ func (s *Store) CreateVillage(ctx context.Context, v *Village) error {
 	})
 }
 
+// DefaultFreezeDays is a new village's freeze horizon: today and tomorrow.
+const DefaultFreezeDays = 2
+
 func (s *Store) createVillage(ctx context.Context, db bun.IDB, v *Village) error {
 	v.Name = strings.TrimSpace(v.Name)
 	if v.Name == "" {
@@ -35,6 +38,9 @@ func (s *Store) createVillage(ctx context.Context, db bun.IDB, v *Village) error
 	}
 	if v.SettlePolicy == "" {
 		v.SettlePolicy = SettleCarry
+	}
+	if v.FreezeDays == 0 {
+		v.FreezeDays = DefaultFreezeDays
 	}
 	v.ID, v.CreatedAt = 0, s.Now().UTC()
 	if _, err := db.NewInsert().Model(v).Exec(ctx); err != nil {
