@@ -187,6 +187,9 @@ const (
 	ReasonDates = "dates"
 	// ReasonCrew: the job has more people than the field's crew cap.
 	ReasonCrew = "crew"
+	// ReasonOneTeam: another job of the request on that day stays (a
+	// field's work of a day is one team's).
+	ReasonOneTeam = "one-team"
 	// ReasonWork: the request's work changed (less is left to do).
 	ReasonWork = "work"
 	// ReasonPrecedence: a job of an earlier task on the field moved, so

@@ -72,12 +72,26 @@ func (s *state) plan() Plan {
 	}
 	for r := range p.reqs {
 		q := &p.reqs[r]
+		if s.done[r] && s.last[r] <= q.l {
+			sc.FinishedWeighted += q.pri
+			sc.Finished++
+		}
 		switch {
 		case !s.done[r]:
 			sc.UnplacedHalfDays += q.need()
 			out.Unplaced = append(out.Unplaced, Unplaced{Request: q.id, Reason: s.unplacedReason(r)})
 		case s.last[r] > q.l && s.first[r] <= s.last[r]:
 			out.Late = append(out.Late, LateRequest{Request: q.id, Days: s.last[r] - q.l})
+		}
+	}
+	out.Changes = s.changes()
+	for _, c := range out.Changes {
+		if c.Kind == ChangeMoved {
+			sc.Moved++
+			sc.ChangeCost += costMoved
+		} else {
+			sc.WorkersChanged++
+			sc.ChangeCost += costWorkers
 		}
 	}
 	b := s.balances(true)
@@ -99,4 +113,87 @@ func abs(x int64) int64 {
 		return -x
 	}
 	return x
+}
+
+// changes lists the previous jobs the plan does not keep as they were,
+// in the order of Instance.Previous, each with its reason: the one found
+// when the plan was built (the job no longer fits), else precedence when
+// a job of an earlier task on the field changed, else the search's
+// (strictly more requests finished).
+func (s *state) changes() []Change {
+	p := s.p
+	out := []Change{}
+	for pi := range p.prev {
+		pp := &p.prev[pi]
+		kind := ChangeMoved
+		same := false
+		for _, j := range s.jobs[pp.req] {
+			if int(j.day) != pp.day || int(j.team) != pp.team {
+				continue
+			}
+			kind = ChangeWorkers
+			same = int(j.prev) == pi || sameWorkers(j.workers, pp.workers)
+		}
+		if same {
+			continue
+		}
+		why := s.prevReason[pi]
+		if why == "" {
+			why = ReasonMoreFinished
+			for _, pr := range p.reqs[pp.req].preds {
+				if s.anyChanged(pr) {
+					why = ReasonPrecedence
+				}
+			}
+		}
+		a := p.in.Previous[pi]
+		out = append(out, Change{Request: a.Request, Team: a.Team, Date: a.Date, Kind: kind, Reason: why,
+			Message: changeMessage(kind, why)})
+	}
+	return out
+}
+
+// anyChanged reports whether some previous job of request r is not kept.
+func (s *state) anyChanged(r int) bool {
+	for _, pi := range s.p.reqs[r].prevs {
+		pp := &s.p.prev[pi]
+		if !slices.ContainsFunc(s.jobs[r], func(j job) bool {
+			return int(j.day) == pp.day && int(j.team) == pp.team
+		}) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameWorkers(a, b []pworker) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	byM := func(x, y pworker) int { return cmp.Or(cmp.Compare(x.m, y.m), cmp.Compare(x.half, y.half)) }
+	slices.SortFunc(a, byM)
+	slices.SortFunc(b, byM)
+	return slices.Equal(a, b)
+}
+
+// reasonText says each Reason in words, Chinese first.
+var reasonText = map[string]string{
+	ReasonBlocked:      "当天停工 the day is blocked (rain)",
+	ReasonWorker:       "有队员当天来不了 a worker cannot come that day",
+	ReasonDates:        "日期不在计划或农时窗口内 the day is outside the plan or the request's window",
+	ReasonCrew:         "人数超过田块容量 more people than the field takes",
+	ReasonOneTeam:      "同一块田一天只派一个队 one team works a field on a day",
+	ReasonWork:         "剩余农活减少 less work is left",
+	ReasonPrecedence:   "前一道农活改了日期 an earlier task on the field moved",
+	ReasonRequest:      "同一求助的其他派工需要重排 the rest of the request had to be planned again",
+	ReasonMoreFinished: "调整后能按时完成更多农户 more households finish in time",
+}
+
+func changeMessage(kind, why string) string {
+	what := "改期或换队 moved"
+	if kind == ChangeWorkers {
+		what = "换人 other workers"
+	}
+	return what + "：" + reasonText[why]
 }

@@ -48,7 +48,16 @@ type problem struct {
 	reqIdx  map[int64]int
 	topo    []int // requests, predecessors first
 	fixed   []pfixed
+	prev    []pprev
+	// fixedOn marks a request's days that have a fixed job: the day's
+	// work of a field is one team's, so no new job joins it.
+	fixedOn map[reqDay]bool
+	// teamGroup counts each team's members by village group, for "the
+	// field's own group first" when a team is chosen.
+	teamGroup map[teamGroupKey]int
 }
+
+type teamGroupKey struct{ team, group int }
 
 type preq struct {
 	id       int64
@@ -66,6 +75,9 @@ type preq struct {
 	fixLast  int
 	fixW     int64 // Σ priority × fixed half days in the window
 	fixLate  int64 // Σ priority × fixed half days × days late
+	crewHalf int64 // the crew cap in half days: 2 × people a day
+	settled  bool  // LeftUnplaced: no saved job moves for it unless dirty
+	prevs    []int // its previous jobs, by day
 }
 
 // need is the work left for new jobs.
@@ -99,6 +111,14 @@ type pfixed struct {
 	workers        []pworker
 }
 
+// pprev is a job of Instance.Previous. reason is set when the job cannot
+// be kept whatever the rest of the plan does.
+type pprev struct {
+	req, team, day int
+	workers        []pworker
+	reason         string
+}
+
 type pworker struct {
 	m    int // membership
 	half int64
@@ -126,7 +146,8 @@ func compile(in *Instance) (*problem, error) {
 	if end.Before(start) {
 		return nil, inputErr("end", "结束日期早于开始日期 end %s is before start %s", in.End, in.Start)
 	}
-	p := &problem{in: in, groups: map[int]int{0: 0}, hhIdx: map[int64]int{}, reqIdx: map[int64]int{}}
+	p := &problem{in: in, groups: map[int]int{0: 0}, hhIdx: map[int64]int{}, reqIdx: map[int64]int{},
+		fixedOn: map[reqDay]bool{}, teamGroup: map[teamGroupKey]int{}}
 	p.days = int(end.Sub(start).Hours()/24) + 1
 	if p.days > maxDays {
 		return nil, inputErr("end", "计划最长%[3]d天 a plan spans at most %[1]d days, not %[2]d", maxDays, p.days, maxDays)
@@ -196,6 +217,7 @@ func compile(in *Instance) (*problem, error) {
 				p.hhs[h].group = m.Group
 			}
 			pt.members = append(pt.members, mIdx)
+			p.teamGroup[teamGroupKey{ti, m.Group}]++
 			av := make([]bool, p.days)
 			for d := range av {
 				av[d] = true
@@ -254,9 +276,20 @@ func compile(in *Instance) (*problem, error) {
 		if e > l {
 			return nil, inputErr(f+".earliest", "最早日期晚于最晚日期 request %d: earliest %s is after latest %s", r.ID, r.Earliest, r.Latest)
 		}
+		if r.Area < 0 || r.Area > 100 {
+			return nil, inputErr(f+".area", "面积应在0到100亩之间 request %d: area %v mu is not between 0 and 100", r.ID, r.Area)
+		}
+		crew := r.CrewCap
+		switch {
+		case crew < 0 || crew > 50:
+			return nil, inputErr(f+".crewCap", "每天人数上限应为1到50 request %d: crew cap %d is not 1..50", r.ID, crew)
+		case crew == 0:
+			crew = DefaultCrewCap(r.Area)
+		}
 		p.reqs = append(p.reqs, preq{
 			id: r.ID, hh: household(r.Household), group: groupIdx(r.Group), groupNo: r.Group, pri: int64(r.Priority),
 			total: r.HalfDays, e: e, l: l, exempt: r.Exempt, fixFirst: 1 << 30, fixLast: -1 << 30,
+			crewHalf: 2 * int64(crew), settled: r.LeftUnplaced,
 		})
 	}
 	for ri, r := range in.Requests {
@@ -324,7 +357,12 @@ func compile(in *Instance) (*problem, error) {
 			}
 		}
 		r.fixFirst, r.fixLast = min(r.fixFirst, d), max(r.fixLast, d)
+		p.fixedOn[reqDay{ri, d}] = true
 		p.fixed = append(p.fixed, pf)
+	}
+
+	if err := p.compilePrevious(teamIdx, day); err != nil {
+		return nil, err
 	}
 
 	// A request no team can ever reach is an input error, not a plan.
@@ -416,4 +454,89 @@ func (p *problem) order() error {
 	ids[len(path)] = ids[0]
 	return inputErr(fmt.Sprintf("requests[%d].after", path[0]),
 		"前后顺序成环 precedence has a cycle: %s", strings.Join(ids, " → "))
+}
+
+// compilePrevious reads Instance.Previous. A job naming a request or team
+// the instance lacks, or a bad date, is bad input; a job that can no
+// longer be kept as it is (its day blocked, a worker gone, over the crew
+// cap) is not: it gets the reason it must change.
+func (p *problem) compilePrevious(teamIdx map[int64]int, day func(field, s string) (int, error)) error {
+	for i, a := range p.in.Previous {
+		f := fmt.Sprintf("previous[%d]", i)
+		ri, ok := p.reqIdx[a.Request]
+		if !ok {
+			return inputErr(f+".request", "求助不存在 request %d is not in the instance", a.Request)
+		}
+		ti, ok := teamIdx[a.Team]
+		if !ok {
+			return inputErr(f+".team", "互助队不存在 team %d is not in the instance", a.Team)
+		}
+		d, err := day(f+".date", a.Date)
+		if err != nil {
+			return err
+		}
+		r := &p.reqs[ri]
+		pp := pprev{req: ri, team: ti, day: d}
+		var people int64
+		for wi, w := range a.Workers {
+			if w.HalfDays <= 0 {
+				return inputErr(fmt.Sprintf("%s.workers[%d].halfDays", f, wi), "工日须大于零 half days must be more than zero")
+			}
+			people += (w.HalfDays + 1) / 2
+			m := p.membership(ti, w.Household)
+			switch {
+			case m < 0:
+				pp.reason = ReasonWorker
+				continue
+			case w.HalfDays > p.ms[m].twoW:
+				pp.reason = ReasonWorker
+			}
+			pp.workers = append(pp.workers, pworker{m: m, half: min(w.HalfDays, p.ms[m].twoW)})
+		}
+		switch {
+		case len(a.Workers) == 0:
+			pp.reason = ReasonWorker
+		case d < 0 || d >= p.days || d < r.e:
+			pp.reason = ReasonDates
+		case p.isBlocked(r, d):
+			pp.reason = ReasonBlocked
+		case p.fixedOn[reqDay{ri, d}]:
+			pp.reason = ReasonOneTeam
+		case 2*people > r.crewHalf:
+			pp.reason = ReasonCrew
+		}
+		if pp.reason == "" {
+			for _, w := range pp.workers {
+				if !p.avail[w.m*p.days+d] {
+					pp.reason = ReasonWorker
+				}
+			}
+		}
+		// A second job of the request on one day (an older plan split the
+		// day between teams) cannot stay: the larger one may.
+		for _, o := range r.prevs {
+			if q := &p.prev[o]; q.day == d && q.reason == "" && pp.reason == "" {
+				if halfOf(q.workers) >= halfOf(pp.workers) {
+					pp.reason = ReasonOneTeam
+				} else {
+					q.reason = ReasonOneTeam
+				}
+			}
+		}
+		r.prevs = append(r.prevs, len(p.prev))
+		p.prev = append(p.prev, pp)
+	}
+	for ri := range p.reqs {
+		r := &p.reqs[ri]
+		slices.SortStableFunc(r.prevs, func(a, b int) int { return cmp.Compare(p.prev[a].day, p.prev[b].day) })
+	}
+	return nil
+}
+
+func halfOf(ws []pworker) int64 {
+	var n int64
+	for _, w := range ws {
+		n += w.half
+	}
+	return n
 }

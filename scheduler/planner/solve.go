@@ -14,16 +14,16 @@ import (
 // within a few hundredths of the bound in well under 100 ms.
 const DefaultIterations = 2000
 
-// ReplanIterations is enough search after a small change (a rain day)
-// when the earlier plan is given as Options.Warm.
+// ReplanIterations is the default search of a re-plan (an instance with
+// Previous jobs): the search only works around what changed.
 const ReplanIterations = 300
 
 // Options tune Solve. The zero value is the default.
 type Options struct {
 	// Iterations of the improvement search after construction: 0 means
-	// DefaultIterations, a negative number none (the greedy plan). The
-	// budget is counted, not timed, so a plan never depends on the
-	// machine it runs on.
+	// DefaultIterations (ReplanIterations for a re-plan), a negative
+	// number none (the greedy plan). The budget is counted, not timed, so
+	// a plan never depends on the machine it runs on.
 	Iterations int
 	// Seed of the search's random choices. Same input, same options:
 	// the same plan.
@@ -34,14 +34,19 @@ type Options struct {
 // search depends on Options.Seed alone.
 const pcgStream = 0x706c616e6e6572 // "planner"
 
-// Solve plans in: it builds a plan greedily (highest priority first, then
-// earliest deadline, each request on the first days its window allows),
-// improves it by large-neighbourhood search (take some requests out,
-// put them back in another order or from the other end of their
-// windows, keep the change unless the plan gets worse) and finally picks
-// each job's workers so that those who owe help give it. The plan
+// Solve plans in. It keeps every previous job that still fits (see
+// Instance.Previous), then builds the rest greedily (highest priority
+// first, then earliest deadline, each request on the first days its
+// window allows, a day's work to one team within the field's crew cap),
+// improves it by large-neighbourhood search (take some requests out, put
+// them back in another order or from the other end of their windows,
+// keep the change unless the plan gets worse) and finally picks each
+// job's workers so that those who owe help give it. A re-plan searches
+// only around the requests that changed — new, or with a previous job
+// that no longer fits — and keeps a change only when it does strictly
+// better, so an unchanged instance gives back its previous plan. The plan
 // returned is never worse than the greedy one. Bad input is an
-// *InputError.
+// *InputError; when ctx ends first, Solve returns ctx.Err().
 func Solve(ctx context.Context, in Instance, opts Options) (Plan, error) {
 	p, err := compile(&in)
 	if err != nil {
@@ -51,24 +56,39 @@ func Solve(ctx context.Context, in Instance, opts Options) (Plan, error) {
 		return Plan{}, err
 	}
 	s := newState(p)
-	var warm *Plan
-	if len(in.Previous) > 0 {
-		warm = &Plan{Assignments: in.Previous}
+	replan := len(p.prev) > 0 || slices.ContainsFunc(p.reqs, func(r preq) bool { return r.settled })
+	if err := s.construct(ctx); err != nil {
+		return Plan{}, err
 	}
-	s.construct(warm)
-	greedy := s.clone()
-	best := greedy.finish()
 	iters := opts.Iterations
 	if iters == 0 {
 		iters = DefaultIterations
+		if replan {
+			iters = ReplanIterations
+		}
 	}
+	var search *state
 	if iters > 0 {
-		s.improve(iters, rand.New(rand.NewPCG(opts.Seed, pcgStream)), warm != nil)
-		if improved := s.finish(); improved.Score.Compare(best.Score) > 0 {
+		search = s.clone()
+		rng := rand.New(rand.NewPCG(opts.Seed, pcgStream))
+		if err := search.improve(ctx, iters, rng, replan); err != nil {
+			return Plan{}, err
+		}
+	}
+	best, err := s.finish(ctx)
+	if err != nil {
+		return Plan{}, err
+	}
+	if search != nil {
+		improved, err := search.finish(ctx)
+		if err != nil {
+			return Plan{}, err
+		}
+		if improved.Score.Compare(best.Score) > 0 {
 			best = improved
 		}
 	}
-	best.Bound = p.bounds()
+	best.Bound = p.bounds(best.Score.FinishedWeighted)
 	return best, nil
 }
 
@@ -94,12 +114,16 @@ func (h *readyHeap) Pop() any {
 	return x
 }
 
-// construct keeps what it can of warm, then places the other requests
-// one by one in rank order, a request only after its predecessors.
-func (s *state) construct(warm *Plan) {
+// ctxEvery is how many steps of a loop run between looks at the context.
+const ctxEvery = 256
+
+// construct keeps what it can of the previous jobs, then places the other
+// requests one by one in rank order, a request only after its
+// predecessors.
+func (s *state) construct(ctx context.Context) error {
 	p := s.p
-	if warm != nil {
-		s.loadWarm(warm)
+	if len(p.prev) > 0 {
+		s.loadPrevious()
 	}
 	indeg := make([]int, len(p.reqs))
 	h := &readyHeap{p: p}
@@ -110,7 +134,12 @@ func (s *state) construct(warm *Plan) {
 		}
 	}
 	heap.Init(h)
-	for h.Len() > 0 {
+	for n := 0; h.Len() > 0; n++ {
+		if n%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		r := heap.Pop(h).(int)
 		if !s.done[r] {
 			s.insert(r, forward)
@@ -121,71 +150,96 @@ func (s *state) construct(warm *Plan) {
 			}
 		}
 	}
+	return nil
 }
 
-// loadWarm takes over the new jobs of an earlier plan for each request
-// whose jobs all still fit, in precedence order.
-func (s *state) loadWarm(warm *Plan) {
+// loadPrevious keeps the previous jobs, request by request in precedence
+// order. A job stays when it can: its day still open to the request
+// (after its predecessors, not blocked, inside the plan), its workers
+// free, no other job of the request that day, no more work than the
+// request still needs. The work the kept jobs leave goes in first where
+// it does not disturb the successors' previous jobs, then anywhere; when
+// it fits nowhere, the request's jobs are all planned again. Each job not
+// kept gets its reason in prevReason.
+func (s *state) loadPrevious() {
 	p := s.p
-	byReq := map[int64][]int{}
-	for i, a := range warm.Assignments {
-		if !a.Fixed {
-			byReq[a.Request] = append(byReq[a.Request], i)
-		}
-	}
-	teamIdx := make(map[int64]int, len(p.teams))
-	for t, pt := range p.teams {
-		teamIdx[pt.id] = t
-	}
-	dayIdx := make(map[string]int, p.days)
-	for d, date := range p.dates {
-		dayIdx[date] = d
-	}
-	s.warmTeams = map[reqDay][]int{}
-	for _, a := range warm.Assignments {
-		r, okR := p.reqIdx[a.Request]
-		t, okT := teamIdx[a.Team]
-		d, okD := dayIdx[a.Date]
-		if !a.Fixed && okR && okT && okD {
-			s.warmTeams[reqDay{r, d}] = append(s.warmTeams[reqDay{r, d}], t)
-		}
-	}
 	for _, r := range p.topo {
-		as := byReq[p.reqs[r].id]
-		if len(as) == 0 || s.done[r] {
+		q := &p.reqs[r]
+		if len(q.prevs) == 0 || s.done[r] {
 			continue
 		}
-		lo, _, hi, _, ok := s.bounds(r)
-		var sum int64
-		for _, ai := range as {
-			a := &warm.Assignments[ai]
-			t, okT := teamIdx[a.Team]
-			d, okD := dayIdx[a.Date]
-			if !okT || !okD || d < lo || d > hi || p.isBlocked(&p.reqs[r], d) {
-				ok = false
-				break
+		lo, winHi, hi, _, ok := s.bounds(r)
+		if !ok {
+			s.prevFail(r, ReasonPrecedence)
+			continue
+		}
+		need := q.need()
+		for _, pi := range q.prevs {
+			pp := &p.prev[pi]
+			if s.prevReason[pi] != "" {
+				continue
 			}
-			j := job{team: int32(t), day: int32(d)}
-			for _, w := range a.Workers {
-				m := p.membership(t, w.Household)
-				if m < 0 || !s.isFree(m, d) || w.HalfDays <= 0 || w.HalfDays > p.ms[m].twoW {
-					ok = false
-					break
+			why := ""
+			switch {
+			case pp.day < lo:
+				why = ReasonPrecedence
+			case pp.day > hi:
+				why = ReasonDates
+			case s.hasDay(r, pp.day):
+				why = ReasonOneTeam
+			case halfOf(pp.workers) > need:
+				why = ReasonWork
+			}
+			if why == "" {
+				for _, w := range pp.workers {
+					if !s.isFree(w.m, pp.day) {
+						why = ReasonWorker
+						break
+					}
 				}
-				s.occupy(p.ms[m].hh, d, int32(r))
-				j.workers = append(j.workers, pworker{m: m, half: w.HalfDays})
-				sum += w.HalfDays
 			}
-			s.jobs[r] = append(s.jobs[r], j)
-			s.load[t] += j.half()
-			if !ok {
-				break
+			if why != "" {
+				s.prevReason[pi] = why
+				continue
+			}
+			for _, w := range pp.workers {
+				s.occupy(p.ms[w.m].hh, pp.day, int32(r))
+			}
+			s.jobs[r] = append(s.jobs[r], job{team: int32(pp.team), day: int32(pp.day), prev: int32(pi), workers: pp.workers})
+			s.load[pp.team] += halfOf(pp.workers)
+			need -= halfOf(pp.workers)
+		}
+		if need == 0 {
+			s.complete(r)
+			continue
+		}
+		// The rest: first before the successors' previous jobs begin.
+		soft := hi
+		for _, su := range q.succs {
+			for _, pi := range p.reqs[su].prevs {
+				if s.prevReason[pi] == "" {
+					soft = min(soft, p.prev[pi].day-1)
+				}
 			}
 		}
-		if ok && sum == p.reqs[r].need() {
-			s.complete(r)
-		} else {
-			s.dropJobs(r)
+		if soft >= lo && s.insertIn(r, forward, lo, min(winHi, soft), soft) {
+			continue
+		}
+		if s.insertIn(r, forward, lo, winHi, hi) {
+			continue
+		}
+		s.prevFail(r, ReasonRequest)
+	}
+}
+
+// prevFail drops the jobs loadPrevious kept of request r, for it to be
+// planned again from nothing, giving its previous jobs without a reason
+// why.
+func (s *state) prevFail(r int, why string) {
+	s.dropJobs(r)
+	for _, pi := range s.p.reqs[r].prevs {
+		if s.prevReason[pi] == "" {
+			s.prevReason[pi] = why
 		}
 	}
 }
@@ -204,13 +258,15 @@ func (p *problem) membership(t int, id int64) int {
 	return -1
 }
 
-// improve runs the large-neighbourhood search for iters rounds. A change
-// that leaves the work done and its lateness as they were is kept too,
-// to move on, unless keep: a re-plan from a warm start keeps only a
-// change that does better, so that the jobs the rain did not touch stay
-// where they were (the team's choice after the search would otherwise
-// prefer any shuffle that happens to suit the balances better).
-func (s *state) improve(iters int, rng *rand.Rand, keep bool) {
+// improve runs the large-neighbourhood search for iters rounds. A fresh
+// plan keeps a change that leaves the ranked terms as they were too, to
+// move on. A re-plan (replan) keeps only a change that does strictly
+// better, and only tries to make room for the requests that changed: new
+// ones not placed, and those whose previous jobs could not all be kept.
+// A request the saved plan left unplaced (Request.LeftUnplaced) is not
+// one of them, so the nightly re-plan of an unchanged village moves
+// nothing.
+func (s *state) improve(ctx context.Context, iters int, rng *rand.Rand, replan bool) error {
 	p := s.p
 	n := len(p.reqs)
 	var open []int // requests with work to plan: the only ones to move
@@ -219,14 +275,23 @@ func (s *state) improve(iters int, rng *rand.Rand, keep bool) {
 			open = append(open, i)
 		}
 	}
-	if len(open) == 0 {
-		return
+	seeds := open
+	if replan {
+		seeds = s.changed()
+	}
+	if len(seeds) == 0 {
+		return nil
 	}
 	stamp := make([]int, n) // stamp[r] == it+1: r is in this round's set
 	var set, cand []int
 	saved := make([][]job, n)
 	modes := make([]int, n)
 	for it := range iters {
+		if it%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		mark := it + 1
 		set = set[:0]
 		add := func(r int) {
@@ -237,7 +302,9 @@ func (s *state) improve(iters int, rng *rand.Rand, keep bool) {
 		}
 		k := 3 + rng.IntN(12)
 		seed := -1
-		if bad := s.wanting(rng, open); bad >= 0 && rng.IntN(4) != 0 {
+		bad := s.wanting(rng, seeds)
+		switch {
+		case bad >= 0 && (replan || rng.IntN(4) != 0):
 			// Make room for a request that is late or unplaced: take out
 			// some of those working in its window.
 			seed = bad
@@ -249,11 +316,13 @@ func (s *state) improve(iters int, rng *rand.Rand, keep bool) {
 				}
 			}
 			cand = s.workingIn(cand[:0], max(q.e, 0), min(q.l, p.days-1), stamp, mark)
-		} else if rng.IntN(2) == 0 {
+		case replan:
+			continue
+		case rng.IntN(2) == 0:
 			// A few days' work reshuffled.
 			a := rng.IntN(p.days)
 			cand = s.workingIn(cand[:0], a, min(a+2, p.days-1), stamp, mark)
-		} else {
+		default:
 			cand = cand[:0]
 			for range k {
 				cand = append(cand, open[rng.IntN(len(open))])
@@ -282,7 +351,7 @@ func (s *state) improve(iters int, rng *rand.Rand, keep bool) {
 			}
 			s.insert(r, modes[r])
 		}
-		if c := s.key.better(before); c < 0 || keep && c == 0 {
+		if c := s.key.better(before); c < 0 || replan && c == 0 {
 			for _, r := range set {
 				s.remove(r)
 			}
@@ -296,6 +365,26 @@ func (s *state) improve(iters int, rng *rand.Rand, keep bool) {
 			saved[r] = nil
 		}
 	}
+	return nil
+}
+
+// changed returns the requests a re-plan makes room for: not placed and
+// not left unplaced by the saved plan, or late or unplaced with a
+// previous job that could not be kept.
+func (s *state) changed() []int {
+	p := s.p
+	var out []int
+	for r := range p.reqs {
+		q := &p.reqs[r]
+		if q.need() == 0 || s.done[r] && s.last[r] <= q.l {
+			continue // nothing to gain for it
+		}
+		lost := slices.ContainsFunc(q.prevs, func(pi int) bool { return s.prevReason[pi] != "" })
+		if lost || !s.done[r] && !q.settled {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // wanting returns a random request that is unplaced or not wholly in its
@@ -375,9 +464,11 @@ func (s *state) repairOrder(set []int, seed int, rng *rand.Rand) {
 }
 
 // finish chooses the workers of every new job and writes the plan.
-func (s *state) finish() Plan {
-	s.chooseWorkers()
-	return s.plan()
+func (s *state) finish(ctx context.Context) (Plan, error) {
+	if err := s.chooseWorkers(ctx); err != nil {
+		return Plan{}, err
+	}
+	return s.plan(), nil
 }
 
 func (s *state) unplacedReason(r int) string {

@@ -1,22 +1,22 @@
 package planner
 
 // state is a plan under construction: who works where on each day. Only
-// new jobs live here; fixed ones are occupancy set once.
+// new and kept previous jobs live here; fixed ones are occupancy set once.
 type state struct {
 	p    *problem
 	occ  []int32 // household h, day d → h*days+d: request index, free, or taken by a fixed job
 	cap  []int64 // team t, day d → t*days+d: half days its free available members could give
-	jobs [][]job // request → its new jobs
-	done []bool  // request complete (fixed + new jobs cover it)
+	jobs [][]job // request → its jobs, one a day at most
+	done []bool  // request complete (fixed + jobs cover it)
 	// span of all jobs (fixed and new) of each request; first > last: none
 	first, last []int
 	contrib     []contrib
 	key         key
 	load        []int64 // team → half days (new jobs)
 	seen        []int   // scratch for workingIn
-	// warmTeams are the teams the warm plan sent to a request on a day:
-	// a re-plan sends them again where it can, so few jobs move.
-	warmTeams map[reqDay][]int
+	// prevReason is why a previous job could not be kept, found while
+	// the plan was built (see loadPrevious); "" for the others.
+	prevReason []string
 }
 
 // reqDay is a request (index) on a day (index).
@@ -27,30 +27,32 @@ const (
 	fixedJob = -2
 )
 
+// job is one team's work for a request on a day. prev is the previous
+// job it keeps (same request, day and team), or -1.
 type job struct {
 	team, day int32
+	prev      int32
 	workers   []pworker
 }
 
-func (j *job) half() int64 {
-	var n int64
-	for _, w := range j.workers {
-		n += w.half
-	}
-	return n
-}
+func (j *job) half() int64 { return halfOf(j.workers) }
 
 // contrib is what a placed request adds to the key.
-type contrib struct{ w, late int64 }
+type contrib struct{ fin, w, late, change int64 }
 
-// key is the part of Score the search ranks plans by: the work done, in
-// window and at all, and lateness. Worker choice comes after the search.
+// key is the part of Score the search ranks plans by: requests finished
+// in their windows, change to the saved plan, the work done in window and
+// at all, and lateness. Worker choice comes after the search.
 type key struct {
-	w, unplaced, late int64
+	fin, change, w, unplaced, late int64
 }
 
 func (k key) better(o key) int {
 	switch {
+	case k.fin != o.fin:
+		return sign(k.fin - o.fin)
+	case k.change != o.change:
+		return sign(o.change - k.change)
 	case k.w != o.w:
 		return sign(k.w - o.w)
 	case k.unplaced != o.unplaced:
@@ -71,19 +73,26 @@ func sign(x int64) int {
 	return 0
 }
 
+// Change costs: a previous job moved, and one kept with other workers.
+const (
+	costMoved   = 4
+	costWorkers = 1
+)
+
 func newState(p *problem) *state {
 	n := len(p.reqs)
 	s := &state{
-		p:       p,
-		occ:     make([]int32, len(p.hhs)*p.days),
-		cap:     make([]int64, len(p.teams)*p.days),
-		jobs:    make([][]job, n),
-		done:    make([]bool, n),
-		first:   make([]int, n),
-		last:    make([]int, n),
-		contrib: make([]contrib, n),
-		load:    make([]int64, len(p.teams)),
-		seen:    make([]int, n),
+		p:          p,
+		occ:        make([]int32, len(p.hhs)*p.days),
+		cap:        make([]int64, len(p.teams)*p.days),
+		jobs:       make([][]job, n),
+		done:       make([]bool, n),
+		first:      make([]int, n),
+		last:       make([]int, n),
+		contrib:    make([]contrib, n),
+		load:       make([]int64, len(p.teams)),
+		seen:       make([]int, n),
+		prevReason: make([]string, len(p.prev)),
 	}
 	for i := range s.occ {
 		s.occ[i] = free
@@ -113,9 +122,16 @@ func newState(p *problem) *state {
 		s.key.late += r.fixLate
 		if r.need() == 0 {
 			s.done[i] = true
+			if r.fixLast <= r.l {
+				s.key.fin += r.pri
+			}
 		} else {
 			s.key.unplaced += r.need()
+			s.key.change += costMoved * int64(len(r.prevs))
 		}
+	}
+	for i, pp := range p.prev {
+		s.prevReason[i] = pp.reason
 	}
 	return s
 }
@@ -131,6 +147,7 @@ func (s *state) clone() *state {
 	c.contrib = append([]contrib(nil), s.contrib...)
 	c.load = append([]int64(nil), s.load...)
 	c.seen = make([]int, len(s.seen))
+	c.prevReason = append([]string(nil), s.prevReason...)
 	return &c
 }
 
@@ -188,8 +205,8 @@ const (
 	backward
 )
 
-// insert places all the remaining work of request r, or nothing. It
-// reports whether it did.
+// insert places all the remaining work of request r (beyond the jobs it
+// has, which stay), or nothing new. It reports whether r is done.
 func (s *state) insert(r int, mode int) bool {
 	if s.done[r] {
 		return true
@@ -198,7 +215,16 @@ func (s *state) insert(r int, mode int) bool {
 	if !ok || lo > hi {
 		return false
 	}
+	return s.insertIn(r, mode, lo, winHi, hi)
+}
+
+// insertIn is insert within the days lo..hi, in window up to winHi.
+func (s *state) insertIn(r, mode, lo, winHi, hi int) bool {
+	had := len(s.jobs[r])
 	need := s.p.reqs[r].need()
+	for _, j := range s.jobs[r] {
+		need -= j.half()
+	}
 	if mode == backward {
 		for d := winHi; d >= lo && need > 0; d-- {
 			need = s.takeDay(r, d, need)
@@ -212,60 +238,82 @@ func (s *state) insert(r int, mode int) bool {
 		need = s.takeDay(r, d, need)
 	}
 	if need > 0 {
-		s.dropJobs(r)
+		s.dropJobsFrom(r, had)
 		return false
 	}
 	s.complete(r)
 	return true
 }
 
-// takeDay gives request r what the teams can on day d, fewest teams
-// first: the team that covers the rest most tightly, else the biggest
-// ones in turn. It returns the work still needed.
-func (s *state) takeDay(r, d int, need int64) int64 {
-	p := s.p
-	if p.isBlocked(&p.reqs[r], d) {
-		return need
+// hasDay reports whether request r has a job, fixed or its own, on day d.
+func (s *state) hasDay(r, d int) bool {
+	if s.p.fixedOn[reqDay{r, d}] {
+		return true
 	}
-	for need > 0 {
-		best, bestCap := -1, int64(0)
-		for t := range p.teams {
-			c := s.cap[t*p.days+d]
-			if c <= 0 {
-				continue
-			}
-			switch {
-			case best < 0:
-				best, bestCap = t, c
-			case bestCap >= need: // covers: keep the tightest cover
-				if c >= need && c < bestCap {
-					best, bestCap = t, c
-				}
-			case c > bestCap: // none covers yet: the biggest
-				best, bestCap = t, c
-			}
+	for _, j := range s.jobs[r] {
+		if int(j.day) == d {
+			return true
 		}
-		if best < 0 {
-			return need
-		}
-		got := s.takeTeam(r, best, d, need)
-		if got == 0 {
-			return need
-		}
-		need -= got
 	}
-	return need
+	return false
 }
 
-// takeTeam sends members of team t to request r on day d, up to need
+// takeDay gives request r one team's work on day d, at most its crew cap:
+// the team that can give the most, then the team already on the field on
+// other days, then the team with most members in the field's village
+// group, then the least loaded. It returns the work still needed.
+func (s *state) takeDay(r, d int, need int64) int64 {
+	p := s.p
+	q := &p.reqs[r]
+	if p.isBlocked(q, d) || s.hasDay(r, d) {
+		return need
+	}
+	want := min(need, q.crewHalf)
+	best, bestGot, bestSame, bestGroup := -1, int64(0), false, 0
+	for t := range p.teams {
+		got := min(s.cap[t*p.days+d], want)
+		if got <= 0 || got < bestGot {
+			continue
+		}
+		same := false
+		for _, j := range s.jobs[r] {
+			if int(j.team) == t {
+				same = true
+				break
+			}
+		}
+		g := p.teamGroup[teamGroupKey{t, q.groupNo}]
+		if best >= 0 && got == bestGot {
+			switch {
+			case same != bestSame:
+				if !same {
+					continue
+				}
+			case g != bestGroup:
+				if g < bestGroup {
+					continue
+				}
+			case s.load[t] >= s.load[best]:
+				continue
+			}
+		}
+		best, bestGot, bestSame, bestGroup = t, got, same, g
+	}
+	if best < 0 {
+		return need
+	}
+	return need - s.takeTeam(r, best, d, bestGot)
+}
+
+// takeTeam sends members of team t to request r on day d, up to want
 // half days, and records the job. Members who can give their whole day
 // go first in the team's order; the rest is covered by the smallest
 // member that fits it.
-func (s *state) takeTeam(r, t, d int, need int64) int64 {
+func (s *state) takeTeam(r, t, d int, want int64) int64 {
 	p := s.p
 	var ws []pworker
 	cover := -1
-	left := need
+	left := want
 	for _, m := range p.teams[t].bySize {
 		if !s.isFree(m, d) {
 			continue
@@ -286,25 +334,53 @@ func (s *state) takeTeam(r, t, d int, need int64) int64 {
 		s.occupy(p.ms[cover].hh, d, int32(r))
 		left = 0
 	}
-	got := need - left
+	got := want - left
 	if got > 0 {
-		s.jobs[r] = append(s.jobs[r], job{team: int32(t), day: int32(d), workers: ws})
+		s.jobs[r] = append(s.jobs[r], job{team: int32(t), day: int32(d), prev: -1, workers: ws})
 		s.load[t] += got
 	}
 	return got
 }
 
-// dropJobs removes the new jobs of request r, freeing their workers.
-func (s *state) dropJobs(r int) {
+// dropJobs removes the jobs of request r, freeing their workers.
+func (s *state) dropJobs(r int) { s.dropJobsFrom(r, 0) }
+
+// dropJobsFrom removes the jobs of request r from index k on.
+func (s *state) dropJobsFrom(r, k int) {
 	p := s.p
-	for _, j := range s.jobs[r] {
+	for _, j := range s.jobs[r][k:] {
 		for _, w := range j.workers {
 			s.release(p.ms[w.m].hh, int(j.day))
 		}
 		s.load[j.team] -= j.half()
 	}
-	s.jobs[r] = nil
+	if k == 0 {
+		s.jobs[r] = nil
+	} else {
+		s.jobs[r] = s.jobs[r][:k:k]
+	}
 	s.first[r], s.last[r] = p.reqs[r].fixFirst, p.reqs[r].fixLast
+}
+
+// changeCost is what request r's jobs cost against its previous jobs: a
+// previous job not kept on its day by its team is moved.
+func (s *state) changeCost(r int) int64 {
+	p := s.p
+	var c int64
+	for _, pi := range p.reqs[r].prevs {
+		pp := &p.prev[pi]
+		kept := false
+		for _, j := range s.jobs[r] {
+			if int(j.day) == pp.day && int(j.team) == pp.team {
+				kept = true
+				break
+			}
+		}
+		if !kept {
+			c += costMoved
+		}
+	}
+	return c
 }
 
 // complete marks r done and adds its jobs to the key.
@@ -324,11 +400,17 @@ func (s *state) complete(r int) {
 		}
 		first, last = min(first, d), max(last, d)
 	}
+	if last <= q.l {
+		c.fin = q.pri
+	}
+	c.change = s.changeCost(r)
 	s.first[r], s.last[r] = first, last
 	s.contrib[r] = c
 	s.done[r] = true
+	s.key.fin += c.fin
 	s.key.w += c.w
 	s.key.late += c.late
+	s.key.change += c.change - costMoved*int64(len(q.prevs))
 	s.key.unplaced -= q.need()
 }
 
@@ -342,8 +424,10 @@ func (s *state) remove(r int) []job {
 	js := s.jobs[r]
 	s.dropJobs(r)
 	c := s.contrib[r]
+	s.key.fin -= c.fin
 	s.key.w -= c.w
 	s.key.late -= c.late
+	s.key.change += costMoved*int64(len(q.prevs)) - c.change
 	s.key.unplaced += q.need()
 	s.contrib[r] = contrib{}
 	s.done[r] = false
