@@ -2,6 +2,7 @@ package planner_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -17,6 +18,23 @@ func BenchmarkPlanVillage300(b *testing.B) {
 	}{{"normal", normal}, {"tight", tight}} {
 		b.Run(tc.name, func(b *testing.B) {
 			in := MustVillage(b, 300, 1, tc.load)
+			for b.Loop() {
+				if _, err := Solve(context.Background(), in, Options{Seed: 1}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPlanLargeVillage plans one large village's spring in one
+// Solve: 5,000 households (about 17,000 requests, 50 teams), goal ≤ 1 s;
+// 20,000 households, goal ≤ 5 s.
+func BenchmarkPlanLargeVillage(b *testing.B) {
+	for _, n := range []int{5000, 20000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			in := MustVillage(b, n, 7, normal)
+			b.ResetTimer()
 			for b.Loop() {
 				if _, err := Solve(context.Background(), in, Options{Seed: 1}); err != nil {
 					b.Fatal(err)

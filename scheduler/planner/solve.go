@@ -153,89 +153,126 @@ func (s *state) construct(ctx context.Context) error {
 	return nil
 }
 
-// loadPrevious keeps the previous jobs, request by request in precedence
-// order. A job stays when it can: its day still open to the request
-// (after its predecessors, not blocked, inside the plan), its workers
-// free, no other job of the request that day, no more work than the
-// request still needs. The work the kept jobs leave goes in first where
-// it does not disturb the successors' previous jobs, then anywhere; when
-// it fits nowhere, the request's jobs are all planned again. Each job not
-// kept gets its reason in prevReason.
+// loadPrevious keeps the previous jobs in two passes. First every job
+// that can stay does, request by request in precedence order: its day
+// still open to the request (after its predecessors' kept jobs, not
+// blocked, inside the plan), its workers free, no other job of the
+// request that day, no more work than the request still needs. Only then
+// does the work the kept jobs leave go in, again in precedence order,
+// around every kept job: so the remainder of a rained-out request takes
+// free workers only, never those of another request's kept job. When a
+// remainder fits only by moving successors, their kept jobs give way
+// (precedence); when it fits nowhere, the request's jobs are all planned
+// again. Each job not kept gets its reason in prevReason.
 func (s *state) loadPrevious() {
 	p := s.p
 	for _, r := range p.topo {
-		q := &p.reqs[r]
-		if len(q.prevs) == 0 || s.done[r] {
+		if len(p.reqs[r].prevs) > 0 && !s.done[r] {
+			s.keepPrevious(r)
+		}
+	}
+	for _, r := range p.topo {
+		if s.done[r] || len(s.jobs[r]) == 0 {
 			continue
 		}
-		lo, winHi, hi, _, ok := s.bounds(r)
-		if !ok {
-			s.prevFail(r, ReasonPrecedence)
+		if _, _, _, _, ok := s.bounds(r); !ok {
+			s.unkeep(r, ReasonPrecedence)
 			continue
 		}
-		need := q.need()
-		for _, pi := range q.prevs {
-			pp := &p.prev[pi]
-			if s.prevReason[pi] != "" {
-				continue
-			}
-			why := ""
-			switch {
-			case pp.day < lo:
-				why = ReasonPrecedence
-			case pp.day > hi:
-				why = ReasonDates
-			case s.hasDay(r, pp.day):
-				why = ReasonOneTeam
-			case halfOf(pp.workers) > need:
-				why = ReasonWork
-			}
-			if why == "" {
-				for _, w := range pp.workers {
-					if !s.isFree(w.m, pp.day) {
-						why = ReasonWorker
-						break
-					}
-				}
-			}
-			if why != "" {
-				s.prevReason[pi] = why
-				continue
-			}
-			for _, w := range pp.workers {
-				s.occupy(p.ms[w.m].hh, pp.day, int32(r))
-			}
-			s.jobs[r] = append(s.jobs[r], job{team: int32(pp.team), day: int32(pp.day), prev: int32(pi), workers: pp.workers})
-			s.load[pp.team] += halfOf(pp.workers)
-			need -= halfOf(pp.workers)
-		}
-		if need == 0 {
-			s.complete(r)
+		if s.insert(r, forward) {
 			continue
 		}
-		// The rest: first before the successors' previous jobs begin.
-		soft := hi
-		for _, su := range q.succs {
-			for _, pi := range p.reqs[su].prevs {
-				if s.prevReason[pi] == "" {
-					soft = min(soft, p.prev[pi].day-1)
-				}
+		for _, su := range s.successors(r) {
+			if len(s.jobs[su]) > 0 {
+				s.unkeep(su, ReasonPrecedence)
 			}
 		}
-		if soft >= lo && s.insertIn(r, forward, lo, min(winHi, soft), soft) {
-			continue
+		if !s.insert(r, forward) {
+			s.unkeep(r, ReasonRequest)
 		}
-		if s.insertIn(r, forward, lo, winHi, hi) {
-			continue
-		}
-		s.prevFail(r, ReasonRequest)
 	}
 }
 
-// prevFail drops the jobs loadPrevious kept of request r, for it to be
+// keepPrevious keeps what it can of request r's previous jobs, as
+// loadPrevious says, and marks r done when they are all its work.
+func (s *state) keepPrevious(r int) {
+	p := s.p
+	q := &p.reqs[r]
+	lo := max(q.e, 0)
+	for _, pr := range q.preds {
+		if s.first[pr] <= s.last[pr] {
+			lo = max(lo, s.last[pr]+1)
+		}
+	}
+	need := q.need()
+	for _, pi := range q.prevs {
+		pp := &p.prev[pi]
+		if s.prevReason[pi] != "" {
+			continue
+		}
+		why := ""
+		switch {
+		case pp.day < lo:
+			why = ReasonPrecedence
+		case pp.day >= p.days:
+			why = ReasonDates
+		case s.hasDay(r, pp.day):
+			why = ReasonOneTeam
+		case halfOf(pp.workers) > need:
+			why = ReasonWork
+		}
+		if why == "" {
+			for _, w := range pp.workers {
+				if !s.isFree(w.m, pp.day) {
+					why = ReasonWorker
+					break
+				}
+			}
+		}
+		if why != "" {
+			s.prevReason[pi] = why
+			continue
+		}
+		for _, w := range pp.workers {
+			s.occupy(p.ms[w.m].hh, pp.day, int32(r))
+		}
+		s.jobs[r] = append(s.jobs[r], job{team: int32(pp.team), day: int32(pp.day), prev: int32(pi), workers: pp.workers})
+		s.load[pp.team] += halfOf(pp.workers)
+		s.first[r], s.last[r] = min(s.first[r], pp.day), max(s.last[r], pp.day)
+		need -= halfOf(pp.workers)
+	}
+	if need == 0 {
+		s.complete(r)
+	}
+}
+
+// successors returns every request that must come after r, directly or
+// through others.
+func (s *state) successors(r int) []int {
+	var out []int
+	seen := map[int]bool{r: true}
+	stack := []int{r}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, su := range s.p.reqs[x].succs {
+			if !seen[su] {
+				seen[su] = true
+				out = append(out, su)
+				stack = append(stack, su)
+			}
+		}
+	}
+	return out
+}
+
+// unkeep drops the jobs loadPrevious kept of request r, for it to be
 // planned again from nothing, giving its previous jobs without a reason
 // why.
-func (s *state) prevFail(r int, why string) {
+func (s *state) unkeep(r int, why string) {
+	if s.done[r] {
+		s.remove(r)
+	}
 	s.dropJobs(r)
 	for _, pi := range s.p.reqs[r].prevs {
 		if s.prevReason[pi] == "" {

@@ -1,5 +1,7 @@
 package planner
 
+import "slices"
+
 // state is a plan under construction: who works where on each day. Only
 // new and kept previous jobs live here; fixed ones are occupancy set once.
 type state struct {
@@ -38,13 +40,15 @@ type job struct {
 func (j *job) half() int64 { return halfOf(j.workers) }
 
 // contrib is what a placed request adds to the key.
-type contrib struct{ fin, w, late, change int64 }
+type contrib struct{ fin, w, late, change, split int64 }
 
 // key is the part of Score the search ranks plans by: requests finished
 // in their windows, change to the saved plan, the work done in window and
-// at all, and lateness. Worker choice comes after the search.
+// at all, lateness, and a request's days split between teams (split:
+// Σ over requests of its teams less one). Worker choice comes after the
+// search.
 type key struct {
-	fin, change, w, unplaced, late int64
+	fin, change, w, unplaced, late, split int64
 }
 
 func (k key) better(o key) int {
@@ -59,6 +63,8 @@ func (k key) better(o key) int {
 		return sign(o.unplaced - k.unplaced)
 	case k.late != o.late:
 		return sign(o.late - k.late)
+	case k.split != o.split:
+		return sign(o.split - k.split)
 	}
 	return 0
 }
@@ -383,6 +389,19 @@ func (s *state) changeCost(r int) int64 {
 	return c
 }
 
+// teamsOf counts the teams among request r's jobs of this plan (a
+// request has few days, so a quadratic scan is cheapest).
+func (s *state) teamsOf(r int) int64 {
+	js := s.jobs[r]
+	n := int64(0)
+	for i, j := range js {
+		if !slices.ContainsFunc(js[:i], func(k job) bool { return k.team == j.team }) {
+			n++
+		}
+	}
+	return n
+}
+
 // complete marks r done and adds its jobs to the key.
 func (s *state) complete(r int) {
 	p := s.p
@@ -404,12 +423,14 @@ func (s *state) complete(r int) {
 		c.fin = q.pri
 	}
 	c.change = s.changeCost(r)
+	c.split = s.teamsOf(r) - 1
 	s.first[r], s.last[r] = first, last
 	s.contrib[r] = c
 	s.done[r] = true
 	s.key.fin += c.fin
 	s.key.w += c.w
 	s.key.late += c.late
+	s.key.split += c.split
 	s.key.change += c.change - costMoved*int64(len(q.prevs))
 	s.key.unplaced -= q.need()
 }
@@ -427,6 +448,7 @@ func (s *state) remove(r int) []job {
 	s.key.fin -= c.fin
 	s.key.w -= c.w
 	s.key.late -= c.late
+	s.key.split -= c.split
 	s.key.change += costMoved*int64(len(q.prevs)) - c.change
 	s.key.unplaced += q.need()
 	s.contrib[r] = contrib{}

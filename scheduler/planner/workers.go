@@ -214,7 +214,7 @@ func (s *state) chooseWorkers(ctx context.Context) error {
 				}
 				isHome := onOther(t)
 				if best.team >= 0 {
-					c := cmp.Or(cmpBool(bestHome, isHome), cmp.Compare(cost, bestCost), cmp.Compare(bestSame, same),
+					c := cmp.Or(cmpBool(isHome, bestHome), cmp.Compare(cost, bestCost), cmp.Compare(bestSame, same),
 						cmp.Compare(load[t], load[best.team]))
 					if c >= 0 {
 						continue
