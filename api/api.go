@@ -33,11 +33,15 @@ type Server struct {
 	// streams end instead of holding http.Server.Shutdown until it times out.
 	closing   chan struct{}
 	closeOnce sync.Once
+
+	// PlanTimeout bounds one plan run (run-plan, and each season block-days
+	// plans again): DefaultPlanTimeout unless a test shortens it.
+	PlanTimeout time.Duration
 }
 
 // NewServer registers every operation over st.
 func NewServer(st *store.Store, log *slog.Logger) *Server {
-	s := &Server{store: st, log: log, mux: http.NewServeMux(), closing: make(chan struct{})}
+	s := &Server{store: st, log: log, mux: http.NewServeMux(), closing: make(chan struct{}), PlanTimeout: DefaultPlanTimeout}
 	s.api = humago.New(s.mux, Config())
 	s.api.UseMiddleware(s.authenticate)
 	s.addRoutes()

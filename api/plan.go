@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -48,8 +50,31 @@ type LateRequest struct {
 	Days      int   `json:"days" example:"2" doc:"Days its last job falls after the due date 超期天数"`
 }
 
+// PlanChange is a saved job the plan does not keep as it was.
+type PlanChange struct {
+	RequestID int64  `json:"requestId" example:"3" doc:"The help request 求助"`
+	TeamID    int64  `json:"teamId" example:"1" doc:"The team of the saved job 原派工的互助队"`
+	Date      string `json:"date" format:"date" example:"2026-04-22" doc:"The day of the saved job 原派工日期"`
+	Kind      string `json:"kind" enum:"moved,workers" example:"moved" doc:"moved: the work of that day went to another day or team (or the request is no longer placed); workers: the same day and team with other workers 调整方式：改期或换人"`
+	Reason    string `json:"reason" enum:"blocked,worker,dates,crew,work,precedence,request,more-finished" example:"blocked" doc:"Why, as a code 原因代码"`
+	Message   string `json:"message" example:"2026-04-22 停工 the day is blocked" doc:"Why, in words 原因"`
+}
+
+// PlanCounts are what the plan does to the saved jobs. On a dry run kept
+// and created are what saving would do as far as the plan can tell.
+type PlanCounts struct {
+	Kept           int `json:"kept" example:"40" doc:"Saved jobs left exactly as they were 保持不变的派工"`
+	Moved          int `json:"moved" example:"3" doc:"Saved jobs moved to another day or team, or dropped 改期的派工"`
+	WorkersChanged int `json:"workersChanged" example:"1" doc:"Saved jobs kept on their day and team with other workers 换人的派工"`
+	Created        int `json:"created" example:"5" doc:"Jobs made new 新增派工"`
+	Cancelled      int `json:"cancelled" example:"3" doc:"Saved jobs cancelled; 0 on a dry run 取消的派工"`
+}
+
 // PlanScore is a plan's value term by term, in the order plans are compared.
 type PlanScore struct {
+	FinishedWeighted   int64   `json:"finishedWeighted" example:"30" doc:"Σ priority over the requests all done inside their windows: maximised first 按期完成的加权求助数"`
+	ChangeCost         int64   `json:"changeCost" example:"4" doc:"How far the plan moves from the saved one: 4 a job moved, 1 a job with other workers; minimised next 变动代价"`
+	Finished           int     `json:"finished" example:"12" doc:"Requests all done inside their windows 按期完成的求助数"`
 	InWindowWeighted   int64   `json:"inWindowWeighted" example:"180" doc:"Σ priority × half days worked inside windows: maximised first 窗口内加权工作量"`
 	UnplacedWorkdays   float64 `json:"unplacedWorkdays" example:"0" doc:"Work of the requests left unplaced 未安排工日"`
 	LateWeighted       int64   `json:"lateWeighted" example:"0" doc:"Σ priority × half days × days late: minimised next 加权超期量"`
@@ -65,6 +90,7 @@ type PlanScore struct {
 
 // PlanBound is the most any plan could put inside windows.
 type PlanBound struct {
+	Finished int64   `json:"finished" example:"32" doc:"Bound on finishedWeighted 按期完成上界"`
 	Weighted int64   `json:"weighted" example:"185" doc:"Bound on inWindowWeighted 加权上界"`
 	Workdays float64 `json:"workdays" example:"62" doc:"Bound on inWindowWorkdays 工日上界"`
 }
@@ -75,8 +101,10 @@ type PlanBody struct {
 	Start  string `json:"start" format:"date" example:"2026-04-20" doc:"First day planned: the scope's, or today if later 计划起始日"`
 	End    string `json:"end" format:"date" example:"2026-05-10" doc:"Last day planned 计划截止日"`
 	// The new jobs; jobs kept as they are only count.
-	Jobs            []ProposedJob     `json:"jobs" doc:"New jobs, by date and team 新派工"`
+	Jobs            []ProposedJob     `json:"jobs" doc:"The jobs of the requests planned, by date and team: saved ones kept and new ones 派工"`
 	FixedJobs       int               `json:"fixedJobs" example:"4" doc:"Jobs kept as they are: confirmed or done, or of requests not planned again 保留不动的派工数"`
+	Changes         []PlanChange      `json:"changes" doc:"Saved unconfirmed jobs the plan does not keep as they were, and why; a saved job not listed is kept 调整的派工及原因"`
+	Counts          PlanCounts        `json:"counts"`
 	Unplaced        []UnplacedRequest `json:"unplaced" doc:"Requests the plan could not place; they stay submitted 未能安排的求助"`
 	Late            []LateRequest     `json:"late" doc:"Requests finished after their due date 超期完成的求助"`
 	Score           PlanScore         `json:"score"`
@@ -135,11 +163,14 @@ func (s *Server) addPlanRoutes() {
 			"else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on " +
 			"a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, " +
 			"then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not " +
-			"planned again and their jobs are kept. With dryRun the proposal is returned and nothing is saved; otherwise the " +
-			"unconfirmed jobs of the requests planned are replaced (one that says the same is kept), the requests placed are " +
-			"scheduled and the teams and households told. If the records change while the plan is saved, 409. " +
-			"按农时或日期范围排计划；dryRun只预览；否则替换未确认派工，保留已确认派工。",
-		Errors: []int{400, 401, 403, 409, 413, 415, 422},
+			"planned again and their jobs are kept, as are unconfirmed jobs inside the village's freeze horizon (freezeDays). " +
+			"A re-plan keeps the saved jobs where it can; changes lists those it moves or gives other workers, and why. " +
+			"With dryRun the proposal is returned and nothing is saved; otherwise a saved job the plan keeps stays untouched, " +
+			"one kept with other workers is changed in place, the others are cancelled and the new ones created; the requests " +
+			"placed are scheduled, and each household and team whose jobs changed gets one notice of the changes. If the " +
+			"records change while the plan is saved, 409; if planning takes too long, 503 and nothing is saved. " +
+			"按农时或日期范围排计划；dryRun只预览；尽量保留已有派工，只调整必须调整的，每户每队一条通知。",
+		Errors: []int{400, 401, 403, 409, 413, 415, 422, 503},
 	}, func(ctx context.Context, in *struct{ Body PlanInput }) (*struct{ Body PlanBody }, error) {
 		b := in.Body
 		body, err := s.runPlan(ctx, store.PlanScope{SeasonID: b.SeasonID, From: b.From, To: b.To}, planner.Options{}, b.DryRun)
@@ -190,8 +221,11 @@ func (s *Server) addPlanRoutes() {
 			}
 			rp := SeasonReplan{SeasonID: se.ID}
 			rp.Plan, err = s.runPlan(ctx, store.PlanScope{SeasonID: se.ID}, planner.Options{Iterations: planner.ReplanIterations}, false)
+			var se huma.StatusError
 			if code := store.ErrorCode(err); code == store.EINVALID || code == store.ECONFLICT {
 				rp.Error = store.ErrorMessage(err)
+			} else if errors.As(err, &se) && se.GetStatus() == http.StatusServiceUnavailable {
+				rp.Error = se.Error()
 			} else if err != nil {
 				return nil, s.problem(ctx, err)
 			}
@@ -217,16 +251,35 @@ func (s *Server) addPlanRoutes() {
 	})
 }
 
-// runPlan plans a scope and, unless dryRun, saves the plan.
+// DefaultPlanTimeout bounds one plan run, below the server's 60 s write
+// timeout (cmd/huangong) so that the caller hears 503, not a cut line.
+const DefaultPlanTimeout = 50 * time.Second
+
+// planTimeout is the 503 of a plan run past its deadline.
+func planTimeout() huma.StatusError {
+	return huma.Error503ServiceUnavailable("计划超时 planning took too long; nothing was saved, try again or plan a shorter range")
+}
+
+// runPlan plans a scope and, unless dryRun, saves the plan, all within
+// s.PlanTimeout; past it the answer is planTimeout and nothing is saved
+// (the save is one transaction, rolled back when its context ends).
 func (s *Server) runPlan(ctx context.Context, scope store.PlanScope, opts planner.Options, dryRun bool) (*PlanBody, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.PlanTimeout)
+	defer cancel()
+	late := func(err error) error {
+		if ctx.Err() != nil {
+			return planTimeout()
+		}
+		return err
+	}
 	p := caller(ctx)
 	in, err := s.store.PlanInstance(ctx, p.VillageID, scope)
 	if err != nil {
-		return nil, err
+		return nil, late(err)
 	}
 	plan, err := scheduler.SolveVillage(ctx, in, opts)
-	if err != nil {
-		return nil, err
+	if err != nil || ctx.Err() != nil {
+		return nil, late(err)
 	}
 	body := planBodyOf(in, plan)
 	body.DryRun = dryRun
@@ -235,7 +288,7 @@ func (s *Server) runPlan(ctx context.Context, scope store.PlanScope, opts planne
 	}
 	res, err := s.store.ApplyPlan(ctx, p.VillageID, p.String(), scope, plan)
 	if err != nil {
-		return nil, err
+		return nil, late(err)
 	}
 	for i, j := range res.Jobs {
 		body.Jobs[i].ID = j.ID
@@ -244,6 +297,8 @@ func (s *Server) runPlan(ctx context.Context, scope store.PlanScope, opts planne
 	for _, j := range res.Cancelled {
 		body.CancelledJobIDs = append(body.CancelledJobIDs, j.ID)
 	}
+	body.Counts.Kept, body.Counts.WorkersChanged = res.Kept, res.WorkersChanged
+	body.Counts.Created, body.Counts.Cancelled = res.Created, len(res.Cancelled)
 	return body, nil
 }
 
@@ -257,12 +312,14 @@ func planBodyOf(in planner.Instance, plan planner.Plan) *PlanBody {
 	out := &PlanBody{Start: in.Start, End: in.End, Jobs: []ProposedJob{}, Unplaced: make([]UnplacedRequest, len(plan.Unplaced)),
 		Late: make([]LateRequest, len(plan.Late)), JobIDs: []int64{}, CancelledJobIDs: []int64{},
 		Score: PlanScore{
+			FinishedWeighted: sc.FinishedWeighted, ChangeCost: sc.ChangeCost, Finished: sc.Finished,
 			InWindowWeighted: sc.InWindowWeighted, UnplacedWorkdays: workdays(sc.UnplacedHalfDays), LateWeighted: sc.LateWeighted,
 			BalanceTerm: sc.BalanceTerm, SameGroupWorkdays: workdays(sc.SameGroup), LoadSpreadWorkdays: workdays(sc.LoadSpread),
 			InWindowWorkdays: workdays(sc.InWindowHalfDays), LateWorkdays: workdays(sc.LateHalfDays),
 			PlannedWorkdays: workdays(sc.PlannedHalfDays), MaxAbsBalance: workdays(sc.MaxAbsBalance), SumAbsBalance: workdays(sc.SumAbsBalance),
 		},
-		Bound:         PlanBound{Weighted: plan.Bound.Weighted, Workdays: workdays(plan.Bound.HalfDays)},
+		Bound:         PlanBound{Finished: plan.Bound.Finished, Weighted: plan.Bound.Weighted, Workdays: workdays(plan.Bound.HalfDays)},
+		Changes:       make([]PlanChange, len(plan.Changes)),
 		InWindowRatio: 1,
 	}
 	if plan.Bound.Weighted > 0 {
@@ -281,6 +338,10 @@ func planBodyOf(in planner.Instance, plan planner.Plan) *PlanBody {
 		}
 		out.Jobs = append(out.Jobs, j)
 	}
+	for i, c := range plan.Changes {
+		out.Changes[i] = PlanChange{RequestID: c.Request, TeamID: c.Team, Date: c.Date, Kind: c.Kind, Reason: c.Reason, Message: c.Message}
+	}
+	out.Counts = countsOf(in, plan)
 	for i, u := range plan.Unplaced {
 		out.Unplaced[i] = UnplacedRequest{RequestID: u.Request, Reason: u.Reason}
 	}
@@ -288,4 +349,49 @@ func planBodyOf(in planner.Instance, plan planner.Plan) *PlanBody {
 		out.Late[i] = LateRequest{RequestID: l.Request, Days: l.Days}
 	}
 	return out
+}
+
+// countsOf is what saving the plan does to the saved jobs, matched as
+// ApplyPlan matches them: a new assignment saying what a saved job says
+// keeps it; one on the same request, day and team changes its workers;
+// the other assignments are new and the saved jobs left over move.
+func countsOf(in planner.Instance, plan planner.Plan) PlanCounts {
+	type day struct {
+		request, team int64
+		date          string
+	}
+	exact, same := map[string]int{}, map[day]int{}
+	for _, a := range in.Previous {
+		exact[jobKey(a)]++
+		same[day{a.Request, a.Team, a.Date}]++
+	}
+	var c PlanCounts
+	var rest []planner.Assignment
+	for _, a := range plan.Assignments {
+		if a.Fixed {
+			continue
+		}
+		if k := jobKey(a); exact[k] > 0 {
+			exact[k]--
+			same[day{a.Request, a.Team, a.Date}]--
+			c.Kept++
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	for _, a := range rest {
+		if d := (day{a.Request, a.Team, a.Date}); same[d] > 0 {
+			same[d]--
+			c.WorkersChanged++
+		} else {
+			c.Created++
+		}
+	}
+	c.Moved = len(in.Previous) - c.Kept - c.WorkersChanged
+	return c
+}
+
+// jobKey names an assignment by request, team, day and the people sent.
+func jobKey(a planner.Assignment) string {
+	return fmt.Sprintf("%d/%d/%s/%v", a.Request, a.Team, a.Date, store.PlannedWorkers(a.Workers))
 }

@@ -25,9 +25,9 @@ var unreachable = regexp.MustCompile(`^requests\[(\d+)\]$`)
 // wait for it and reported unplaced. Any other refusal is an EINVALID
 // error naming the instance's field.
 func SolveVillage(ctx context.Context, in planner.Instance, opts planner.Options) (planner.Plan, error) {
-	aside, asideFixed := []planner.Unplaced{}, []planner.Assignment{}
+	aside, asideFixed, asideChanges := []planner.Unplaced{}, []planner.Assignment{}, []planner.Change{}
 	for {
-		plan := planner.Plan{Assignments: []planner.Assignment{}, Unplaced: []planner.Unplaced{}, Late: []planner.LateRequest{}}
+		plan := planner.Plan{Assignments: []planner.Assignment{}, Unplaced: []planner.Unplaced{}, Late: []planner.LateRequest{}, Changes: []planner.Change{}}
 		var err error
 		if len(in.Requests) > 0 {
 			plan, err = planner.Solve(ctx, in, opts)
@@ -39,7 +39,7 @@ func SolveVillage(ctx context.Context, in planner.Instance, opts planner.Options
 				return planner.Plan{}, store.Invalid(ie.Field, "%s", ie.Message)
 			}
 			i, _ := strconv.Atoi(m[1])
-			in, aside, asideFixed = setAside(in, in.Requests[i].ID, ie.Message, aside, asideFixed)
+			in, aside, asideFixed, asideChanges = setAside(in, in.Requests[i].ID, ie.Message, aside, asideFixed, asideChanges)
 			continue
 		}
 		if err != nil {
@@ -49,13 +49,21 @@ func SolveVillage(ctx context.Context, in planner.Instance, opts planner.Options
 		slices.SortFunc(plan.Unplaced, func(a, b planner.Unplaced) int { return cmp.Compare(a.Request, b.Request) })
 		// The jobs already done for a request set aside stay as they are.
 		plan.Assignments = append(plan.Assignments, asideFixed...)
+		// Their saved jobs go, and the plan says so.
+		plan.Changes = append(plan.Changes, asideChanges...)
+		slices.SortStableFunc(plan.Changes, func(a, b planner.Change) int {
+			return cmp.Or(cmp.Compare(a.Date, b.Date), cmp.Compare(a.Team, b.Team), cmp.Compare(a.Request, b.Request))
+		})
 		return plan, nil
 	}
 }
 
 // setAside takes a request out of the instance with every request that
-// waits for it, and their fixed jobs, recording why.
-func setAside(in planner.Instance, id int64, why string, aside []planner.Unplaced, asideFixed []planner.Assignment) (planner.Instance, []planner.Unplaced, []planner.Assignment) {
+// waits for it, their fixed jobs and their saved ones, recording why; a
+// saved job set aside is a change (moved: the request is no longer
+// placed).
+func setAside(in planner.Instance, id int64, why string, aside []planner.Unplaced, asideFixed []planner.Assignment,
+	asideChanges []planner.Change) (planner.Instance, []planner.Unplaced, []planner.Assignment, []planner.Change) {
 	out := map[int64]string{id: why}
 	for grew := true; grew; {
 		grew = false
@@ -89,6 +97,15 @@ func setAside(in planner.Instance, id int64, why string, aside []planner.Unplace
 			fixed = append(fixed, a)
 		}
 	}
-	in.Requests, in.Fixed = reqs, fixed
-	return in, aside, asideFixed
+	var previous []planner.Assignment
+	for _, a := range in.Previous {
+		if why, ok := out[a.Request]; ok {
+			asideChanges = append(asideChanges, planner.Change{Request: a.Request, Team: a.Team, Date: a.Date,
+				Kind: planner.ChangeMoved, Reason: planner.ReasonDates, Message: why})
+		} else {
+			previous = append(previous, a)
+		}
+	}
+	in.Requests, in.Fixed, in.Previous = reqs, fixed, previous
+	return in, aside, asideFixed, asideChanges
 }

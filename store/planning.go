@@ -286,10 +286,13 @@ func (s *Store) loadPlanning(ctx context.Context, db bun.IDB, villageID int64, s
 	} else {
 		q = q.Where("earliest <= ?", sc.To).Where("latest >= ?", sc.From)
 	}
-	// Nothing is planned in the past.
-	if today := now.In(v.Location()).Format(time.DateOnly); today > start {
+	// Nothing is planned in the past, and nothing unconfirmed inside the
+	// freeze horizon (today and the next FreezeDays-1 days) moves.
+	today := now.In(v.Location()).Format(time.DateOnly)
+	if today > start {
 		start = today
 	}
+	frozenUntil := addDays(today, v.FreezeDays) // first day a saved job may move
 	if start > end {
 		return nil, Invalid(field, "日期已过，无可安排 nothing is left to plan: the dates ended on %s", end)
 	}
@@ -343,7 +346,7 @@ func (s *Store) loadPlanning(ctx context.Context, db bun.IDB, villageID int64, s
 	}
 	p := &planning{
 		in: planner.Instance{Start: start, End: end, Requests: []planner.Request{}, Teams: []planner.Team{},
-			Blocked: []planner.Blocked{}, Balances: map[int64]int64{}, Fixed: []planner.Assignment{}},
+			Blocked: []planner.Blocked{}, Balances: map[int64]int64{}, Fixed: []planner.Assignment{}, Previous: []planner.Assignment{}},
 		replan: map[int64]*HelpRequest{}, pending: map[int64][]*Job{}, requests: map[int64]*HelpRequest{},
 		fields: map[int64]*Field{}, households: map[int64]*Household{}, teams: map[int64]*Team{},
 	}
@@ -387,6 +390,23 @@ func (s *Store) loadPlanning(ctx context.Context, db bun.IDB, villageID int64, s
 		slices.SortFunc(ws, func(a, b planner.Worker) int { return cmp.Compare(a.Household, b.Household) })
 		return ws
 	}
+	// A saved unconfirmed job as the plan may keep it: its workers who are
+	// still members. One who left is dropped here, so the plan keeps the
+	// job with the others and the save changes its workers.
+	plannedOf := func(j *Job) []planner.Worker {
+		var ws []planner.Worker
+		for _, w := range j.Workers {
+			if members[j.TeamID][w.HouseholdID] != nil {
+				ws = append(ws, planner.Worker{Household: w.HouseholdID, HalfDays: 2 * int64(w.Workers)})
+			}
+		}
+		slices.SortFunc(ws, func(a, b planner.Worker) int { return cmp.Compare(a.Household, b.Household) })
+		return ws
+	}
+	// movable: a saved unconfirmed job past the freeze horizon and inside
+	// the plan's dates. The others stay where they are: a job the plan
+	// cannot move into its dates is better kept than dropped.
+	movable := func(j *Job) bool { return j.Date >= frozenUntil && j.Date >= start && j.Date <= end }
 	sumHalf := func(ws []planner.Worker) (n int64) {
 		for _, w := range ws {
 			n += w.HalfDays
@@ -408,11 +428,11 @@ func (s *Store) loadPlanning(ctx context.Context, db bun.IDB, villageID int64, s
 			!slices.ContainsFunc(js, func(j *Job) bool { return j.State == JobConfirmed })
 		var done []fixedJob
 		if replan {
-			// Done work counts toward the request; when it covers it,
-			// there is nothing to plan.
+			// Done work and the frozen jobs count toward the request; when
+			// they cover it, there is nothing to plan.
 			var half int64
 			for _, j := range js {
-				if j.State == JobDone {
+				if j.State == JobDone || j.State == JobScheduled && !movable(j) {
 					ws := workersOf(j)
 					half += sumHalf(ws)
 					done = append(done, fixedJob{j, ws})
@@ -429,8 +449,12 @@ func (s *Store) loadPlanning(ctx context.Context, db bun.IDB, villageID int64, s
 				}
 			}
 			for _, j := range js {
-				if j.State == JobScheduled {
-					p.pending[r.ID] = append(p.pending[r.ID], j)
+				if j.State != JobScheduled || !movable(j) {
+					continue
+				}
+				p.pending[r.ID] = append(p.pending[r.ID], j)
+				if ws := plannedOf(j); len(ws) > 0 {
+					p.in.Previous = append(p.in.Previous, planner.Assignment{Request: j.RequestID, Team: j.TeamID, Date: j.Date, Workers: ws})
 				}
 			}
 			continue
@@ -494,7 +518,9 @@ func (s *Store) loadPlanning(ctx context.Context, db bun.IDB, villageID int64, s
 		}
 		pr := planner.Request{ID: r.ID, Household: r.HouseholdID, Field: r.FieldID, Group: p.fields[r.FieldID].Group,
 			Task: r.Task, HalfDays: halfDays[r.ID], Earliest: r.Earliest, Latest: r.Latest,
-			Priority: min(max(r.Priority, 1), 100), Exempt: p.households[r.HouseholdID].Exempt}
+			Priority: min(max(r.Priority, 1), 100), Exempt: p.households[r.HouseholdID].Exempt,
+			Area: float64(p.fields[r.FieldID].AreaCentimu) / 100, CrewCap: crewCapOf(r),
+			LeftUnplaced: r.State == RequestSubmitted && r.UnplacedReason != ""}
 		if p.replan[r.ID] != nil {
 			for _, o := range onField[r.FieldID] {
 				if o.SeasonID == r.SeasonID && taskRank[o.Task] < taskRank[r.Task] {
@@ -547,26 +573,44 @@ func (s *Store) loadPlanning(ctx context.Context, db bun.IDB, villageID int64, s
 // PlanResult is what ApplyPlan saved.
 type PlanResult struct {
 	// Jobs has the job of each new assignment of the plan, in the plan's
-	// order: a job created, or an unconfirmed one kept because it already
-	// said the same (team, date and workers).
+	// order: a saved job kept as it was, one whose workers changed, or a
+	// job created.
 	Jobs []*Job
-	// Created counts the jobs made new.
-	Created int
-	// Cancelled are the unconfirmed jobs the plan replaced.
+	// Kept counts the saved jobs left exactly as they were; WorkersChanged
+	// those kept on their day and team with other workers; Created the
+	// jobs made new.
+	Kept, WorkersChanged, Created int
+	// Cancelled are the unconfirmed jobs the plan no longer has.
 	Cancelled []*Job
 	// Scheduled are the requests the plan placed; Unplaced those it could
 	// not, left submitted.
 	Scheduled, Unplaced []int64
 }
 
+// Notes and the event of a saved plan's changes.
+const (
+	workersNote = "派工人数调整 workers changed"
+	// EventPlanUpdated is the one notice a household, or a team, gets from
+	// a saved plan that changed its jobs: a digest of the changes.
+	EventPlanUpdated = "plan.updated"
+)
+
+// saveChunk is how many rows one INSERT or UPDATE … IN carries.
+const saveChunk = 500
+
 // ApplyPlan saves a plan of a scope made from PlanInstance, in one
-// transaction: the unconfirmed jobs of the requests it planned are
-// replaced by its new assignments (a job that says exactly what an
-// assignment says is kept), each placed request is scheduled and each
-// one it could not place is left submitted; transitions and notices are
-// written as for a cadre's job. The plan must still fit the records: a
-// request planned, kept or fixed since, a worker gone, a day blocked is
-// ECONFLICT, and nothing is saved.
+// transaction, touching only what changed. Each new assignment is matched
+// to an unconfirmed job of its request on the same day with the same
+// team: with the same workers the job stays untouched, with others its
+// workers are changed in place; an assignment with no such job becomes a
+// new job, and the unconfirmed jobs left unmatched are cancelled. Each
+// placed request is scheduled and each one the plan could not place is
+// left submitted with the reason. Every household whose requests' jobs
+// changed gets one notice, and every team whose jobs changed one notice,
+// each a digest of the changes; no one hears of a job that did not
+// change. The plan must still fit the records: a request planned, kept or
+// fixed since, a worker gone, a day blocked is ECONFLICT, and nothing is
+// saved.
 func (s *Store) ApplyPlan(ctx context.Context, villageID int64, actor string, scope PlanScope, plan planner.Plan) (*PlanResult, error) {
 	res := &PlanResult{Jobs: []*Job{}, Cancelled: []*Job{}, Scheduled: []int64{}, Unplaced: []int64{}}
 	err := s.loop(ctx, villageID, actor, func(ctx context.Context, l *loopTx) error {
@@ -577,84 +621,328 @@ func (s *Store) ApplyPlan(ctx context.Context, villageID int64, actor string, sc
 		if err := p.check(plan); err != nil {
 			return err
 		}
-		var news []planner.Assignment
-		placed := map[int64]bool{}
-		for _, a := range plan.Assignments {
-			if !a.Fixed {
-				news = append(news, a)
-				placed[a.Request] = true
-			}
+		sv := &planSave{l: l, p: p, res: res, told: newDigest(p)}
+		if err := sv.jobs(ctx, plan); err != nil {
+			return err
 		}
-		// An unconfirmed job saying what an assignment says stays.
-		res.Jobs = make([]*Job, len(news))
-		for i, a := range news {
-			pend := p.pending[a.Request]
-			if k := slices.IndexFunc(pend, func(j *Job) bool { return j != nil && sameJob(j, a) }); k >= 0 {
-				res.Jobs[i], pend[k] = pend[k], nil
-			}
+		if err := sv.requests(ctx, plan); err != nil {
+			return err
 		}
-		ids := sortedKeys(p.replan)
-		for _, id := range ids {
-			for _, j := range p.pending[id] {
-				if j == nil {
-					continue
-				}
-				if err := l.setJobState(ctx, j, JobCancelled, replanNote); err != nil {
-					return err
-				}
-				c := p.context(j)
-				if err := l.notify(ctx, AudienceTeam, j.TeamID, "job.cancelled", "job", j.ID,
-					"派工调整：%s %s的派工取消，以新派工为准。", j.Date, c.what()); err != nil {
-					return err
-				}
-				if err := l.notify(ctx, AudienceHousehold, c.request.HouseholdID, "job.cancelled", "job", j.ID,
-					"%s %s的派工已调整，以新通知为准。", c.team.Name, j.Date); err != nil {
-					return err
-				}
-				res.Cancelled = append(res.Cancelled, j)
-			}
+		if err := insertChunks(ctx, l.db, sv.transitions, "transitions"); err != nil {
+			return err
 		}
-		for i, a := range news {
-			if res.Jobs[i] != nil {
-				continue
-			}
-			j := &Job{VillageID: villageID, TeamID: a.Team, RequestID: a.Request, Date: a.Date, Workers: PlannedWorkers(a.Workers),
-				State: JobScheduled, Attendance: []JobAttendance{}, CreatedBy: actor, Version: 1, CreatedAt: l.now, UpdatedAt: l.now}
-			if _, err := l.db.NewInsert().Model(j).Exec(ctx); err != nil {
-				return translate(err, "job")
-			}
-			if err := l.transition(ctx, "job", j.ID, "", JobScheduled, planNote); err != nil {
-				return err
-			}
-			if err := l.notifyScheduled(ctx, p.context(j)); err != nil {
-				return err
-			}
-			res.Jobs[i] = j
-			res.Created++
-		}
-		why := map[int64]string{}
-		for _, u := range plan.Unplaced {
-			why[u.Request] = u.Reason
-		}
-		for _, id := range ids {
-			r := p.replan[id]
-			if placed[id] {
-				res.Scheduled = append(res.Scheduled, id)
-				err = l.setRequestState(ctx, r, RequestScheduled, planNote)
-			} else {
-				res.Unplaced = append(res.Unplaced, id)
-				err = l.setRequestState(ctx, r, RequestSubmitted, unplacedNote+why[id])
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		return insertChunks(ctx, l.db, sv.told.events(l), "outbox events")
 	})
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// planSave is one ApplyPlan's writes, gathered so that rows of a kind go
+// in together.
+type planSave struct {
+	l           *loopTx
+	p           *planning
+	res         *PlanResult
+	transitions []*Transition
+	told        *digest
+}
+
+func (sv *planSave) transition(subject string, id int64, from, to, note string) {
+	l := sv.l
+	sv.transitions = append(sv.transitions, &Transition{VillageID: l.v, Subject: subject, SubjectID: id,
+		FromState: from, ToState: to, Actor: l.actor, Note: note, At: l.now})
+}
+
+// jobKey is what ties an assignment to a saved job: the same request,
+// team and day.
+type jobKey struct {
+	request, team int64
+	date          string
+}
+
+// jobs matches the plan's new assignments to the saved unconfirmed jobs,
+// changes workers in place, cancels what is left and creates the rest.
+func (sv *planSave) jobs(ctx context.Context, plan planner.Plan) error {
+	l, p, res := sv.l, sv.p, sv.res
+	var news []planner.Assignment
+	for _, a := range plan.Assignments {
+		if !a.Fixed {
+			news = append(news, a)
+		}
+	}
+	ids := sortedKeys(p.replan)
+	pend := map[jobKey][]*Job{}
+	for _, id := range ids {
+		for _, j := range p.pending[id] {
+			k := jobKey{j.RequestID, j.TeamID, j.Date}
+			pend[k] = append(pend[k], j)
+		}
+	}
+	take := func(a planner.Assignment, match func(*Job) bool) *Job {
+		k := jobKey{a.Request, a.Team, a.Date}
+		i := slices.IndexFunc(pend[k], match)
+		if i < 0 {
+			return nil
+		}
+		j := pend[k][i]
+		pend[k] = slices.Delete(pend[k], i, i+1)
+		return j
+	}
+	// Exact matches first, so that a job kept as it was is never the one
+	// whose workers change.
+	res.Jobs = make([]*Job, len(news))
+	for i, a := range news {
+		if j := take(a, func(j *Job) bool { return sameWorkers(j, a) }); j != nil {
+			res.Jobs[i] = j
+			res.Kept++
+		}
+	}
+	var created []*Job
+	for i, a := range news {
+		if res.Jobs[i] != nil {
+			continue
+		}
+		if j := take(a, func(*Job) bool { return true }); j != nil {
+			j.Workers, j.UpdatedAt = PlannedWorkers(a.Workers), l.now
+			j.Version++
+			if _, err := l.db.NewUpdate().Model(j).Column("workers", "version", "updated_at").WherePK().Exec(ctx); err != nil {
+				return translate(err, "job")
+			}
+			sv.transition("job", j.ID, JobScheduled, JobScheduled, workersNote)
+			sv.told.add(j, changeWorkers)
+			res.Jobs[i] = j
+			res.WorkersChanged++
+			continue
+		}
+		j := &Job{VillageID: l.v, TeamID: a.Team, RequestID: a.Request, Date: a.Date, Workers: PlannedWorkers(a.Workers),
+			State: JobScheduled, Attendance: []JobAttendance{}, CreatedBy: l.actor, Version: 1, CreatedAt: l.now, UpdatedAt: l.now}
+		res.Jobs[i] = j
+		created = append(created, j)
+	}
+
+	// What no assignment took is cancelled.
+	var cancel []int64
+	for _, id := range ids {
+		for _, j := range p.pending[id] {
+			if k := (jobKey{j.RequestID, j.TeamID, j.Date}); !slices.Contains(pend[k], j) {
+				continue
+			}
+			cancel = append(cancel, j.ID)
+			sv.transition("job", j.ID, j.State, JobCancelled, replanNote)
+			j.State, j.UpdatedAt = JobCancelled, l.now
+			j.Version++
+			sv.told.add(j, changeCancelled)
+			res.Cancelled = append(res.Cancelled, j)
+		}
+	}
+	for c := range slices.Chunk(cancel, saveChunk) {
+		_, err := l.db.NewUpdate().Model((*Job)(nil)).Set("state = ?", JobCancelled).Set("version = version + 1").
+			Set("updated_at = ?", l.now).Where("id IN (?)", bun.In(c)).Exec(ctx)
+		if err != nil {
+			return translate(err, "jobs")
+		}
+	}
+
+	if err := insertChunks(ctx, l.db, created, "jobs"); err != nil {
+		return err
+	}
+	for _, j := range created {
+		sv.transition("job", j.ID, "", JobScheduled, planNote)
+		sv.told.add(j, changeCreated)
+	}
+	res.Created = len(created)
+	return nil
+}
+
+// requests schedules the requests placed and leaves the others submitted
+// with the reason, writing only those whose state or reason changes.
+func (sv *planSave) requests(ctx context.Context, plan planner.Plan) error {
+	l, p, res := sv.l, sv.p, sv.res
+	placed := map[int64]bool{}
+	for _, a := range plan.Assignments {
+		if !a.Fixed {
+			placed[a.Request] = true
+		}
+	}
+	why := map[int64]string{}
+	for _, u := range plan.Unplaced {
+		why[u.Request] = u.Reason
+	}
+	type to struct{ state, reason string }
+	var order []to
+	groups := map[to][]int64{}
+	for _, id := range sortedKeys(p.replan) {
+		r := p.replan[id]
+		want, note := to{RequestScheduled, ""}, planNote
+		if placed[id] {
+			res.Scheduled = append(res.Scheduled, id)
+		} else {
+			res.Unplaced = append(res.Unplaced, id)
+			want, note = to{RequestSubmitted, why[id]}, unplacedNote+why[id]
+		}
+		if r.State == want.state && r.UnplacedReason == want.reason {
+			continue
+		}
+		if r.State != want.state {
+			sv.transition("request", r.ID, r.State, want.state, note)
+		}
+		r.State, r.UnplacedReason, r.UpdatedAt = want.state, want.reason, l.now
+		r.Version++
+		if groups[want] == nil {
+			order = append(order, want)
+		}
+		groups[want] = append(groups[want], r.ID)
+	}
+	for _, g := range order {
+		for c := range slices.Chunk(groups[g], saveChunk) {
+			_, err := l.db.NewUpdate().Model((*HelpRequest)(nil)).Set("state = ?", g.state).Set("unplaced_reason = ?", g.reason).
+				Set("version = version + 1").Set("updated_at = ?", l.now).Where("id IN (?)", bun.In(c)).Exec(ctx)
+			if err != nil {
+				return translate(err, "help requests")
+			}
+		}
+	}
+	return nil
+}
+
+// insertChunks inserts rows saveChunk at a time; bun sets their IDs.
+func insertChunks[T any](ctx context.Context, db bun.IDB, rows []*T, what string) error {
+	for c := range slices.Chunk(rows, saveChunk) {
+		if _, err := db.NewInsert().Model(&c).Exec(ctx); err != nil {
+			return translate(err, what)
+		}
+	}
+	return nil
+}
+
+// Kinds of change a digest tells of.
+const (
+	changeCreated   = "created"
+	changeCancelled = "cancelled"
+	changeWorkers   = "workers"
+)
+
+// digestItems is how many changes a notice spells out; the rest are
+// counted, so a message stays the length of a text message.
+const digestItems = 8
+
+// digest gathers a saved plan's changes by household and by team, so that
+// each hears once.
+type digest struct {
+	p          *planning
+	households map[int64][]digestItem
+	teams      map[int64][]digestItem
+}
+
+type digestItem struct {
+	job  *Job
+	kind string
+}
+
+func newDigest(p *planning) *digest {
+	return &digest{p: p, households: map[int64][]digestItem{}, teams: map[int64][]digestItem{}}
+}
+
+func (d *digest) add(j *Job, kind string) {
+	hh := d.p.requests[j.RequestID].HouseholdID
+	d.households[hh] = append(d.households[hh], digestItem{j, kind})
+	d.teams[j.TeamID] = append(d.teams[j.TeamID], digestItem{j, kind})
+}
+
+// events are the notices: one a household, one a team, in ID order.
+func (d *digest) events(l *loopTx) []*OutboxEvent {
+	var out []*OutboxEvent
+	for _, hh := range sortedKeys(d.households) {
+		items := d.households[hh]
+		first := slices.MinFunc(items, func(a, b digestItem) int { return cmp.Compare(a.job.RequestID, b.job.RequestID) })
+		out = append(out, &OutboxEvent{VillageID: l.v, Audience: AudienceHousehold, AudienceID: hh, Event: EventPlanUpdated,
+			Subject: "request", SubjectID: first.job.RequestID, Message: d.householdMessage(items), CreatedAt: l.now})
+	}
+	for _, t := range sortedKeys(d.teams) {
+		out = append(out, &OutboxEvent{VillageID: l.v, Audience: AudienceTeam, AudienceID: t, Event: EventPlanUpdated,
+			Subject: "team", SubjectID: t, Message: d.teamMessage(d.teams[t]), CreatedAt: l.now})
+	}
+	return out
+}
+
+// householdMessage tells a household, request by request, which days a
+// team comes now: new days, days moved, days cancelled, crews changed.
+func (d *digest) householdMessage(items []digestItem) string {
+	byReq := map[int64][]digestItem{}
+	for _, it := range items {
+		byReq[it.job.RequestID] = append(byReq[it.job.RequestID], it)
+	}
+	var parts []string
+	for _, id := range sortedKeys(byReq) {
+		var news, olds, crews []string
+		for _, it := range sortByDate(byReq[id]) {
+			c := d.p.context(it.job)
+			switch it.kind {
+			case changeCreated:
+				news = append(news, fmt.Sprintf("%s %s%d人", it.job.Date, c.team.Name, plannedWorkers(it.job.Workers)))
+			case changeCancelled:
+				olds = append(olds, it.job.Date)
+			case changeWorkers:
+				crews = append(crews, fmt.Sprintf("%s %d人", it.job.Date, plannedWorkers(it.job.Workers)))
+			}
+		}
+		r := d.p.requests[id]
+		part := d.p.fields[r.FieldID].Name + taskNames[r.Task] + " "
+		var says []string
+		switch {
+		case len(news) > 0 && len(olds) > 0:
+			says = append(says, "改期 moved "+listOf(olds)+" → "+listOf(news))
+		case len(news) > 0:
+			says = append(says, "新派工 new "+listOf(news))
+		case len(olds) > 0:
+			says = append(says, "取消 cancelled "+listOf(olds))
+		}
+		if len(crews) > 0 {
+			says = append(says, "人数调整 workers "+listOf(crews))
+		}
+		parts = append(parts, part+strings.Join(says, "，"))
+	}
+	return "派工有变 plan changed：" + strings.Join(parts, "；") + "。"
+}
+
+// teamMessage tells a team's leader its changed jobs by date.
+func (d *digest) teamMessage(items []digestItem) string {
+	var parts []string
+	confirm := false
+	for _, it := range sortByDate(items) {
+		j, c := it.job, d.p.context(it.job)
+		switch it.kind {
+		case changeCreated:
+			confirm = true
+			parts = append(parts, fmt.Sprintf("新派工 new %s %s %d人", j.Date, c.what(), plannedWorkers(j.Workers)))
+		case changeCancelled:
+			parts = append(parts, fmt.Sprintf("取消 cancelled %s %s", j.Date, c.what()))
+		case changeWorkers:
+			confirm = true
+			parts = append(parts, fmt.Sprintf("人数调整 workers %s %s 改为%d人", j.Date, c.what(), plannedWorkers(j.Workers)))
+		}
+	}
+	msg := "派工调整 plan changed：" + listOf(parts) + "。"
+	if confirm {
+		msg += "请确认 please confirm."
+	}
+	return msg
+}
+
+func sortByDate(items []digestItem) []digestItem {
+	return slices.SortedStableFunc(slices.Values(items), func(a, b digestItem) int {
+		return cmp.Or(cmp.Compare(a.job.Date, b.job.Date), cmp.Compare(a.job.ID, b.job.ID))
+	})
+}
+
+// listOf joins the first digestItems of xs and counts the rest.
+func listOf(xs []string) string {
+	if len(xs) <= digestItems {
+		return strings.Join(xs, "、")
+	}
+	return fmt.Sprintf("%s 等共%d项 (%d in all)", strings.Join(xs[:digestItems], "、"), len(xs), len(xs))
 }
 
 // check refuses a plan that no longer fits the records: it must place or
@@ -777,10 +1065,8 @@ func PlannedWorkers(ws []planner.Worker) []PlannedWorker {
 	return out
 }
 
-func sameJob(j *Job, a planner.Assignment) bool {
-	if j.TeamID != a.Team || j.Date != a.Date {
-		return false
-	}
+// sameWorkers reports whether a saved job sends the assignment's workers.
+func sameWorkers(j *Job, a planner.Assignment) bool {
 	ws := slices.Clone(j.Workers)
 	slices.SortFunc(ws, func(a, b PlannedWorker) int { return cmp.Compare(a.HouseholdID, b.HouseholdID) })
 	return slices.Equal(ws, PlannedWorkers(a.Workers))
@@ -790,6 +1076,24 @@ func assignmentKey(a planner.Assignment) string {
 	ws := slices.Clone(a.Workers)
 	slices.SortFunc(ws, func(a, b planner.Worker) int { return cmp.Compare(a.Household, b.Household) })
 	return fmt.Sprintf("request %d, team %d, %s, %v", a.Request, a.Team, a.Date, ws)
+}
+
+// crewCapOf is a request's crew cap as the planner reads it: 0 for the
+// default from the field's area.
+func crewCapOf(r *HelpRequest) int {
+	if r.CrewCap == nil {
+		return 0
+	}
+	return *r.CrewCap
+}
+
+// addDays is the date n days after date (YYYY-MM-DD).
+func addDays(date string, n int) string {
+	d, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return date
+	}
+	return d.AddDate(0, 0, n).Format(time.DateOnly)
 }
 
 func sortedKeys[V any](m map[int64]V) []int64 {

@@ -150,7 +150,7 @@ func TestPlan_Instance(t *testing.T) {
 	}
 	require.Len(t, byID, 5, "the done and confirmed requests are there for their jobs")
 	assert.Equal(t, planner.Request{ID: prep.ID, Household: e.helped.ID, Field: f.ID, Group: 1, Task: store.TaskPrepare,
-		HalfDays: prep.HalfDays, Earliest: "2026-04-25", Latest: "2026-04-30", Priority: prep.Priority}, byID[prep.ID])
+		HalfDays: prep.HalfDays, Earliest: "2026-04-25", Latest: "2026-04-30", Priority: prep.Priority, Area: 2}, byID[prep.ID])
 	assert.Equal(t, []int64{prep.ID}, byID[trans.ID].After, "transplant waits for the prepare on its field")
 	assert.True(t, byID[exempt.ID].Exempt)
 	assert.Equal(t, 3, byID[prep.ID].Priority, "an elderly household comes first")
@@ -240,13 +240,20 @@ func TestPlan_Apply(t *testing.T) {
 	assert.Empty(t, res.Unplaced)
 	assertHardRules(t, e)
 
-	want := []string{}
+	teams := map[int64]bool{}
 	for _, j := range res.Jobs {
 		assert.Equal(t, planCadre, j.CreatedBy)
 		assert.Equal(t, store.JobScheduled, j.State)
 		assert.NotEqual(t, "2026-04-26", j.Date)
 		loopChain(t, e, "job", j.ID, store.JobScheduled)
-		want = append(want, fmt.Sprintf("team:%d job.scheduled job:%d", j.TeamID, j.ID), fmt.Sprintf("household:%d job.scheduled job:%d", e.helped.ID, j.ID))
+		teams[j.TeamID] = true
+	}
+	// One digest for the household of all six requests, one for each team.
+	want := []string{fmt.Sprintf("household:%d plan.updated request:%d", e.helped.ID, reqs[0].ID)}
+	for _, id := range []int64{e.team1.ID, e.team2.ID} {
+		if teams[id] {
+			want = append(want, fmt.Sprintf("team:%d plan.updated team:%d", id, id))
+		}
 	}
 	assert.Equal(t, want, loopEvents(t, e, events))
 	for _, r := range reqs {
@@ -309,11 +316,16 @@ func TestPlan_ReplanKeepsConfirmed(t *testing.T) {
 	}
 	assert.True(t, cancelled[handMade.ID], "the hand-made late job is replaced")
 	assert.False(t, cancelled[first.ID])
+	kept := map[int64]*store.Job{}
+	for _, j := range res2.Jobs {
+		kept[j.ID] = j
+	}
 	for _, j := range res.Jobs[1:] {
-		if !cancelled[j.ID] {
-			assert.Contains(t, jobLines(res2.Jobs), jobLines([]*store.Job{j})[0], "an unconfirmed job is either kept by the plan or cancelled")
+		if k := kept[j.ID]; !cancelled[j.ID] && assert.NotNil(t, k, "an unconfirmed job is either kept by the plan or cancelled") {
+			assert.Equal(t, []any{j.RequestID, j.TeamID, j.Date}, []any{k.RequestID, k.TeamID, k.Date}, "a kept job keeps its request, team and day")
 		}
 	}
+	assert.Equal(t, len(res2.Jobs), res2.Kept+res2.WorkersChanged+res2.Created)
 	_, jobs := e.reload(t, other.ID)
 	for _, j := range jobs {
 		if j.Active() {

@@ -101,8 +101,23 @@ func (s *Store) village(ctx context.Context, db bun.IDB, id int64) (*Village, er
 	return v, nil
 }
 
-// UpdateVillage changes a village's settings; nil leaves one as it is.
-func (s *Store) UpdateVillage(ctx context.Context, id int64, softLimit *int64) (*Village, error) {
+// MaxFreezeDays is the longest freeze horizon a village may set: two weeks.
+const MaxFreezeDays = 14
+
+// VillageUpdate is the settings UpdateVillage changes; nil leaves one as
+// it is.
+type VillageUpdate struct {
+	SoftLimit  *int64 // half days, ≤ 0
+	FreezeDays *int   // 0 (re-plans may move even today's jobs) … MaxFreezeDays
+}
+
+// UpdateVillage changes a village's settings. Unlike a new village, whose
+// zero freeze horizon means the default, an update stores 0 as 0.
+func (s *Store) UpdateVillage(ctx context.Context, id int64, in VillageUpdate) (*Village, error) {
+	softLimit := in.SoftLimit
+	if f := in.FreezeDays; f != nil && (*f < 0 || *f > MaxFreezeDays) {
+		return nil, Invalid("body.freezeDays", "冻结期应为0到%[2]d天 the freeze horizon is 0 to %[1]d days, not %[3]d", MaxFreezeDays, MaxFreezeDays, *f)
+	}
 	var v *Village
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error
@@ -115,7 +130,10 @@ func (s *Store) UpdateVillage(ctx context.Context, id int64, softLimit *int64) (
 			}
 			v.SoftLimit = *softLimit
 		}
-		_, err = tx.NewUpdate().Model(v).Column("soft_limit").WherePK().Exec(ctx)
+		if in.FreezeDays != nil {
+			v.FreezeDays = *in.FreezeDays
+		}
+		_, err = tx.NewUpdate().Model(v).Column("soft_limit", "freeze_days").WherePK().Exec(ctx)
 		return translate(err, "village")
 	})
 	if err != nil {

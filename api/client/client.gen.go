@@ -351,6 +351,60 @@ func (e NormTask) Valid() bool {
 	}
 }
 
+// Defines values for PlanChangeKind.
+const (
+	Moved   PlanChangeKind = "moved"
+	Workers PlanChangeKind = "workers"
+)
+
+// Valid indicates whether the value is a known member of the PlanChangeKind enum.
+func (e PlanChangeKind) Valid() bool {
+	switch e {
+	case Moved:
+		return true
+	case Workers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlanChangeReason.
+const (
+	Blocked      PlanChangeReason = "blocked"
+	Crew         PlanChangeReason = "crew"
+	Dates        PlanChangeReason = "dates"
+	MoreFinished PlanChangeReason = "more-finished"
+	Precedence   PlanChangeReason = "precedence"
+	Request      PlanChangeReason = "request"
+	Work         PlanChangeReason = "work"
+	Worker       PlanChangeReason = "worker"
+)
+
+// Valid indicates whether the value is a known member of the PlanChangeReason enum.
+func (e PlanChangeReason) Valid() bool {
+	switch e {
+	case Blocked:
+		return true
+	case Crew:
+		return true
+	case Dates:
+		return true
+	case MoreFinished:
+		return true
+	case Precedence:
+		return true
+	case Request:
+		return true
+	case Work:
+		return true
+	case Worker:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProposedJobTask.
 const (
 	ProposedJobTaskHarvest    ProposedJobTask = "harvest"
@@ -2259,6 +2313,10 @@ type PlanBody struct {
 	// Example: [27]
 	CancelledJobIds *[]int64 `json:"cancelledJobIds"`
 
+	// Changes Saved unconfirmed jobs the plan does not keep as they were, and why; a saved job not listed is kept 调整的派工及原因
+	Changes *[]PlanChange `json:"changes"`
+	Counts  PlanCounts    `json:"counts"`
+
 	// DryRun true: nothing was saved 仅预览
 	//
 	// Example: false
@@ -2284,7 +2342,7 @@ type PlanBody struct {
 	// Example: [31,32]
 	JobIds *[]int64 `json:"jobIds"`
 
-	// Jobs New jobs, by date and team 新派工
+	// Jobs The jobs of the requests planned, by date and team: saved ones kept and new ones 派工
 	Jobs *[]ProposedJob `json:"jobs"`
 
 	// Late Requests finished after their due date 超期完成的求助
@@ -2302,6 +2360,11 @@ type PlanBody struct {
 
 // PlanBound defines model for PlanBound.
 type PlanBound struct {
+	// Finished Bound on finishedWeighted 按期完成上界
+	//
+	// Example: 32
+	Finished int64 `json:"finished"`
+
 	// Weighted Bound on inWindowWeighted 加权上界
 	//
 	// Example: 185
@@ -2311,6 +2374,77 @@ type PlanBound struct {
 	//
 	// Example: 62
 	Workdays float64 `json:"workdays"`
+}
+
+// PlanChange defines model for PlanChange.
+type PlanChange struct {
+	// Date The day of the saved job 原派工日期
+	//
+	// Example: 2026-04-22
+	Date openapi_types.Date `json:"date"`
+
+	// Kind moved: the work of that day went to another day or team (or the request is no longer placed); workers: the same day and team with other workers 调整方式：改期或换人
+	//
+	// Example: moved
+	Kind PlanChangeKind `json:"kind"`
+
+	// Message Why, in words 原因
+	//
+	// Example: 2026-04-22 停工 the day is blocked
+	Message string `json:"message"`
+
+	// Reason Why, as a code 原因代码
+	//
+	// Example: blocked
+	Reason PlanChangeReason `json:"reason"`
+
+	// RequestId The help request 求助
+	//
+	// Example: 3
+	RequestId int64 `json:"requestId"`
+
+	// TeamId The team of the saved job 原派工的互助队
+	//
+	// Example: 1
+	TeamId int64 `json:"teamId"`
+}
+
+// PlanChangeKind moved: the work of that day went to another day or team (or the request is no longer placed); workers: the same day and team with other workers 调整方式：改期或换人
+//
+// Example: moved
+type PlanChangeKind string
+
+// PlanChangeReason Why, as a code 原因代码
+//
+// Example: blocked
+type PlanChangeReason string
+
+// PlanCounts defines model for PlanCounts.
+type PlanCounts struct {
+	// Cancelled Saved jobs cancelled; 0 on a dry run 取消的派工
+	//
+	// Example: 3
+	Cancelled int64 `json:"cancelled"`
+
+	// Created Jobs made new 新增派工
+	//
+	// Example: 5
+	Created int64 `json:"created"`
+
+	// Kept Saved jobs left exactly as they were 保持不变的派工
+	//
+	// Example: 40
+	Kept int64 `json:"kept"`
+
+	// Moved Saved jobs moved to another day or team, or dropped 改期的派工
+	//
+	// Example: 3
+	Moved int64 `json:"moved"`
+
+	// WorkersChanged Saved jobs kept on their day and team with other workers 换人的派工
+	//
+	// Example: 1
+	WorkersChanged int64 `json:"workersChanged"`
 }
 
 // PlanInput defines model for PlanInput.
@@ -2347,6 +2481,21 @@ type PlanScore struct {
 	//
 	// Example: 40
 	BalanceTerm int64 `json:"balanceTerm"`
+
+	// ChangeCost How far the plan moves from the saved one: 4 a job moved, 1 a job with other workers; minimised next 变动代价
+	//
+	// Example: 4
+	ChangeCost int64 `json:"changeCost"`
+
+	// Finished Requests all done inside their windows 按期完成的求助数
+	//
+	// Example: 12
+	Finished int64 `json:"finished"`
+
+	// FinishedWeighted Σ priority over the requests all done inside their windows: maximised first 按期完成的加权求助数
+	//
+	// Example: 30
+	FinishedWeighted int64 `json:"finishedWeighted"`
 
 	// InWindowWeighted Σ priority × half days worked inside windows: maximised first 窗口内加权工作量
 	//
@@ -3332,6 +3481,11 @@ type UpdateVillageRequest struct {
 	// Example: https://example.com/schemas/Update-villageRequest.json
 	Schema *string `json:"$schema,omitempty"`
 
+	// FreezeDays Freeze horizon, 0 to 14 days: a re-plan never moves an unconfirmed job dated before today + freezeDays; 0 lets it move even today's 冻结期（0到14天）
+	//
+	// Example: 2
+	FreezeDays *int64 `json:"freezeDays,omitempty"`
+
 	// SettlePolicy At a season's close: carry balances over, or zero them by opening transactions 结算方式：结转或清零
 	//
 	// Example: zero
@@ -3397,6 +3551,11 @@ type Village struct {
 	//
 	// Example: 玉山县
 	County string `json:"county"`
+
+	// FreezeDays Freeze horizon: a re-plan never moves an unconfirmed job dated before today + freezeDays (2: today and tomorrow) 冻结期（天）
+	//
+	// Example: 2
+	FreezeDays int64 `json:"freezeDays"`
 
 	// Id Village ID 村编号
 	//
@@ -4111,7 +4270,7 @@ type ClientInterface interface {
 
 	// RunPlanWithBody 排派工计划 Plan the teams' jobs
 	//
-	// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept. With dryRun the proposal is returned and nothing is saved; otherwise the unconfirmed jobs of the requests planned are replaced (one that says the same is kept), the requests placed are scheduled and the teams and households told. If the records change while the plan is saved, 409. 按农时或日期范围排计划；dryRun只预览；否则替换未确认派工，保留已确认派工。
+	// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept, as are unconfirmed jobs inside the village's freeze horizon (freezeDays). A re-plan keeps the saved jobs where it can; changes lists those it moves or gives other workers, and why. With dryRun the proposal is returned and nothing is saved; otherwise a saved job the plan keeps stays untouched, one kept with other workers is changed in place, the others are cancelled and the new ones created; the requests placed are scheduled, and each household and team whose jobs changed gets one notice of the changes. If the records change while the plan is saved, 409; if planning takes too long, 503 and nothing is saved. 按农时或日期范围排计划；dryRun只预览；尽量保留已有派工，只调整必须调整的，每户每队一条通知。
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4120,7 +4279,7 @@ type ClientInterface interface {
 
 	// RunPlan 排派工计划 Plan the teams' jobs
 	//
-	// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept. With dryRun the proposal is returned and nothing is saved; otherwise the unconfirmed jobs of the requests planned are replaced (one that says the same is kept), the requests placed are scheduled and the teams and households told. If the records change while the plan is saved, 409. 按农时或日期范围排计划；dryRun只预览；否则替换未确认派工，保留已确认派工。
+	// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept, as are unconfirmed jobs inside the village's freeze horizon (freezeDays). A re-plan keeps the saved jobs where it can; changes lists those it moves or gives other workers, and why. With dryRun the proposal is returned and nothing is saved; otherwise a saved job the plan keeps stays untouched, one kept with other workers is changed in place, the others are cancelled and the new ones created; the requests placed are scheduled, and each household and team whose jobs changed gets one notice of the changes. If the records change while the plan is saved, 409; if planning takes too long, 503 and nothing is saved. 按农时或日期范围排计划；dryRun只预览；尽量保留已有派工，只调整必须调整的，每户每队一条通知。
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5063,7 +5222,7 @@ func (c *Client) UpdateNorms(ctx context.Context, body UpdateNormsJSONRequestBod
 
 // RunPlanWithBody 排派工计划 Plan the teams' jobs
 //
-// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept. With dryRun the proposal is returned and nothing is saved; otherwise the unconfirmed jobs of the requests planned are replaced (one that says the same is kept), the requests placed are scheduled and the teams and households told. If the records change while the plan is saved, 409. 按农时或日期范围排计划；dryRun只预览；否则替换未确认派工，保留已确认派工。
+// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept, as are unconfirmed jobs inside the village's freeze horizon (freezeDays). A re-plan keeps the saved jobs where it can; changes lists those it moves or gives other workers, and why. With dryRun the proposal is returned and nothing is saved; otherwise a saved job the plan keeps stays untouched, one kept with other workers is changed in place, the others are cancelled and the new ones created; the requests placed are scheduled, and each household and team whose jobs changed gets one notice of the changes. If the records change while the plan is saved, 409; if planning takes too long, 503 and nothing is saved. 按农时或日期范围排计划；dryRun只预览；尽量保留已有派工，只调整必须调整的，每户每队一条通知。
 //
 // Takes any type of body and a specified content type.
 //
@@ -5082,7 +5241,7 @@ func (c *Client) RunPlanWithBody(ctx context.Context, contentType string, body i
 
 // RunPlan 排派工计划 Plan the teams' jobs
 //
-// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept. With dryRun the proposal is returned and nothing is saved; otherwise the unconfirmed jobs of the requests planned are replaced (one that says the same is kept), the requests placed are scheduled and the teams and households told. If the records change while the plan is saved, 409. 按农时或日期范围排计划；dryRun只预览；否则替换未确认派工，保留已确认派工。
+// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept, as are unconfirmed jobs inside the village's freeze horizon (freezeDays). A re-plan keeps the saved jobs where it can; changes lists those it moves or gives other workers, and why. With dryRun the proposal is returned and nothing is saved; otherwise a saved job the plan keeps stays untouched, one kept with other workers is changed in place, the others are cancelled and the new ones created; the requests placed are scheduled, and each household and team whose jobs changed gets one notice of the changes. If the records change while the plan is saved, 409; if planning takes too long, 503 and nothing is saved. 按农时或日期范围排计划；dryRun只预览；尽量保留已有派工，只调整必须调整的，每户每队一条通知。
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8980,7 +9139,7 @@ type ClientWithResponsesInterface interface {
 
 	// RunPlanWithBodyWithResponse 排派工计划 Plan the teams' jobs
 	//
-	// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept. With dryRun the proposal is returned and nothing is saved; otherwise the unconfirmed jobs of the requests planned are replaced (one that says the same is kept), the requests placed are scheduled and the teams and households told. If the records change while the plan is saved, 409. 按农时或日期范围排计划；dryRun只预览；否则替换未确认派工，保留已确认派工。
+	// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept, as are unconfirmed jobs inside the village's freeze horizon (freezeDays). A re-plan keeps the saved jobs where it can; changes lists those it moves or gives other workers, and why. With dryRun the proposal is returned and nothing is saved; otherwise a saved job the plan keeps stays untouched, one kept with other workers is changed in place, the others are cancelled and the new ones created; the requests placed are scheduled, and each household and team whose jobs changed gets one notice of the changes. If the records change while the plan is saved, 409; if planning takes too long, 503 and nothing is saved. 按农时或日期范围排计划；dryRun只预览；尽量保留已有派工，只调整必须调整的，每户每队一条通知。
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8989,7 +9148,7 @@ type ClientWithResponsesInterface interface {
 
 	// RunPlanWithResponse 排派工计划 Plan the teams' jobs
 	//
-	// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept. With dryRun the proposal is returned and nothing is saved; otherwise the unconfirmed jobs of the requests planned are replaced (one that says the same is kept), the requests placed are scheduled and the teams and households told. If the records change while the plan is saved, 409. 按农时或日期范围排计划；dryRun只预览；否则替换未确认派工，保留已确认派工。
+	// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept, as are unconfirmed jobs inside the village's freeze horizon (freezeDays). A re-plan keeps the saved jobs where it can; changes lists those it moves or gives other workers, and why. With dryRun the proposal is returned and nothing is saved; otherwise a saved job the plan keeps stays untouched, one kept with other workers is changed in place, the others are cancelled and the new ones created; the requests placed are scheduled, and each household and team whose jobs changed gets one notice of the changes. If the records change while the plan is saved, 409; if planning takes too long, 503 and nothing is saved. 按农时或日期范围排计划；dryRun只预览；尽量保留已有派工，只调整必须调整的，每户每队一条通知。
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11498,6 +11657,8 @@ type RunPlanResponse struct {
 	ApplicationproblemJSON422 *ErrorModel
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *ErrorModel
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ErrorModel
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -11543,6 +11704,11 @@ func (r RunPlanResponse) GetApplicationproblemJSON422() *ErrorModel {
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
 func (r RunPlanResponse) GetApplicationproblemJSON500() *ErrorModel {
 	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RunPlanResponse) GetApplicationproblemJSON503() *ErrorModel {
+	return r.ApplicationproblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -14452,7 +14618,7 @@ func (c *ClientWithResponses) UpdateNormsWithResponse(ctx context.Context, body 
 
 // RunPlanWithBodyWithResponse 排派工计划 Plan the teams' jobs
 //
-// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept. With dryRun the proposal is returned and nothing is saved; otherwise the unconfirmed jobs of the requests planned are replaced (one that says the same is kept), the requests placed are scheduled and the teams and households told. If the records change while the plan is saved, 409. 按农时或日期范围排计划；dryRun只预览；否则替换未确认派工，保留已确认派工。
+// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept, as are unconfirmed jobs inside the village's freeze horizon (freezeDays). A re-plan keeps the saved jobs where it can; changes lists those it moves or gives other workers, and why. With dryRun the proposal is returned and nothing is saved; otherwise a saved job the plan keeps stays untouched, one kept with other workers is changed in place, the others are cancelled and the new ones created; the requests placed are scheduled, and each household and team whose jobs changed gets one notice of the changes. If the records change while the plan is saved, 409; if planning takes too long, 503 and nothing is saved. 按农时或日期范围排计划；dryRun只预览；尽量保留已有派工，只调整必须调整的，每户每队一条通知。
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14467,7 +14633,7 @@ func (c *ClientWithResponses) RunPlanWithBodyWithResponse(ctx context.Context, c
 
 // RunPlanWithResponse 排派工计划 Plan the teams' jobs
 //
-// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept. With dryRun the proposal is returned and nothing is saved; otherwise the unconfirmed jobs of the requests planned are replaced (one that says the same is kept), the requests placed are scheduled and the teams and households told. If the records change while the plan is saved, 409. 按农时或日期范围排计划；dryRun只预览；否则替换未确认派工，保留已确认派工。
+// Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept, as are unconfirmed jobs inside the village's freeze horizon (freezeDays). A re-plan keeps the saved jobs where it can; changes lists those it moves or gives other workers, and why. With dryRun the proposal is returned and nothing is saved; otherwise a saved job the plan keeps stays untouched, one kept with other workers is changed in place, the others are cancelled and the new ones created; the requests placed are scheduled, and each household and team whose jobs changed gets one notice of the changes. If the records change while the plan is saved, 409; if planning takes too long, 503 and nothing is saved. 按农时或日期范围排计划；dryRun只预览；尽量保留已有派工，只调整必须调整的，每户每队一条通知。
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16928,6 +17094,13 @@ func ParseRunPlanResponse(rsp *http.Response) (*RunPlanResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
 
 	}
 
