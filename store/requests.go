@@ -405,3 +405,48 @@ func (s *Store) CloseUnrated(ctx context.Context, villageID int64, actor string)
 	})
 	return n, err
 }
+
+// MaxCrewCap is the largest crew cap a cadre may set on a request.
+const MaxCrewCap = 50
+
+// RequestChange is what a cadre may change on an open help request; a nil
+// field stays as it is.
+type RequestChange struct {
+	CrewCap      *int   // 1..MaxCrewCap
+	ResetCrewCap bool   // back to the default from the field's area
+	HalfDays     *int64 // the work, > 0
+}
+
+func (r *HelpRequest) kind() string                { return "help request" }
+func (r *HelpRequest) stamp() (*int64, *time.Time) { return &r.Version, &r.UpdatedAt }
+func (r *HelpRequest) ident() (*int64, *int64)     { return &r.ID, &r.VillageID }
+func (r *HelpRequest) check(context.Context, bun.IDB) error {
+	if r.CrewCap != nil && (*r.CrewCap < 1 || *r.CrewCap > MaxCrewCap) {
+		return Invalid("body.crewCap", "每天人数上限须为1到%d unknown crew cap %d; from 1 to %d", MaxCrewCap, *r.CrewCap, MaxCrewCap)
+	}
+	if r.HalfDays <= 0 {
+		return Invalid("body.workdays", "工日须大于零 workdays must be more than zero")
+	}
+	return nil
+}
+
+// UpdateRequest changes an open request's crew cap or work with optimistic
+// concurrency (ifVersion 0 skips the check; a stale one is EPRECONDITION).
+// A request no longer open is ECONFLICT: its plan is history.
+func (s *Store) UpdateRequest(ctx context.Context, villageID, id, ifVersion int64, c RequestChange) (*HelpRequest, error) {
+	return update[HelpRequest](ctx, s, villageID, id, ifVersion, func(r *HelpRequest) error {
+		if !r.Open() {
+			return Errorf(ECONFLICT, "求助已%s，不能修改 help request %d is %s and cannot be changed", stateNames[r.State], id, r.State)
+		}
+		if c.ResetCrewCap {
+			r.CrewCap = nil
+		} else if c.CrewCap != nil {
+			n := *c.CrewCap
+			r.CrewCap = &n
+		}
+		if c.HalfDays != nil {
+			r.HalfDays = *c.HalfDays
+		}
+		return nil
+	})
+}
