@@ -186,8 +186,15 @@ func TestRunPlanKeepsConfirmedAndBlockDaysReplans(t *testing.T) {
 		_, got := l.call(t, "GET", "/v1/jobs/"+itoa(id(confirmed)), l.leader, nil)
 		assert.Equal(t, "confirmed", got["state"])
 		assertPlanRules(t, l)
-		// What the re-plan kept or made is now the plan to rain on.
+		// What the re-plan kept or made is now the plan to rain on: its
+		// first day after the confirmed job's.
 		onRainy = onRainy[:0]
+		rainy = ""
+		for _, j := range planJobs(again) {
+			if d := j["date"].(string); d > confirmed["date"].(string) && (rainy == "" || d < rainy) {
+				rainy = d
+			}
+		}
 		for _, j := range planJobs(again) {
 			if j["date"] == rainy {
 				onRainy = append(onRainy, id(j))

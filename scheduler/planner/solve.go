@@ -218,7 +218,7 @@ func (s *state) keepPrevious(r int) {
 			why = ReasonDates
 		case s.hasDay(r, pp.day):
 			why = ReasonOneTeam
-		case halfOf(pp.workers) > need:
+		case need <= 0:
 			why = ReasonWork
 		}
 		if why == "" {
@@ -233,17 +233,43 @@ func (s *state) keepPrevious(r int) {
 			s.prevReason[pi] = why
 			continue
 		}
-		for _, w := range pp.workers {
+		ws := trimTo(pp.workers, need)
+		for _, w := range ws {
 			s.occupy(p.ms[w.m].hh, pp.day, int32(r))
 		}
-		s.jobs[r] = append(s.jobs[r], job{team: int32(pp.team), day: int32(pp.day), prev: int32(pi), workers: pp.workers})
-		s.load[pp.team] += halfOf(pp.workers)
+		s.jobs[r] = append(s.jobs[r], job{team: int32(pp.team), day: int32(pp.day), prev: int32(pi), workers: ws})
+		s.load[pp.team] += halfOf(ws)
 		s.first[r], s.last[r] = min(s.first[r], pp.day), max(s.last[r], pp.day)
-		need -= halfOf(pp.workers)
+		need -= halfOf(ws)
 	}
 	if need == 0 {
 		s.complete(r)
 	}
+}
+
+// trimTo cuts a saved job's workers down to need half days when it has
+// more. The records keep a job's workers as people, so a request of an
+// odd number of half days reads back one half day over: the cut comes
+// first off workers of whole days (a person who works 1½ days instead of
+// 2 is still one person of the job), then off the last workers.
+func trimTo(ws []pworker, need int64) []pworker {
+	over := halfOf(ws) - need
+	if over <= 0 {
+		return ws
+	}
+	ws = slices.Clone(ws)
+	for i := len(ws) - 1; i >= 0 && over > 0; i-- {
+		if ws[i].half%2 == 0 {
+			ws[i].half--
+			over--
+		}
+	}
+	for i := len(ws) - 1; i >= 0 && over > 0; i-- {
+		cut := min(over, ws[i].half)
+		ws[i].half -= cut
+		over -= cut
+	}
+	return slices.DeleteFunc(ws, func(w pworker) bool { return w.half == 0 })
 }
 
 // successors returns every request that must come after r, directly or
