@@ -202,6 +202,32 @@ func checkPlan(t *testing.T, in Instance, plan Plan) {
 		}
 	}
 	assert.Zero(t, fixedLeft, "every fixed job is in the plan")
+	// One team a request-day, no more people than the crew cap.
+	type rd struct {
+		req  int64
+		date string
+	}
+	onDay := map[rd]int{}
+	for i, a := range plan.Assignments {
+		onDay[rd{a.Request, a.Date}]++
+		if a.Fixed {
+			continue
+		}
+		assert.Equal(t, 1, onDay[rd{a.Request, a.Date}], "assignments[%d]: request %d has another job on %s", i, a.Request, a.Date)
+		r := reqs[a.Request]
+		if r == nil {
+			continue
+		}
+		crew := r.CrewCap
+		if crew == 0 {
+			crew = DefaultCrewCap(r.Area)
+		}
+		people := 0
+		for _, wk := range a.Workers {
+			people += int(wk.HalfDays+1) / 2
+		}
+		assert.LessOrEqual(t, people, crew, "assignments[%d]: request %d has %d people on %s over its crew cap", i, a.Request, people, a.Date)
+	}
 	for k, used := range teamUse {
 		var capacity int64
 		for _, m := range teams[k.team].Members {
@@ -246,6 +272,51 @@ func checkPlan(t *testing.T, in Instance, plan Plan) {
 			assert.NotContains(t, lateDays, r.ID, "request %d is not late", r.ID)
 		}
 	}
+	var finW int64
+	var fin int
+	for _, r := range in.Requests {
+		if l, ok := last[r.ID]; ok && !unplaced[r.ID] && l <= r.Latest {
+			finW += int64(r.Priority)
+			fin++
+		}
+	}
+	assert.Equal(t, finW, plan.Score.FinishedWeighted)
+	assert.Equal(t, fin, plan.Score.Finished)
+	assert.LessOrEqual(t, plan.Score.FinishedWeighted, plan.Bound.Finished, "never above the bound")
+	// Every saved job is kept (request, day, team, workers) or listed as
+	// a change, once.
+	type key struct {
+		req, team int64
+		date      string
+	}
+	now := map[key][]Worker{}
+	for _, a := range plan.Assignments {
+		if !a.Fixed {
+			now[key{a.Request, a.Team, a.Date}] = a.Workers
+		}
+	}
+	changed := map[key]string{}
+	for _, c := range plan.Changes {
+		changed[key{c.Request, c.Team, c.Date}] = c.Kind
+		assert.NotEmpty(t, c.Reason, "change %+v has a reason", c)
+	}
+	var moved, other int
+	for _, a := range in.Previous {
+		k := key{a.Request, a.Team, a.Date}
+		ws, kept := now[k]
+		switch kind, listed := changed[k]; {
+		case !kept:
+			moved++
+			assert.Equal(t, ChangeMoved, kind, "saved job %+v is not kept: a change", a)
+		case listed:
+			other++
+			assert.Equal(t, ChangeWorkers, kind, "saved job %+v kept with other workers", a)
+		default:
+			assert.ElementsMatch(t, households(a.Workers), households(ws), "saved job %+v kept with its workers", a)
+		}
+	}
+	assert.Len(t, plan.Changes, moved+other)
+	assert.Equal(t, int64(4*moved+other), plan.Score.ChangeCost)
 	assert.Equal(t, w, plan.Score.InWindowWeighted)
 	assert.Equal(t, inWin, plan.Score.InWindowHalfDays)
 	assert.Equal(t, late, plan.Score.LateHalfDays)
@@ -259,6 +330,14 @@ func daysBetween(a, b string) int {
 	ta, _ := time.Parse(time.DateOnly, a)
 	tb, _ := time.Parse(time.DateOnly, b)
 	return int(tb.Sub(ta).Hours() / 24)
+}
+
+func households(ws []Worker) []int64 {
+	out := make([]int64, len(ws))
+	for i, w := range ws {
+		out[i] = w.Household
+	}
+	return out
 }
 
 // PreviousOf is what a saved plan gives the next one: its new jobs.

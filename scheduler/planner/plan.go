@@ -132,7 +132,8 @@ func (s *state) changes() []Change {
 				continue
 			}
 			kind = ChangeWorkers
-			same = int(j.prev) == pi || sameWorkers(j.workers, pp.workers)
+			// A kept job cut to the work left (trimTo) keeps its people.
+			same = int(j.prev) == pi && len(j.workers) == len(pp.workers) || sameWorkers(j.workers, pp.workers)
 		}
 		if same {
 			continue

@@ -150,6 +150,9 @@ func (s *state) construct(ctx context.Context) error {
 			}
 		}
 	}
+	if len(p.prev) > 0 {
+		s.dropOrphans()
+	}
 	return nil
 }
 
@@ -172,7 +175,7 @@ func (s *state) loadPrevious() {
 		}
 	}
 	for _, r := range p.topo {
-		if s.done[r] || len(s.jobs[r]) == 0 {
+		if s.done[r] || len(p.reqs[r].prevs) == 0 {
 			continue
 		}
 		if _, _, _, _, ok := s.bounds(r); !ok {
@@ -189,6 +192,24 @@ func (s *state) loadPrevious() {
 		}
 		if !s.insert(r, forward) {
 			s.unkeep(r, ReasonRequest)
+		}
+	}
+}
+
+// dropOrphans takes out, in precedence order, every request placed
+// whose predecessor is not: a saved job kept before its predecessor
+// turned out to fit nowhere.
+func (s *state) dropOrphans() {
+	p := s.p
+	for _, r := range p.topo {
+		if !s.done[r] || len(s.jobs[r]) == 0 {
+			continue
+		}
+		for _, pr := range p.reqs[r].preds {
+			if !s.done[pr] {
+				s.unkeep(r, ReasonPrecedence)
+				break
+			}
 		}
 	}
 }
