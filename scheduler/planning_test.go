@@ -180,45 +180,6 @@ func TestPlan_Instance(t *testing.T) {
 	})
 }
 
-func TestPlan_Scope(t *testing.T) {
-	e := storetest.NewLoop(t)
-	closed := &store.Season{VillageID: e.V.ID, Kind: store.SeasonSpring, StartDate: "2025-04-05", EndDate: "2025-05-10", Tasks: []string{store.TaskPrepare}}
-	require.NoError(t, e.St.CreateSeason(e.Ctx, closed))
-	past := &store.Season{VillageID: e.V.ID, Kind: store.SeasonAutumn, StartDate: "2025-10-01", EndDate: "2025-11-01", Tasks: []string{store.TaskHarvest}}
-	require.NoError(t, e.St.CreateSeason(e.Ctx, past))
-	storetest.LoopSeasonState(t, e, closed.ID, store.SeasonOpen)
-	storetest.LoopSeasonState(t, e, closed.ID, store.SeasonClosed)
-	for _, tc := range []struct {
-		name        string
-		scope       store.PlanScope
-		code, field string
-	}{
-		{"nothing", store.PlanScope{}, store.EINVALID, "body.seasonId"},
-		{"both", store.PlanScope{SeasonID: e.Season.ID, From: "2026-04-20", To: "2026-04-30"}, store.EINVALID, "body.seasonId"},
-		{"from alone", store.PlanScope{From: "2026-04-20"}, store.EINVALID, "body.to"},
-		{"to alone", store.PlanScope{To: "2026-04-20"}, store.EINVALID, "body.from"},
-		{"to before from", store.PlanScope{From: "2026-04-20", To: "2026-04-19"}, store.EINVALID, "body.to"},
-		{"not a date", store.PlanScope{From: "2026-04-31", To: "2026-05-01"}, store.EINVALID, "body.from"},
-		{"over a year", store.PlanScope{From: "2026-04-20", To: "2027-04-21"}, store.EINVALID, "body.to"},
-		{"range in the past", store.PlanScope{From: "2026-04-01", To: "2026-04-19"}, store.EINVALID, "body.to"},
-		{"unknown season", store.PlanScope{SeasonID: 999}, store.EINVALID, "body.seasonId"},
-		{"closed season", store.PlanScope{SeasonID: closed.ID}, store.ECONFLICT, "body.seasonId"},
-		{"season over", store.PlanScope{SeasonID: past.ID}, store.EINVALID, "body.seasonId"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := scheduler.PlanInstance(e.Ctx, e.St, e.V.ID, tc.scope)
-			storetest.AssertError(t, err, tc.code, tc.field)
-			_, err = scheduler.ApplyPlan(e.Ctx, e.St, e.V.ID, planCadre, tc.scope, planner.Plan{})
-			storetest.AssertError(t, err, tc.code, tc.field)
-		})
-	}
-	t.Run("another village's season", func(t *testing.T) {
-		other := storetest.MustVillage(t, e.St, "邻村")
-		_, err := scheduler.PlanInstance(e.Ctx, e.St, other.ID, planSeason(e))
-		storetest.AssertError(t, err, store.EINVALID, "body.seasonId")
-	})
-}
-
 func TestPlan_Apply(t *testing.T) {
 	e := storetest.NewLoop(t)
 	reqs := planRequests(t, e, 6)
