@@ -352,7 +352,7 @@ func planBodyOf(in planner.Instance, plan planner.Plan) *PlanBody {
 }
 
 // countsOf is what saving the plan does to the saved jobs, matched as
-// ApplyPlan matches them: a new assignment saying what a saved job says
+// the store's SavePlan matches them: a new assignment saying what a saved job says
 // keeps it; one on the same request, day and team changes its workers;
 // the other assignments are new and the saved jobs left over move.
 func countsOf(in planner.Instance, plan planner.Plan) PlanCounts {
