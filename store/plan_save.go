@@ -31,7 +31,7 @@ type UnplacedRequest struct {
 
 // PlanResult is what SavePlan saved.
 type PlanResult struct {
-	// Jobs has the job of each new assignment of the plan, in the plan's
+	// Jobs are the records of the plan's new jobs, in the plan's
 	// order: a saved job kept as it was, one whose workers changed, or a
 	// job created.
 	Jobs []*Job
@@ -176,7 +176,7 @@ func (sv *saving) jobs(ctx context.Context, plan PlanSave) error {
 		created = append(created, j)
 	}
 
-	// What no assignment took is cancelled.
+	// What no new job took is cancelled.
 	var cancel []int64
 	for _, id := range ids {
 		for _, j := range p.pending[id] {
