@@ -273,7 +273,7 @@ func (s *Server) runPlan(ctx context.Context, scope store.PlanScope, opts planne
 		return err
 	}
 	p := caller(ctx)
-	in, err := s.store.PlanInstance(ctx, p.VillageID, scope)
+	in, err := scheduler.PlanInstance(ctx, s.store, p.VillageID, scope)
 	if err != nil {
 		return nil, late(err)
 	}
@@ -286,7 +286,7 @@ func (s *Server) runPlan(ctx context.Context, scope store.PlanScope, opts planne
 	if dryRun {
 		return body, nil
 	}
-	res, err := s.store.ApplyPlan(ctx, p.VillageID, p.String(), scope, plan)
+	res, err := scheduler.ApplyPlan(ctx, s.store, p.VillageID, p.String(), scope, plan)
 	if err != nil {
 		return nil, late(err)
 	}
@@ -333,7 +333,7 @@ func planBodyOf(in planner.Instance, plan planner.Plan) *PlanBody {
 		r := reqs[a.Request]
 		j := ProposedJob{TeamID: a.Team, RequestID: a.Request, HouseholdID: r.Household, FieldID: r.Field, Task: r.Task,
 			Date: a.Date, Workdays: workdays(a.HalfDays()), Late: a.Date > r.Latest}
-		for _, w := range store.PlannedWorkers(a.Workers) {
+		for _, w := range scheduler.PlannedWorkers(a.Workers) {
 			j.Workers = append(j.Workers, PlannedWorker{HouseholdID: w.HouseholdID, Workers: w.Workers})
 		}
 		out.Jobs = append(out.Jobs, j)
@@ -352,7 +352,7 @@ func planBodyOf(in planner.Instance, plan planner.Plan) *PlanBody {
 }
 
 // countsOf is what saving the plan does to the saved jobs, matched as
-// ApplyPlan matches them: a new assignment saying what a saved job says
+// the store's SavePlan matches them: a new assignment saying what a saved job says
 // keeps it; one on the same request, day and team changes its workers;
 // the other assignments are new and the saved jobs left over move.
 func countsOf(in planner.Instance, plan planner.Plan) PlanCounts {
@@ -393,5 +393,5 @@ func countsOf(in planner.Instance, plan planner.Plan) PlanCounts {
 
 // jobKey names an assignment by request, team, day and the people sent.
 func jobKey(a planner.Assignment) string {
-	return fmt.Sprintf("%d/%d/%s/%v", a.Request, a.Team, a.Date, store.PlannedWorkers(a.Workers))
+	return fmt.Sprintf("%d/%d/%s/%v", a.Request, a.Team, a.Date, scheduler.PlannedWorkers(a.Workers))
 }

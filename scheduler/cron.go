@@ -390,7 +390,7 @@ func (s *Scheduler) nightlyPlan(ctx context.Context, v *store.Village, se *store
 		return nil // a slot caught up after the season's days: nothing is left to plan
 	}
 	scope := store.PlanScope{SeasonID: se.ID}
-	in, err := s.store.PlanInstance(ctx, v.ID, scope)
+	in, err := PlanInstance(ctx, s.store, v.ID, scope)
 	if err != nil {
 		return err
 	}
@@ -401,7 +401,7 @@ func (s *Scheduler) nightlyPlan(ctx context.Context, v *store.Village, se *store
 	if err != nil {
 		return err
 	}
-	_, err = s.store.ApplyPlan(ctx, v.ID, cronActor(CronPlan), scope, plan)
+	_, err = ApplyPlan(ctx, s.store, v.ID, cronActor(CronPlan), scope, plan)
 	return err
 }
 

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,289 +11,31 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"huangong/store"
+	"huangong/store/storetest"
 )
 
-// Who acts in the loop tests. Every transition must carry its actor.
+// The loop village and its helpers are shared with the planning tests of
+// package scheduler (storetest).
+type loopEnv = storetest.Loop
+
 const (
-	loopHousehold = "household:章仁标"
-	loopCadre     = "cadre:邱锦"
-	loopLeader1   = "leader:第一互助队"
-	loopLeader2   = "leader:第二互助队"
-	loopCron      = "cron:close-unrated"
+	loopHousehold   = storetest.LoopHousehold
+	loopCadre       = storetest.LoopCadre
+	loopLeader1     = storetest.LoopLeader1
+	loopLeader2     = storetest.LoopLeader2
+	loopCron        = storetest.LoopCron
+	loopUnavailable = storetest.LoopUnavailable
 )
 
-// loopUnavailable is the day member c told its team it cannot come.
-const loopUnavailable = "2026-06-01"
-
-// loopEnv is the village every loop test plays in: 章仁标's elderly
-// household asks for help; 第一互助队 (a, b, c) and 第二互助队 (d) do the
-// work; a five-guarantee household's help is covered by the village fund;
-// a neighbour outside every team comes as a named helper. The spring
-// season (2026-04-05 to 2026-05-10, prepare and transplant) is open, the
-// soft limit is −5 workdays and the clock stands at t0 (2026-04-20 08:00
-// in the village) until a test moves it.
-type loopEnv struct {
-	ctx    context.Context
-	st     *store.Store
-	clock  *Clock
-	v      *store.Village
-	season *store.Season
-
-	helped, exempt, outsider *store.Household
-	a, b, c, d               *store.Household // a (2 a day), b (1), c (2) in team1; d (1) in team2
-	team1, team2             *store.Team
-
-	fields int // fields made so far, for their names
-	days   int // job dates handed out so far
-}
-
-func loopSetup(t *testing.T) *loopEnv {
-	t.Helper()
-	st, clock := MustOpen(t)
-	e := &loopEnv{ctx: context.Background(), st: st, clock: clock}
-	e.v = &store.Village{Name: "皇珠村", County: "玉山县", Township: "四股桥乡", SoftLimit: -10}
-	require.NoError(t, st.CreateVillage(e.ctx, e.v))
-	hh := func(name string, laborers, members int, mod func(*store.Household)) *store.Household {
-		return MustHousehold(t, st, e.v.ID, func(h *store.Household) {
-			h.HeadName, h.Laborers, h.Members = name, laborers, members
-			if mod != nil {
-				mod(h)
-			}
-		})
-	}
-	e.helped = hh("章仁标", 1, 2, func(h *store.Household) { h.Elderly = true })
-	e.exempt = hh("李五保", 0, 1, func(h *store.Household) { h.FiveGuarantee, h.Elderly, h.Exempt = true, true, true })
-	e.outsider = hh("徐冬生", 1, 2, nil)
-	e.a = hh("章吉仙", 2, 4, nil)
-	e.b = hh("周国华", 2, 3, nil)
-	e.c = hh("王春生", 3, 4, nil)
-	e.d = hh("邱水根", 2, 3, nil)
-	e.team1 = MustTeam(t, st, e.v.ID, "第一互助队")
-	e.team2 = MustTeam(t, st, e.v.ID, "第二互助队")
-	MustMember(t, st, e.team1, e.a, 2)
-	MustMember(t, st, e.team1, e.b, 1)
-	require.NoError(t, st.AddTeamMember(e.ctx, e.v.ID, &store.TeamMember{TeamID: e.team1.ID, HouseholdID: e.c.ID,
-		WorkersPerDay: 2, UnavailableDays: []string{loopUnavailable}}))
-	MustMember(t, st, e.team2, e.d, 1)
-	e.season = &store.Season{VillageID: e.v.ID, Kind: store.SeasonSpring, StartDate: "2026-04-05", EndDate: "2026-05-10",
-		Tasks: []string{store.TaskPrepare, store.TaskTransplant}}
-	require.NoError(t, st.CreateSeason(e.ctx, e.season))
-	e.season = loopSeasonState(t, e, e.season.ID, store.SeasonOpen)
-	return e
-}
-
-// loopSeasonState moves a season to state.
-func loopSeasonState(t *testing.T, e *loopEnv, id int64, state string) *store.Season {
-	t.Helper()
-	se, err := e.st.UpdateSeason(e.ctx, e.v.ID, id, 0, func(se *store.Season) error { se.State = state; return nil })
-	require.NoError(t, err)
-	return se
-}
-
-// at sets the clock to t0 + d.
-func (e *loopEnv) at(d time.Duration) time.Time {
-	e.clock.now = t0.Add(d)
-	return e.clock.now
-}
-
-// day hands out a job date no earlier job of the test has: 2026-04-25
-// (the default window's first day), then one day later each call.
-func (e *loopEnv) day() string {
-	d := time.Date(2026, 4, 25+e.days, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
-	e.days++
-	return d
-}
-
-// field makes a new early-rice field of h with area in hundredths of a mu.
-func (e *loopEnv) field(t *testing.T, h *store.Household, area int64) *store.Field {
-	t.Helper()
-	e.fields++
-	return MustField(t, e.st, h, func(f *store.Field) { f.Name, f.AreaCentimu = fmt.Sprintf("田%d", e.fields), area })
-}
-
-// request asks for transplanting on a new 1.6-mu field of 章仁标's in the
-// window 2026-04-25 to 2026-04-30, unless mod says otherwise.
-func (e *loopEnv) request(t *testing.T, mod func(*store.NewRequest)) *store.HelpRequest {
-	t.Helper()
-	in := store.NewRequest{HouseholdID: e.helped.ID, FieldID: e.field(t, e.helped, 160).ID, Task: store.TaskTransplant,
-		Earliest: "2026-04-25", Latest: "2026-04-30"}
-	if mod != nil {
-		mod(&in)
-	}
-	r, err := e.st.CreateRequest(e.ctx, e.v.ID, loopHousehold, in)
-	require.NoError(t, err)
-	return r
-}
-
-// job puts team on r for date: team1 plans a (2 workers) and b (1),
-// team2 plans d (1), unless workers are given.
-func (e *loopEnv) job(t *testing.T, r *store.HelpRequest, team *store.Team, date string, workers ...store.PlannedWorker) *store.Job {
-	t.Helper()
-	if len(workers) == 0 {
-		workers = []store.PlannedWorker{{HouseholdID: e.d.ID, Workers: 1}}
-		if team.ID == e.team1.ID {
-			workers = []store.PlannedWorker{{HouseholdID: e.a.ID, Workers: 2}, {HouseholdID: e.b.ID, Workers: 1}}
-		}
-	}
-	j, err := e.st.CreateJob(e.ctx, e.v.ID, loopCadre, store.NewJob{TeamID: team.ID, RequestID: r.ID, Date: date, Workers: workers})
-	require.NoError(t, err)
-	return j
-}
-
-func (e *loopEnv) leader(j *store.Job) string {
-	if j.TeamID == e.team1.ID {
-		return loopLeader1
-	}
-	return loopLeader2
-}
-
-func (e *loopEnv) confirm(t *testing.T, j *store.Job) *store.Job {
-	t.Helper()
-	j, err := e.st.ConfirmJob(e.ctx, e.v.ID, j.ID, e.leader(j))
-	require.NoError(t, err)
-	return j
-}
-
-func (e *loopEnv) decline(t *testing.T, j *store.Job) *store.Job {
-	t.Helper()
-	j, err := e.st.DeclineJob(e.ctx, e.v.ID, j.ID, e.leader(j), "队员家里也在插秧")
-	require.NoError(t, err)
-	return j
-}
-
-// complete records every planned worker for a full day each.
-func (e *loopEnv) complete(t *testing.T, j *store.Job) *store.Job {
-	t.Helper()
-	att := make([]store.JobAttendance, len(j.Workers))
-	for i, w := range j.Workers {
-		att[i] = store.JobAttendance{HouseholdID: w.HouseholdID, HalfDays: 2 * int64(w.Workers)}
-	}
-	j, replayed, err := e.st.CompleteJob(e.ctx, e.v.ID, j.ID, e.leader(j), store.Completion{Attendance: att})
-	require.NoError(t, err)
-	require.False(t, replayed)
-	return j
-}
-
-func (e *loopEnv) cancel(t *testing.T, r *store.HelpRequest) {
-	t.Helper()
-	_, err := e.st.CancelRequest(e.ctx, e.v.ID, r.ID, loopHousehold, "儿子回来了")
-	require.NoError(t, err)
-}
-
-func (e *loopEnv) feedback(t *testing.T, r *store.HelpRequest, stars int) {
-	t.Helper()
-	_, err := e.st.SubmitFeedback(e.ctx, e.v.ID, r.ID, loopHousehold, stars, "好")
-	require.NoError(t, err)
-}
-
-// reload reads a request and its jobs back, jobs in the order made.
-func (e *loopEnv) reload(t *testing.T, id int64) (*store.HelpRequest, []*store.Job) {
-	t.Helper()
-	r, err := e.st.GetRequest(e.ctx, e.v.ID, id)
-	require.NoError(t, err)
-	jobs, _, err := e.st.ListJobs(e.ctx, e.v.ID, store.JobFilter{RequestID: id}, store.Page{Limit: store.MaxPageLimit})
-	require.NoError(t, err)
-	return r, jobs
-}
-
-// reach makes a new request and drives it with one job to state:
-// submitted (no job), declined (its one job declined, so the request is
-// submitted again), scheduled, confirmed, done, closed (5 stars) or
-// cancelled (its job cancelled with it).
-func (e *loopEnv) reach(t *testing.T, state string) (*store.HelpRequest, *store.Job) {
-	t.Helper()
-	r := e.request(t, nil)
-	if state == store.RequestSubmitted {
-		r, _ = e.reload(t, r.ID)
-		return r, nil
-	}
-	j := e.job(t, r, e.team1, e.day())
-	switch state {
-	case store.JobDeclined:
-		e.decline(t, j)
-	case store.RequestScheduled:
-	case store.RequestCancelled:
-		e.cancel(t, r)
-	default:
-		e.confirm(t, j)
-		if state == store.RequestConfirmed {
-			break
-		}
-		e.complete(t, j)
-		if state == store.RequestClosed {
-			e.feedback(t, r, 5)
-		}
-	}
-	r, jobs := e.reload(t, r.ID)
-	require.Len(t, jobs, 1)
-	return r, jobs[0]
-}
-
-// loopTables are the tables a loop change writes to.
-var loopTables = []string{"help_requests", "jobs", "transitions", "outbox", "ledger_transactions", "ledger_entries", "seasons", "labor_norms"}
-
-// loopCounts counts the rows of every table a loop change writes to.
-func loopCounts(t *testing.T, st *store.Store) map[string]int {
-	t.Helper()
-	out := map[string]int{}
-	for _, tbl := range loopTables {
-		out[tbl] = CountRows(t, st, tbl)
-	}
-	return out
-}
-
-// loopChain checks a subject's recorded transitions form one unbroken
-// chain from creation to state, each with an actor and a time.
-func loopChain(t *testing.T, e *loopEnv, subject string, id int64, state string) []*store.Transition {
-	t.Helper()
-	trs, err := e.st.Transitions(e.ctx, e.v.ID, subject, id)
-	require.NoError(t, err)
-	require.NotEmpty(t, trs, "%s %d has no transitions", subject, id)
-	from := ""
-	for _, tr := range trs {
-		assert.Equal(t, from, tr.FromState, "%s %d: transition %d", subject, id, tr.ID)
-		assert.NotEmpty(t, tr.Actor, "%s %d: transition %d", subject, id, tr.ID)
-		assert.False(t, tr.At.IsZero(), "%s %d: transition %d", subject, id, tr.ID)
-		from = tr.ToState
-	}
-	assert.Equal(t, state, from, "%s %d: the last transition ends in its state", subject, id)
-	return trs
-}
-
-// loopEvents renders the village's outbox after an event ID, one line an
-// event: "audience:id event subject:id".
-func loopEvents(t *testing.T, e *loopEnv, after int64) []string {
-	t.Helper()
-	evs, err := e.st.Outbox(e.ctx, e.v.ID, store.OutboxFilter{After: after})
-	require.NoError(t, err)
-	out := make([]string, len(evs))
-	for i, ev := range evs {
-		out[i] = fmt.Sprintf("%s:%d %s %s:%d", ev.Audience, ev.AudienceID, ev.Event, ev.Subject, ev.SubjectID)
-		assert.NotEmpty(t, ev.Message, "event %d", ev.ID)
-	}
-	return out
-}
-
-// loopBalances returns household ID → balance, and the fund's.
-func loopBalances(t *testing.T, e *loopEnv) (map[int64]int64, int64) {
-	t.Helper()
-	rows, fund, err := e.st.Balances(e.ctx, e.v.ID, store.BalanceQuery{})
-	require.NoError(t, err)
-	out := map[int64]int64{}
-	for _, r := range rows {
-		if r.Balance != 0 {
-			out[r.HouseholdID] = r.Balance
-		}
-	}
-	return out, fund
-}
-
-// loopAssertNothingWritten checks a refused change left every loop table
-// as it was.
-func loopAssertNothingWritten(t *testing.T, e *loopEnv, before map[string]int) {
-	t.Helper()
-	assert.Equal(t, before, loopCounts(t, e.st), "a refused change writes nothing")
-}
+var (
+	loopSetup                = storetest.NewLoop
+	loopSeasonState          = storetest.LoopSeasonState
+	loopCounts               = storetest.LoopCounts
+	loopChain                = storetest.LoopChain
+	loopEvents               = storetest.LoopEvents
+	loopBalances             = storetest.LoopBalances
+	loopAssertNothingWritten = storetest.LoopAssertNothingWritten
+)
 
 // TestLoop_Lifecycle walks one request through the whole loop with two
 // teams and an exact clock: every transition is recorded with its actor and
@@ -302,59 +43,59 @@ func loopAssertNothingWritten(t *testing.T, e *loopEnv, before map[string]int) {
 // the attendance.
 func TestLoop_Lifecycle(t *testing.T) {
 	e := loopSetup(t)
-	ctx, st, v := e.ctx, e.st, e.v.ID
-	f := e.field(t, e.helped, 160)
+	ctx, st, v := e.Ctx, e.St, e.V.ID
+	f := e.Field(t, e.Helped, 160)
 
-	submitted := e.at(0)
-	r, err := st.CreateRequest(ctx, v, loopHousehold, store.NewRequest{HouseholdID: e.helped.ID, FieldID: f.ID,
+	submitted := e.At(0)
+	r, err := st.CreateRequest(ctx, v, loopHousehold, store.NewRequest{HouseholdID: e.Helped.ID, FieldID: f.ID,
 		Task: store.TaskTransplant, Earliest: "2026-04-25", Latest: "2026-04-30", Note: "门口田插秧"})
 	require.NoError(t, err)
 	assert.Equal(t, store.RequestSubmitted, r.State)
 	assert.EqualValues(t, 5, r.HalfDays, "1.6 mu × 1.5 = 2.4 → 2.5 workdays")
 	assert.Equal(t, 3, r.Priority, "an elderly household: 1 + 2")
 	assert.Equal(t, loopHousehold, r.EnteredBy)
-	assert.Equal(t, e.season.ID, r.SeasonID)
+	assert.Equal(t, e.Season.ID, r.SeasonID)
 
-	scheduled := e.at(90 * time.Minute)
-	j1 := e.job(t, r, e.team1, "2026-04-26")
+	scheduled := e.At(90 * time.Minute)
+	j1 := e.Job(t, r, e.Team1, "2026-04-26")
 	assert.Equal(t, store.JobScheduled, j1.State)
 	assert.Equal(t, loopCadre, j1.CreatedBy)
-	e.at(100 * time.Minute)
-	j2 := e.job(t, r, e.team2, "2026-04-25")
-	got, _ := e.reload(t, r.ID)
+	e.At(100 * time.Minute)
+	j2 := e.Job(t, r, e.Team2, "2026-04-25")
+	got, _ := e.Reload(t, r.ID)
 	assert.Equal(t, store.RequestScheduled, got.State)
 
-	firstConfirmed := e.at(2 * time.Hour)
-	e.confirm(t, j1)
-	got, _ = e.reload(t, r.ID)
+	firstConfirmed := e.At(2 * time.Hour)
+	e.Confirm(t, j1)
+	got, _ = e.Reload(t, r.ID)
 	assert.Equal(t, store.RequestScheduled, got.State, "one of two jobs confirmed")
 	require.NotNil(t, got.FirstConfirmedAt)
 	AssertSameTime(t, firstConfirmed, *got.FirstConfirmedAt, "first confirmed")
 
-	confirmed := e.at(3 * time.Hour)
-	e.confirm(t, j2)
-	got, _ = e.reload(t, r.ID)
+	confirmed := e.At(3 * time.Hour)
+	e.Confirm(t, j2)
+	got, _ = e.Reload(t, r.ID)
 	assert.Equal(t, store.RequestConfirmed, got.State, "both jobs confirmed")
 	AssertSameTime(t, firstConfirmed, *got.FirstConfirmedAt, "first confirmed stays")
 
 	// The later job is recorded first: the request's done date is still
 	// the last job's date.
-	j1Done := e.at(6*24*time.Hour + 10*time.Hour) // 2026-04-26 18:00
+	j1Done := e.At(6*24*time.Hour + 10*time.Hour) // 2026-04-26 18:00
 	j1, replayed, err := st.CompleteJob(ctx, v, j1.ID, loopLeader1, store.Completion{Meal: true,
-		Attendance: []store.JobAttendance{{HouseholdID: e.a.ID, HalfDays: 4}, {HouseholdID: e.b.ID, HalfDays: 1}}})
+		Attendance: []store.JobAttendance{{HouseholdID: e.A.ID, HalfDays: 4}, {HouseholdID: e.B.ID, HalfDays: 1}}})
 	require.NoError(t, err)
 	assert.False(t, replayed)
 	assert.Equal(t, store.JobDone, j1.State)
 	assert.True(t, j1.Meal)
-	got, _ = e.reload(t, r.ID)
+	got, _ = e.Reload(t, r.ID)
 	assert.Equal(t, store.RequestConfirmed, got.State, "one job still to do")
 	assert.Nil(t, got.DoneDate)
 
-	done := e.at(6*24*time.Hour + 10*time.Hour + 30*time.Minute)
+	done := e.At(6*24*time.Hour + 10*time.Hour + 30*time.Minute)
 	j2, _, err = st.CompleteJob(ctx, v, j2.ID, loopLeader2, store.Completion{
-		Attendance: []store.JobAttendance{{HouseholdID: e.d.ID, HalfDays: 2}}})
+		Attendance: []store.JobAttendance{{HouseholdID: e.D.ID, HalfDays: 2}}})
 	require.NoError(t, err)
-	got, _ = e.reload(t, r.ID)
+	got, _ = e.Reload(t, r.ID)
 	assert.Equal(t, store.RequestDone, got.State)
 	require.NotNil(t, got.DoneDate)
 	assert.Equal(t, "2026-04-26", *got.DoneDate, "the last job's date, not the last recorded")
@@ -362,7 +103,7 @@ func TestLoop_Lifecycle(t *testing.T) {
 	assert.Nil(t, got.OpenKey, "a done request frees its field")
 
 	bal, fund := loopBalances(t, e)
-	assert.Equal(t, map[int64]int64{e.helped.ID: -7, e.a.ID: 4, e.b.ID: 1, e.d.ID: 2}, bal)
+	assert.Equal(t, map[int64]int64{e.Helped.ID: -7, e.A.ID: 4, e.B.ID: 1, e.D.ID: 2}, bal)
 	assert.Zero(t, fund)
 	require.NotNil(t, j1.TransactionID)
 	tx, err := st.GetTransaction(ctx, v, *j1.TransactionID)
@@ -370,9 +111,9 @@ func TestLoop_Lifecycle(t *testing.T) {
 	assert.Equal(t, store.TxJob, tx.Kind)
 	assert.Equal(t, "2026-04-26", tx.Date, "posted on the job's date")
 	assert.Equal(t, loopLeader1, tx.Actor)
-	assert.Equal(t, &e.helped.ID, tx.BeneficiaryID)
+	assert.Equal(t, &e.Helped.ID, tx.BeneficiaryID)
 
-	closed := e.at(7*24*time.Hour + time.Hour) // 2026-04-27 09:00
+	closed := e.At(7*24*time.Hour + time.Hour) // 2026-04-27 09:00
 	got, err = st.SubmitFeedback(ctx, v, r.ID, loopHousehold, 5, " 队员很卖力，饭也吃得香 ")
 	require.NoError(t, err)
 	assert.Equal(t, store.RequestClosed, got.State)
@@ -408,8 +149,8 @@ func TestLoop_Lifecycle(t *testing.T) {
 	}, steps(loopChain(t, e, "job", j1.ID, store.JobDone)))
 	loopChain(t, e, "job", j2.ID, store.JobDone)
 
-	hh, cadre := fmt.Sprintf("household:%d", e.helped.ID), fmt.Sprintf("cadre:%d", v)
-	t1, t2 := fmt.Sprintf("team:%d", e.team1.ID), fmt.Sprintf("team:%d", e.team2.ID)
+	hh, cadre := fmt.Sprintf("household:%d", e.Helped.ID), fmt.Sprintf("cadre:%d", v)
+	t1, t2 := fmt.Sprintf("team:%d", e.Team1.ID), fmt.Sprintf("team:%d", e.Team2.ID)
 	job1, job2, req := fmt.Sprintf("job:%d", j1.ID), fmt.Sprintf("job:%d", j2.ID), fmt.Sprintf("request:%d", r.ID)
 	assert.Equal(t, []string{
 		cadre + " request.submitted " + req,
@@ -421,7 +162,7 @@ func TestLoop_Lifecycle(t *testing.T) {
 		hh + " request.done " + req, hh + " job.done " + job2,
 		t2 + " request.feedback " + req, t1 + " request.feedback " + req, // in job-date order
 	}, loopEvents(t, e, 0))
-	evs, err := st.Outbox(ctx, v, store.OutboxFilter{Audience: store.AudienceHousehold, AudienceID: e.helped.ID})
+	evs, err := st.Outbox(ctx, v, store.OutboxFilter{Audience: store.AudienceHousehold, AudienceID: e.Helped.ID})
 	require.NoError(t, err)
 	require.Len(t, evs, 7, "the household hears of its own events")
 	AssertSameTime(t, submitted.Add(90*time.Minute), evs[0].CreatedAt, "written with the change")
@@ -441,129 +182,129 @@ func TestLoop_Transitions(t *testing.T) {
 		jobs    []string // in the order made
 	}{
 		{"a new request is submitted", func(t *testing.T) *store.HelpRequest {
-			r, _ := e.reach(t, store.RequestSubmitted)
+			r, _ := e.Reach(t, store.RequestSubmitted)
 			return r
 		}, store.RequestSubmitted, nil},
 		{"create-job schedules a submitted request", func(t *testing.T) *store.HelpRequest {
-			r, _ := e.reach(t, store.RequestScheduled)
+			r, _ := e.Reach(t, store.RequestScheduled)
 			return r
 		}, store.RequestScheduled, []string{store.JobScheduled}},
 		{"a second job keeps it scheduled", func(t *testing.T) *store.HelpRequest {
-			r, _ := e.reach(t, store.RequestScheduled)
-			e.job(t, r, e.team2, e.day())
+			r, _ := e.Reach(t, store.RequestScheduled)
+			e.Job(t, r, e.Team2, e.Day())
 			return r
 		}, store.RequestScheduled, []string{store.JobScheduled, store.JobScheduled}},
 		{"confirming its only job confirms it", func(t *testing.T) *store.HelpRequest {
-			r, _ := e.reach(t, store.RequestConfirmed)
+			r, _ := e.Reach(t, store.RequestConfirmed)
 			return r
 		}, store.RequestConfirmed, []string{store.JobConfirmed}},
 		{"confirming one of two jobs keeps it scheduled", func(t *testing.T) *store.HelpRequest {
-			r, j := e.reach(t, store.RequestScheduled)
-			e.job(t, r, e.team2, e.day())
-			e.confirm(t, j)
+			r, j := e.Reach(t, store.RequestScheduled)
+			e.Job(t, r, e.Team2, e.Day())
+			e.Confirm(t, j)
 			return r
 		}, store.RequestScheduled, []string{store.JobConfirmed, store.JobScheduled}},
 		{"a new job on a confirmed request schedules it again", func(t *testing.T) *store.HelpRequest {
-			r, _ := e.reach(t, store.RequestConfirmed)
-			e.job(t, r, e.team2, e.day())
+			r, _ := e.Reach(t, store.RequestConfirmed)
+			e.Job(t, r, e.Team2, e.Day())
 			return r
 		}, store.RequestScheduled, []string{store.JobConfirmed, store.JobScheduled}},
 		{"declining its only job sends it back to submitted", func(t *testing.T) *store.HelpRequest {
-			r, _ := e.reach(t, store.JobDeclined)
+			r, _ := e.Reach(t, store.JobDeclined)
 			return r
 		}, store.RequestSubmitted, []string{store.JobDeclined}},
 		{"declining its only confirmed job sends it back to submitted", func(t *testing.T) *store.HelpRequest {
-			r, j := e.reach(t, store.RequestConfirmed)
-			e.decline(t, j)
+			r, j := e.Reach(t, store.RequestConfirmed)
+			e.Decline(t, j)
 			return r
 		}, store.RequestSubmitted, []string{store.JobDeclined}},
 		{"a declined request is scheduled again", func(t *testing.T) *store.HelpRequest {
-			r, _ := e.reach(t, store.JobDeclined)
-			e.confirm(t, e.job(t, r, e.team2, e.day()))
+			r, _ := e.Reach(t, store.JobDeclined)
+			e.Confirm(t, e.Job(t, r, e.Team2, e.Day()))
 			return r
 		}, store.RequestConfirmed, []string{store.JobDeclined, store.JobConfirmed}},
 		{"declining one of two scheduled jobs keeps it scheduled", func(t *testing.T) *store.HelpRequest {
-			r, j := e.reach(t, store.RequestScheduled)
-			e.job(t, r, e.team2, e.day())
-			e.decline(t, j)
+			r, j := e.Reach(t, store.RequestScheduled)
+			e.Job(t, r, e.Team2, e.Day())
+			e.Decline(t, j)
 			return r
 		}, store.RequestScheduled, []string{store.JobDeclined, store.JobScheduled}},
 		{"declining the scheduled one beside a confirmed job confirms it", func(t *testing.T) *store.HelpRequest {
-			r, j := e.reach(t, store.RequestScheduled)
-			other := e.job(t, r, e.team2, e.day())
-			e.confirm(t, j)
-			e.decline(t, other)
+			r, j := e.Reach(t, store.RequestScheduled)
+			other := e.Job(t, r, e.Team2, e.Day())
+			e.Confirm(t, j)
+			e.Decline(t, other)
 			return r
 		}, store.RequestConfirmed, []string{store.JobConfirmed, store.JobDeclined}},
 		{"declining one of two confirmed jobs keeps it confirmed", func(t *testing.T) *store.HelpRequest {
-			r, j := e.reach(t, store.RequestConfirmed)
-			other := e.confirm(t, e.job(t, r, e.team2, e.day()))
+			r, j := e.Reach(t, store.RequestConfirmed)
+			other := e.Confirm(t, e.Job(t, r, e.Team2, e.Day()))
 			_ = j
-			e.decline(t, other)
+			e.Decline(t, other)
 			return r
 		}, store.RequestConfirmed, []string{store.JobConfirmed, store.JobDeclined}},
 		{"declining the last job to do beside a done one sends it back to submitted", func(t *testing.T) *store.HelpRequest {
-			r, j := e.reach(t, store.RequestConfirmed)
-			other := e.confirm(t, e.job(t, r, e.team2, e.day()))
-			e.complete(t, j)
-			e.decline(t, other)
+			r, j := e.Reach(t, store.RequestConfirmed)
+			other := e.Confirm(t, e.Job(t, r, e.Team2, e.Day()))
+			e.Complete(t, j)
+			e.Decline(t, other)
 			return r
 		}, store.RequestSubmitted, []string{store.JobDone, store.JobDeclined}},
 		{"the replacement of a declined job finishes it", func(t *testing.T) *store.HelpRequest {
-			r, j := e.reach(t, store.RequestConfirmed)
-			other := e.confirm(t, e.job(t, r, e.team2, e.day()))
-			e.complete(t, j)
-			e.decline(t, other)
-			e.complete(t, e.confirm(t, e.job(t, r, e.team2, e.day())))
+			r, j := e.Reach(t, store.RequestConfirmed)
+			other := e.Confirm(t, e.Job(t, r, e.Team2, e.Day()))
+			e.Complete(t, j)
+			e.Decline(t, other)
+			e.Complete(t, e.Confirm(t, e.Job(t, r, e.Team2, e.Day())))
 			return r
 		}, store.RequestDone, []string{store.JobDone, store.JobDeclined, store.JobDone}},
 		{"completing one of two confirmed jobs keeps it confirmed", func(t *testing.T) *store.HelpRequest {
-			r, j := e.reach(t, store.RequestConfirmed)
-			e.confirm(t, e.job(t, r, e.team2, e.day()))
-			e.complete(t, j)
+			r, j := e.Reach(t, store.RequestConfirmed)
+			e.Confirm(t, e.Job(t, r, e.Team2, e.Day()))
+			e.Complete(t, j)
 			return r
 		}, store.RequestConfirmed, []string{store.JobDone, store.JobConfirmed}},
 		{"completing a confirmed job while another is unconfirmed keeps it scheduled", func(t *testing.T) *store.HelpRequest {
-			r, j := e.reach(t, store.RequestConfirmed)
-			e.job(t, r, e.team2, e.day())
-			e.complete(t, j)
+			r, j := e.Reach(t, store.RequestConfirmed)
+			e.Job(t, r, e.Team2, e.Day())
+			e.Complete(t, j)
 			return r
 		}, store.RequestScheduled, []string{store.JobDone, store.JobScheduled}},
 		{"completing its last job makes it done", func(t *testing.T) *store.HelpRequest {
-			r, _ := e.reach(t, store.RequestDone)
+			r, _ := e.Reach(t, store.RequestDone)
 			return r
 		}, store.RequestDone, []string{store.JobDone}},
 		{"feedback closes a done request", func(t *testing.T) *store.HelpRequest {
-			r, _ := e.reach(t, store.RequestClosed)
+			r, _ := e.Reach(t, store.RequestClosed)
 			return r
 		}, store.RequestClosed, []string{store.JobDone}},
 		{"a submitted request is cancelled", func(t *testing.T) *store.HelpRequest {
-			r, _ := e.reach(t, store.RequestSubmitted)
-			e.cancel(t, r)
+			r, _ := e.Reach(t, store.RequestSubmitted)
+			e.Cancel(t, r)
 			return r
 		}, store.RequestCancelled, nil},
 		{"cancelling a scheduled request cancels its job", func(t *testing.T) *store.HelpRequest {
-			r, _ := e.reach(t, store.RequestCancelled)
+			r, _ := e.Reach(t, store.RequestCancelled)
 			return r
 		}, store.RequestCancelled, []string{store.JobCancelled}},
 		{"cancelling a confirmed request cancels its active jobs only", func(t *testing.T) *store.HelpRequest {
-			r, j := e.reach(t, store.RequestConfirmed)
-			e.decline(t, e.job(t, r, e.team2, e.day()))
+			r, j := e.Reach(t, store.RequestConfirmed)
+			e.Decline(t, e.Job(t, r, e.Team2, e.Day()))
 			_ = j
-			e.cancel(t, r)
+			e.Cancel(t, r)
 			return r
 		}, store.RequestCancelled, []string{store.JobCancelled, store.JobDeclined}},
 		{"cancelling keeps a job already done", func(t *testing.T) *store.HelpRequest {
-			r, j := e.reach(t, store.RequestConfirmed)
-			e.confirm(t, e.job(t, r, e.team2, e.day()))
-			e.complete(t, j)
-			e.cancel(t, r)
+			r, j := e.Reach(t, store.RequestConfirmed)
+			e.Confirm(t, e.Job(t, r, e.Team2, e.Day()))
+			e.Complete(t, j)
+			e.Cancel(t, r)
 			return r
 		}, store.RequestCancelled, []string{store.JobDone, store.JobCancelled}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, jobs := e.reload(t, tc.play(t).ID)
+			r, jobs := e.Reload(t, tc.play(t).ID)
 			assert.Equal(t, tc.request, r.State)
 			var states []string
 			for _, j := range jobs {
@@ -578,7 +319,7 @@ func TestLoop_Transitions(t *testing.T) {
 			}
 		})
 	}
-	ver, err := e.st.VerifyLedger(e.ctx, e.v.ID)
+	ver, err := e.St.VerifyLedger(e.Ctx, e.V.ID)
 	require.NoError(t, err)
 	assert.True(t, ver.OK(), "%v", ver.Mismatches)
 }
@@ -588,7 +329,7 @@ func TestLoop_Transitions(t *testing.T) {
 // nothing at all.
 func TestLoop_RefusedTransitions(t *testing.T) {
 	e := loopSetup(t)
-	ctx, st, v := e.ctx, e.st, e.v.ID
+	ctx, st, v := e.Ctx, e.St, e.V.ID
 	confirm := func(r *store.HelpRequest, j *store.Job) error {
 		_, err := st.ConfirmJob(ctx, v, j.ID, loopLeader1)
 		return err
@@ -599,12 +340,12 @@ func TestLoop_RefusedTransitions(t *testing.T) {
 	}
 	complete := func(r *store.HelpRequest, j *store.Job) error {
 		_, _, err := st.CompleteJob(ctx, v, j.ID, loopLeader1, store.Completion{
-			Attendance: []store.JobAttendance{{HouseholdID: e.a.ID, HalfDays: 2}}, IdempotencyKey: "refused", RequestHash: "h"})
+			Attendance: []store.JobAttendance{{HouseholdID: e.A.ID, HalfDays: 2}}, IdempotencyKey: "refused", RequestHash: "h"})
 		return err
 	}
 	createJob := func(r *store.HelpRequest, j *store.Job) error {
-		_, err := st.CreateJob(ctx, v, loopCadre, store.NewJob{TeamID: e.team2.ID, RequestID: r.ID, Date: e.day(),
-			Workers: []store.PlannedWorker{{HouseholdID: e.d.ID, Workers: 1}}})
+		_, err := st.CreateJob(ctx, v, loopCadre, store.NewJob{TeamID: e.Team2.ID, RequestID: r.ID, Date: e.Day(),
+			Workers: []store.PlannedWorker{{HouseholdID: e.D.ID, Workers: 1}}})
 		return err
 	}
 	cancel := func(r *store.HelpRequest, j *store.Job) error {
@@ -647,7 +388,7 @@ func TestLoop_RefusedTransitions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r, j := e.reach(t, tc.reach)
+			r, j := e.Reach(t, tc.reach)
 			before := loopCounts(t, st)
 			err := tc.act(r, j)
 			if !AssertError(t, err, store.ECONFLICT, "") {
@@ -661,7 +402,7 @@ func TestLoop_RefusedTransitions(t *testing.T) {
 			}
 			assert.Contains(t, store.ErrorMessage(err), fmt.Sprintf("%s %d is %s", tc.subject, id, tc.state))
 			loopAssertNothingWritten(t, e, before)
-			r2, jobs := e.reload(t, r.ID)
+			r2, jobs := e.Reload(t, r.ID)
 			assert.Equal(t, r, r2, "the request is as it was")
 			if j != nil {
 				assert.Equal(t, j, jobs[0], "the job is as it was")
@@ -674,7 +415,7 @@ func TestLoop_RefusedTransitions(t *testing.T) {
 // each is refused naming the input at fault and writes nothing.
 func TestLoop_CreateJobRefused(t *testing.T) {
 	e := loopSetup(t)
-	ctx, st := e.ctx, e.st
+	ctx, st := e.Ctx, e.St
 	other := MustVillage(t, st, "东岭村")
 	otherHousehold := MustHousehold(t, st, other.ID, nil)
 	otherTeam := MustTeam(t, st, other.ID, "第一互助队")
@@ -682,13 +423,13 @@ func TestLoop_CreateJobRefused(t *testing.T) {
 
 	// Busy days: a on a scheduled job, b on a confirmed one, d on a done
 	// one; c on a job that was declined, which leaves c free.
-	busy := e.request(t, nil)
-	e.job(t, busy, e.team1, "2026-04-26", store.PlannedWorker{HouseholdID: e.a.ID, Workers: 1})
-	e.confirm(t, e.job(t, busy, e.team1, "2026-04-27", store.PlannedWorker{HouseholdID: e.b.ID, Workers: 1}))
-	e.complete(t, e.confirm(t, e.job(t, busy, e.team2, "2026-04-28")))
-	e.decline(t, e.job(t, busy, e.team1, "2026-04-29", store.PlannedWorker{HouseholdID: e.c.ID, Workers: 2}))
+	busy := e.Request(t, nil)
+	e.Job(t, busy, e.Team1, "2026-04-26", store.PlannedWorker{HouseholdID: e.A.ID, Workers: 1})
+	e.Confirm(t, e.Job(t, busy, e.Team1, "2026-04-27", store.PlannedWorker{HouseholdID: e.B.ID, Workers: 1}))
+	e.Complete(t, e.Confirm(t, e.Job(t, busy, e.Team2, "2026-04-28")))
+	e.Decline(t, e.Job(t, busy, e.Team1, "2026-04-29", store.PlannedWorker{HouseholdID: e.C.ID, Workers: 2}))
 
-	r, _ := e.reload(t, e.request(t, nil).ID)
+	r, _ := e.Reload(t, e.Request(t, nil).ID)
 	w := func(h *store.Household, n int) store.PlannedWorker {
 		return store.PlannedWorker{HouseholdID: h.ID, Workers: n}
 	}
@@ -698,20 +439,20 @@ func TestLoop_CreateJobRefused(t *testing.T) {
 		code  string
 		field string
 	}{
-		{"a date before the window", store.NewJob{TeamID: e.team1.ID, Date: "2026-04-24", Workers: []store.PlannedWorker{w(e.a, 1)}}, store.EINVALID, "body.date"},
-		{"a date that is no date", store.NewJob{TeamID: e.team1.ID, Date: "4月26日", Workers: []store.PlannedWorker{w(e.a, 1)}}, store.EINVALID, "body.date"},
-		{"no workers", store.NewJob{TeamID: e.team1.ID, Date: "2026-04-25"}, store.EINVALID, "body.workers"},
-		{"a household not of the team", store.NewJob{TeamID: e.team1.ID, Date: "2026-04-25", Workers: []store.PlannedWorker{w(e.a, 1), w(e.d, 1)}}, store.EINVALID, "body.workers[1].householdId"},
-		{"a household of another village", store.NewJob{TeamID: e.team1.ID, Date: "2026-04-25", Workers: []store.PlannedWorker{w(otherHousehold, 1)}}, store.EINVALID, "body.workers[0].householdId"},
-		{"more workers than the member offers", store.NewJob{TeamID: e.team1.ID, Date: "2026-04-25", Workers: []store.PlannedWorker{w(e.a, 2), w(e.b, 2)}}, store.EINVALID, "body.workers[1].workers"},
-		{"zero workers", store.NewJob{TeamID: e.team1.ID, Date: "2026-04-25", Workers: []store.PlannedWorker{w(e.a, 0)}}, store.EINVALID, "body.workers[0].workers"},
-		{"a household listed twice", store.NewJob{TeamID: e.team1.ID, Date: "2026-04-25", Workers: []store.PlannedWorker{w(e.a, 1), w(e.a, 1)}}, store.EINVALID, "body.workers[1].householdId"},
-		{"a day the member cannot come", store.NewJob{TeamID: e.team1.ID, Date: loopUnavailable, Workers: []store.PlannedWorker{w(e.a, 1), w(e.c, 1)}}, store.EINVALID, "body.workers[1].householdId"},
-		{"a household on a scheduled job that day", store.NewJob{TeamID: e.team1.ID, Date: "2026-04-26", Workers: []store.PlannedWorker{w(e.c, 1), w(e.a, 1)}}, store.ECONFLICT, "body.workers"},
-		{"a household on a confirmed job that day", store.NewJob{TeamID: e.team1.ID, Date: "2026-04-27", Workers: []store.PlannedWorker{w(e.b, 1)}}, store.ECONFLICT, "body.workers"},
-		{"a household on a done job that day", store.NewJob{TeamID: e.team2.ID, Date: "2026-04-28", Workers: []store.PlannedWorker{w(e.d, 1)}}, store.ECONFLICT, "body.workers"},
+		{"a date before the window", store.NewJob{TeamID: e.Team1.ID, Date: "2026-04-24", Workers: []store.PlannedWorker{w(e.A, 1)}}, store.EINVALID, "body.date"},
+		{"a date that is no date", store.NewJob{TeamID: e.Team1.ID, Date: "4月26日", Workers: []store.PlannedWorker{w(e.A, 1)}}, store.EINVALID, "body.date"},
+		{"no workers", store.NewJob{TeamID: e.Team1.ID, Date: "2026-04-25"}, store.EINVALID, "body.workers"},
+		{"a household not of the team", store.NewJob{TeamID: e.Team1.ID, Date: "2026-04-25", Workers: []store.PlannedWorker{w(e.A, 1), w(e.D, 1)}}, store.EINVALID, "body.workers[1].householdId"},
+		{"a household of another village", store.NewJob{TeamID: e.Team1.ID, Date: "2026-04-25", Workers: []store.PlannedWorker{w(otherHousehold, 1)}}, store.EINVALID, "body.workers[0].householdId"},
+		{"more workers than the member offers", store.NewJob{TeamID: e.Team1.ID, Date: "2026-04-25", Workers: []store.PlannedWorker{w(e.A, 2), w(e.B, 2)}}, store.EINVALID, "body.workers[1].workers"},
+		{"zero workers", store.NewJob{TeamID: e.Team1.ID, Date: "2026-04-25", Workers: []store.PlannedWorker{w(e.A, 0)}}, store.EINVALID, "body.workers[0].workers"},
+		{"a household listed twice", store.NewJob{TeamID: e.Team1.ID, Date: "2026-04-25", Workers: []store.PlannedWorker{w(e.A, 1), w(e.A, 1)}}, store.EINVALID, "body.workers[1].householdId"},
+		{"a day the member cannot come", store.NewJob{TeamID: e.Team1.ID, Date: loopUnavailable, Workers: []store.PlannedWorker{w(e.A, 1), w(e.C, 1)}}, store.EINVALID, "body.workers[1].householdId"},
+		{"a household on a scheduled job that day", store.NewJob{TeamID: e.Team1.ID, Date: "2026-04-26", Workers: []store.PlannedWorker{w(e.C, 1), w(e.A, 1)}}, store.ECONFLICT, "body.workers"},
+		{"a household on a confirmed job that day", store.NewJob{TeamID: e.Team1.ID, Date: "2026-04-27", Workers: []store.PlannedWorker{w(e.B, 1)}}, store.ECONFLICT, "body.workers"},
+		{"a household on a done job that day", store.NewJob{TeamID: e.Team2.ID, Date: "2026-04-28", Workers: []store.PlannedWorker{w(e.D, 1)}}, store.ECONFLICT, "body.workers"},
 		{"a team of another village", store.NewJob{TeamID: otherTeam.ID, Date: "2026-04-25", Workers: []store.PlannedWorker{w(otherHousehold, 1)}}, store.EINVALID, "body.teamId"},
-		{"a request that does not exist", store.NewJob{TeamID: e.team1.ID, RequestID: -1, Date: "2026-04-25", Workers: []store.PlannedWorker{w(e.a, 1)}}, store.EINVALID, "body.requestId"},
+		{"a request that does not exist", store.NewJob{TeamID: e.Team1.ID, RequestID: -1, Date: "2026-04-25", Workers: []store.PlannedWorker{w(e.A, 1)}}, store.EINVALID, "body.requestId"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -719,19 +460,19 @@ func TestLoop_CreateJobRefused(t *testing.T) {
 				tc.in.RequestID = r.ID
 			}
 			before := loopCounts(t, st)
-			_, err := st.CreateJob(ctx, e.v.ID, loopCadre, tc.in)
+			_, err := st.CreateJob(ctx, e.V.ID, loopCadre, tc.in)
 			AssertError(t, err, tc.code, tc.field)
 			loopAssertNothingWritten(t, e, before)
-			got, _ := e.reload(t, r.ID)
+			got, _ := e.Reload(t, r.ID)
 			assert.Equal(t, r, got)
 		})
 	}
 
 	// What is left free: c on the day its job was declined, a and b on
 	// another day, and any date after the window (a late job).
-	e.job(t, r, e.team1, "2026-04-29", w(e.c, 2))
-	e.job(t, r, e.team1, "2026-05-20", w(e.a, 2), w(e.b, 1))
-	late, _ := e.reload(t, r.ID)
+	e.Job(t, r, e.Team1, "2026-04-29", w(e.C, 2))
+	e.Job(t, r, e.Team1, "2026-05-20", w(e.A, 2), w(e.B, 1))
+	late, _ := e.Reload(t, r.ID)
 	assert.Equal(t, store.RequestScheduled, late.State)
 }
 
@@ -739,44 +480,44 @@ func TestLoop_CreateJobRefused(t *testing.T) {
 // fund paying for an exempt household, and the attendance it refuses.
 func TestLoop_Attendance(t *testing.T) {
 	e := loopSetup(t)
-	ctx, st, v := e.ctx, e.st, e.v.ID
+	ctx, st, v := e.Ctx, e.St, e.V.ID
 
 	t.Run("an exempt household's help is debited to the fund", func(t *testing.T) {
-		r := e.request(t, func(in *store.NewRequest) { in.HouseholdID, in.FieldID = e.exempt.ID, e.field(t, e.exempt, 100).ID })
-		j := e.confirm(t, e.job(t, r, e.team1, e.day()))
+		r := e.Request(t, func(in *store.NewRequest) { in.HouseholdID, in.FieldID = e.Exempt.ID, e.Field(t, e.Exempt, 100).ID })
+		j := e.Confirm(t, e.Job(t, r, e.Team1, e.Day()))
 		j, _, err := st.CompleteJob(ctx, v, j.ID, loopLeader1, store.Completion{
-			Attendance: []store.JobAttendance{{HouseholdID: e.a.ID, HalfDays: 2}, {HouseholdID: e.b.ID, HalfDays: 1}}})
+			Attendance: []store.JobAttendance{{HouseholdID: e.A.ID, HalfDays: 2}, {HouseholdID: e.B.ID, HalfDays: 1}}})
 		require.NoError(t, err)
 		tx, err := st.GetTransaction(ctx, v, *j.TransactionID)
 		require.NoError(t, err)
-		assert.Equal(t, &e.exempt.ID, tx.BeneficiaryID, "the household helped, though the fund paid")
+		assert.Equal(t, &e.Exempt.ID, tx.BeneficiaryID, "the household helped, though the fund paid")
 		bal, fund := loopBalances(t, e)
 		assert.EqualValues(t, -3, fund)
-		assert.Zero(t, bal[e.exempt.ID])
-		assert.EqualValues(t, 2, bal[e.a.ID])
-		assert.EqualValues(t, 1, bal[e.b.ID])
+		assert.Zero(t, bal[e.Exempt.ID])
+		assert.EqualValues(t, 2, bal[e.A.ID])
+		assert.EqualValues(t, 1, bal[e.B.ID])
 	})
 
 	t.Run("a named helper may work beside the team", func(t *testing.T) {
-		r := e.request(t, nil)
-		j := e.confirm(t, e.job(t, r, e.team2, e.day()))
-		att := []store.JobAttendance{{HouseholdID: e.d.ID, HalfDays: 2}, {HouseholdID: e.outsider.ID, HalfDays: 1, Helper: true}}
+		r := e.Request(t, nil)
+		j := e.Confirm(t, e.Job(t, r, e.Team2, e.Day()))
+		att := []store.JobAttendance{{HouseholdID: e.D.ID, HalfDays: 2}, {HouseholdID: e.Outsider.ID, HalfDays: 1, Helper: true}}
 		j, _, err := st.CompleteJob(ctx, v, j.ID, loopLeader2, store.Completion{Attendance: att})
 		require.NoError(t, err)
 		assert.Equal(t, att, j.Attendance)
 		bal, _ := loopBalances(t, e)
-		assert.EqualValues(t, 1, bal[e.outsider.ID])
-		got, _ := e.reload(t, r.ID)
+		assert.EqualValues(t, 1, bal[e.Outsider.ID])
+		got, _ := e.Reload(t, r.ID)
 		assert.Equal(t, store.RequestDone, got.State)
 	})
 
-	r := e.request(t, nil)
-	e.confirm(t, e.job(t, r, e.team1, e.day()))
-	_, jobs := e.reload(t, r.ID)
+	r := e.Request(t, nil)
+	e.Confirm(t, e.Job(t, r, e.Team1, e.Day()))
+	_, jobs := e.Reload(t, r.ID)
 	j := jobs[0]
-	other := e.confirm(t, e.job(t, e.request(t, nil), e.team2, e.day()))
+	other := e.Confirm(t, e.Job(t, e.Request(t, nil), e.Team2, e.Day()))
 	_, _, err := st.CompleteJob(ctx, v, other.ID, loopLeader2, store.Completion{
-		Attendance: []store.JobAttendance{{HouseholdID: e.d.ID, HalfDays: 2}}, IdempotencyKey: "used", RequestHash: "h"})
+		Attendance: []store.JobAttendance{{HouseholdID: e.D.ID, HalfDays: 2}}, IdempotencyKey: "used", RequestHash: "h"})
 	require.NoError(t, err)
 	a := func(h *store.Household, half int64) store.JobAttendance {
 		return store.JobAttendance{HouseholdID: h.ID, HalfDays: half}
@@ -788,14 +529,14 @@ func TestLoop_Attendance(t *testing.T) {
 		field string
 	}{
 		{"no one", store.Completion{}, store.EINVALID, "body.attendance"},
-		{"a household not of the team, not named a helper", store.Completion{Attendance: []store.JobAttendance{a(e.a, 2), a(e.outsider, 2)}}, store.EINVALID, "body.attendance[1].householdId"},
-		{"a member of another team, not named a helper", store.Completion{Attendance: []store.JobAttendance{a(e.d, 2)}}, store.EINVALID, "body.attendance[0].householdId"},
-		{"a helper who is no household of the village", store.Completion{Attendance: []store.JobAttendance{a(e.a, 2), {HouseholdID: 9999, HalfDays: 2, Helper: true}}}, store.EINVALID, "body.attendance[1].householdId"},
-		{"the helped household itself", store.Completion{Attendance: []store.JobAttendance{a(e.a, 2), {HouseholdID: e.helped.ID, HalfDays: 2, Helper: true}}}, store.EINVALID, "body.attendance[1].householdId"},
-		{"zero workdays", store.Completion{Attendance: []store.JobAttendance{a(e.a, 2), a(e.b, 0)}}, store.EINVALID, "body.attendance[1].workdays"},
-		{"negative workdays", store.Completion{Attendance: []store.JobAttendance{a(e.a, -2)}}, store.EINVALID, "body.attendance[0].workdays"},
-		{"a household twice", store.Completion{Attendance: []store.JobAttendance{a(e.a, 2), a(e.a, 1)}}, store.EINVALID, "body.attendance[1].householdId"},
-		{"a key already used for another job", store.Completion{Attendance: []store.JobAttendance{a(e.d, 2)}, IdempotencyKey: "used", RequestHash: "h"}, store.EINVALID, "header.Idempotency-Key"},
+		{"a household not of the team, not named a helper", store.Completion{Attendance: []store.JobAttendance{a(e.A, 2), a(e.Outsider, 2)}}, store.EINVALID, "body.attendance[1].householdId"},
+		{"a member of another team, not named a helper", store.Completion{Attendance: []store.JobAttendance{a(e.D, 2)}}, store.EINVALID, "body.attendance[0].householdId"},
+		{"a helper who is no household of the village", store.Completion{Attendance: []store.JobAttendance{a(e.A, 2), {HouseholdID: 9999, HalfDays: 2, Helper: true}}}, store.EINVALID, "body.attendance[1].householdId"},
+		{"the helped household itself", store.Completion{Attendance: []store.JobAttendance{a(e.A, 2), {HouseholdID: e.Helped.ID, HalfDays: 2, Helper: true}}}, store.EINVALID, "body.attendance[1].householdId"},
+		{"zero workdays", store.Completion{Attendance: []store.JobAttendance{a(e.A, 2), a(e.B, 0)}}, store.EINVALID, "body.attendance[1].workdays"},
+		{"negative workdays", store.Completion{Attendance: []store.JobAttendance{a(e.A, -2)}}, store.EINVALID, "body.attendance[0].workdays"},
+		{"a household twice", store.Completion{Attendance: []store.JobAttendance{a(e.A, 2), a(e.A, 1)}}, store.EINVALID, "body.attendance[1].householdId"},
+		{"a key already used for another job", store.Completion{Attendance: []store.JobAttendance{a(e.D, 2)}, IdempotencyKey: "used", RequestHash: "h"}, store.EINVALID, "header.Idempotency-Key"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -835,16 +576,15 @@ func TestLoop_Estimates(t *testing.T) {
 	})
 
 	e := loopSetup(t)
-	ctx, st, v := e.ctx, e.st, e.v.ID
+	ctx, st, v := e.Ctx, e.St, e.V.ID
 	summer := &store.Season{VillageID: v, Kind: store.SeasonSummer, StartDate: "2026-07-07", EndDate: "2026-08-07", Tasks: store.Tasks}
 	require.NoError(t, st.CreateSeason(ctx, summer))
 	estimate := func(t *testing.T, area int64, crop, task string, half int64) *store.HelpRequest {
 		t.Helper()
-		f := MustField(t, st, e.helped, func(f *store.Field) {
-			e.fields++
-			f.Name, f.AreaCentimu, f.Crop = fmt.Sprintf("田%d", e.fields), area, crop
+		f := MustField(t, st, e.Helped, func(f *store.Field) {
+			f.Name, f.AreaCentimu, f.Crop = e.FieldName(), area, crop
 		})
-		r, err := st.CreateRequest(ctx, v, loopCadre, store.NewRequest{HouseholdID: e.helped.ID, FieldID: f.ID, Task: task,
+		r, err := st.CreateRequest(ctx, v, loopCadre, store.NewRequest{HouseholdID: e.Helped.ID, FieldID: f.ID, Task: task,
 			Earliest: "2026-07-10", Latest: "2026-07-20", HalfDays: half, OnBehalf: true})
 		require.NoError(t, err)
 		assert.True(t, r.OnBehalf)
@@ -887,7 +627,7 @@ func TestLoop_Estimates(t *testing.T) {
 		}
 		assert.EqualValues(t, 8, estimate(t, 160, store.CropEarlyRice, store.TaskHarvest, 0).HalfDays, "1.6 × 2.5 = 4")
 		assert.EqualValues(t, 7, estimate(t, 160, store.CropLateRice, store.TaskHarvest, 0).HalfDays, "other crops keep the default")
-		got, _ := e.reload(t, before.ID)
+		got, _ := e.Reload(t, before.ID)
 		assert.EqualValues(t, 7, got.HalfDays, "a request already made keeps its estimate")
 
 		// Set again: the latest norm wins.
@@ -915,8 +655,8 @@ func TestLoop_Estimates(t *testing.T) {
 			AssertError(t, err, store.EINVALID, tc.field)
 			loopAssertNothingWritten(t, e, before)
 		}
-		f := e.field(t, e.helped, 160)
-		_, err := st.CreateRequest(ctx, v, loopCadre, store.NewRequest{HouseholdID: e.helped.ID, FieldID: f.ID,
+		f := e.Field(t, e.Helped, 160)
+		_, err := st.CreateRequest(ctx, v, loopCadre, store.NewRequest{HouseholdID: e.Helped.ID, FieldID: f.ID,
 			Task: store.TaskHarvest, Earliest: "2026-07-10", Latest: "2026-07-20", HalfDays: -2})
 		AssertError(t, err, store.EINVALID, "body.workdays")
 	})
@@ -927,7 +667,7 @@ func TestLoop_Estimates(t *testing.T) {
 // forward.
 func TestLoop_SeasonRules(t *testing.T) {
 	e := loopSetup(t)
-	ctx, st, v := e.ctx, e.st, e.v.ID
+	ctx, st, v := e.Ctx, e.St, e.V.ID
 	autumn := &store.Season{VillageID: v, Kind: store.SeasonAutumn, StartDate: "2026-10-08", EndDate: "2026-11-07", Tasks: []string{store.TaskHarvest}}
 	require.NoError(t, st.CreateSeason(ctx, autumn))
 	assert.Equal(t, store.SeasonPlanned, autumn.State)
@@ -937,10 +677,10 @@ func TestLoop_SeasonRules(t *testing.T) {
 	loopSeasonState(t, e, summer.ID, store.SeasonOpen)
 	loopSeasonState(t, e, summer.ID, store.SeasonClosed)
 
-	f := e.field(t, e.helped, 160)
-	otherField := e.field(t, e.a, 100)
+	f := e.Field(t, e.Helped, 160)
+	otherField := e.Field(t, e.A, 100)
 	ask := func(mod func(*store.NewRequest)) (*store.HelpRequest, error) {
-		in := store.NewRequest{HouseholdID: e.helped.ID, FieldID: f.ID, Task: store.TaskTransplant, Earliest: "2026-04-25", Latest: "2026-04-30"}
+		in := store.NewRequest{HouseholdID: e.Helped.ID, FieldID: f.ID, Task: store.TaskTransplant, Earliest: "2026-04-25", Latest: "2026-04-30"}
 		mod(&in)
 		return st.CreateRequest(ctx, v, loopHousehold, in)
 	}
@@ -987,10 +727,10 @@ func TestLoop_SeasonRules(t *testing.T) {
 		_, err = ask(func(in *store.NewRequest) { in.Task = store.TaskPrepare })
 		require.NoError(t, err, "another task on the same field")
 
-		e.cancel(t, first)
+		e.Cancel(t, first)
 		second, err := ask(func(*store.NewRequest) {})
 		require.NoError(t, err, "cancelling frees the field")
-		e.complete(t, e.confirm(t, e.job(t, second, e.team1, e.day())))
+		e.Complete(t, e.Confirm(t, e.Job(t, second, e.Team1, e.Day())))
 		_, err = ask(func(*store.NewRequest) {})
 		require.NoError(t, err, "a done request frees the field")
 	})
@@ -1043,25 +783,25 @@ func TestLoop_SeasonRules(t *testing.T) {
 // three days have passed, not a second earlier.
 func TestLoop_CloseUnrated(t *testing.T) {
 	e := loopSetup(t)
-	ctx, st, v := e.ctx, e.st, e.v.ID
-	done := e.at(6*24*time.Hour + 10*time.Hour)
-	r, _ := e.reach(t, store.RequestDone)
-	rated, _ := e.reach(t, store.RequestClosed)
-	open, _ := e.reach(t, store.RequestConfirmed)
+	ctx, st, v := e.Ctx, e.St, e.V.ID
+	done := e.At(6*24*time.Hour + 10*time.Hour)
+	r, _ := e.Reach(t, store.RequestDone)
+	rated, _ := e.Reach(t, store.RequestClosed)
+	open, _ := e.Reach(t, store.RequestConfirmed)
 
-	e.at(9*24*time.Hour + 10*time.Hour - time.Second)
+	e.At(9*24*time.Hour + 10*time.Hour - time.Second)
 	n, err := st.CloseUnrated(ctx, v, loopCron)
 	require.NoError(t, err)
 	assert.Zero(t, n, "a second before three days")
-	got, _ := e.reload(t, r.ID)
+	got, _ := e.Reload(t, r.ID)
 	assert.Equal(t, store.RequestDone, got.State)
 
-	closed := e.at(9*24*time.Hour + 10*time.Hour)
+	closed := e.At(9*24*time.Hour + 10*time.Hour)
 	assert.Equal(t, 3*24*time.Hour, closed.Sub(done))
 	n, err = st.CloseUnrated(ctx, v, loopCron)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	got, _ = e.reload(t, r.ID)
+	got, _ = e.Reload(t, r.ID)
 	assert.Equal(t, store.RequestClosed, got.State)
 	assert.Nil(t, got.FeedbackStars)
 	AssertSameTime(t, closed, *got.ClosedAt, "closed at")
@@ -1071,7 +811,7 @@ func TestLoop_CloseUnrated(t *testing.T) {
 	AssertSameTime(t, closed, last.At, "transition at")
 
 	for id, state := range map[int64]string{rated.ID: store.RequestClosed, open.ID: store.RequestConfirmed} {
-		got, _ := e.reload(t, id)
+		got, _ := e.Reload(t, id)
 		assert.Equal(t, state, got.State, "request %d", id)
 	}
 	n, err = st.CloseUnrated(ctx, v, loopCron)
@@ -1087,7 +827,7 @@ func TestLoop_CloseUnrated(t *testing.T) {
 // checks every figure of its report.
 func TestLoop_SeasonReport(t *testing.T) {
 	e := loopSetup(t)
-	ctx, st, v := e.ctx, e.st, e.v.ID
+	ctx, st, v := e.Ctx, e.St, e.V.ID
 	minute := time.Minute
 	day := func(d int, hour int) time.Duration { // 2026-04-20 + d days at hour:00 in the village
 		return time.Duration(d)*24*time.Hour + time.Duration(hour-8)*time.Hour
@@ -1096,66 +836,66 @@ func TestLoop_SeasonReport(t *testing.T) {
 		return func(in *store.NewRequest) { in.Earliest, in.Latest = earliest, latest }
 	}
 
-	e.at(0)
-	r1 := e.request(t, nil)
-	e.at(10 * minute)
-	r2 := e.request(t, nil)
-	e.at(20 * minute)
-	r3 := e.request(t, nil)
-	e.at(30 * minute)
-	r4 := e.request(t, nil)
-	j1 := e.job(t, r1, e.team1, "2026-04-26")
-	j3 := e.job(t, r3, e.team1, "2026-04-27", store.PlannedWorker{HouseholdID: e.a.ID, Workers: 2})
-	e.at(40 * minute)
-	r5 := e.request(t, window("2026-04-22", "2026-04-24")) // never helped: overdue
-	e.at(50 * minute)
-	r6 := e.request(t, window("2026-04-25", "2026-05-08")) // confirmed, not yet done
-	e.confirm(t, j3)                                       // r3: 30 min
-	e.at(60 * minute)
-	e.confirm(t, j1) // r1: 1 h
-	e.at(70 * minute)
-	j2 := e.job(t, r2, e.team2, "2026-05-02") // after r2's window: late
-	j4 := e.job(t, r4, e.team2, "2026-04-28")
-	j6 := e.job(t, r6, e.team1, "2026-05-03", store.PlannedWorker{HouseholdID: e.b.ID, Workers: 1})
-	e.at(170 * minute)
-	e.confirm(t, j6) // r6: 2 h
-	e.at(190 * minute)
-	e.confirm(t, j2) // r2: 3 h
-	e.at(240 * minute)
-	e.cancel(t, r4)
+	e.At(0)
+	r1 := e.Request(t, nil)
+	e.At(10 * minute)
+	r2 := e.Request(t, nil)
+	e.At(20 * minute)
+	r3 := e.Request(t, nil)
+	e.At(30 * minute)
+	r4 := e.Request(t, nil)
+	j1 := e.Job(t, r1, e.Team1, "2026-04-26")
+	j3 := e.Job(t, r3, e.Team1, "2026-04-27", store.PlannedWorker{HouseholdID: e.A.ID, Workers: 2})
+	e.At(40 * minute)
+	r5 := e.Request(t, window("2026-04-22", "2026-04-24")) // never helped: overdue
+	e.At(50 * minute)
+	r6 := e.Request(t, window("2026-04-25", "2026-05-08")) // confirmed, not yet done
+	e.Confirm(t, j3)                                       // r3: 30 min
+	e.At(60 * minute)
+	e.Confirm(t, j1) // r1: 1 h
+	e.At(70 * minute)
+	j2 := e.Job(t, r2, e.Team2, "2026-05-02") // after r2's window: late
+	j4 := e.Job(t, r4, e.Team2, "2026-04-28")
+	j6 := e.Job(t, r6, e.Team1, "2026-05-03", store.PlannedWorker{HouseholdID: e.B.ID, Workers: 1})
+	e.At(170 * minute)
+	e.Confirm(t, j6) // r6: 2 h
+	e.At(190 * minute)
+	e.Confirm(t, j2) // r2: 3 h
+	e.At(240 * minute)
+	e.Cancel(t, r4)
 	_ = j4
 
 	// A request of another season counts in its own report only.
 	summer := &store.Season{VillageID: v, Kind: store.SeasonSummer, StartDate: "2026-07-07", EndDate: "2026-08-07", Tasks: store.Tasks}
 	require.NoError(t, st.CreateSeason(ctx, summer))
-	r7 := e.request(t, func(in *store.NewRequest) {
+	r7 := e.Request(t, func(in *store.NewRequest) {
 		in.Task, in.Earliest, in.Latest = store.TaskHarvest, "2026-07-10", "2026-07-15"
 	})
-	e.complete(t, e.confirm(t, e.job(t, r7, e.team2, "2026-07-10")))
+	e.Complete(t, e.Confirm(t, e.Job(t, r7, e.Team2, "2026-07-10")))
 
 	complete := func(j *store.Job, att ...store.JobAttendance) {
-		_, _, err := st.CompleteJob(ctx, v, j.ID, e.leader(j), store.Completion{Attendance: att})
+		_, _, err := st.CompleteJob(ctx, v, j.ID, e.Leader(j), store.Completion{Attendance: att})
 		require.NoError(t, err)
 	}
-	e.at(day(6, 18))
-	complete(j1, store.JobAttendance{HouseholdID: e.a.ID, HalfDays: 4}, store.JobAttendance{HouseholdID: e.b.ID, HalfDays: 2})
-	e.at(day(7, 9))
-	e.feedback(t, r1, 5)
-	e.at(day(7, 18))
-	complete(j3, store.JobAttendance{HouseholdID: e.a.ID, HalfDays: 3}, store.JobAttendance{HouseholdID: e.outsider.ID, HalfDays: 1, Helper: true})
-	e.at(day(10, 19))
+	e.At(day(6, 18))
+	complete(j1, store.JobAttendance{HouseholdID: e.A.ID, HalfDays: 4}, store.JobAttendance{HouseholdID: e.B.ID, HalfDays: 2})
+	e.At(day(7, 9))
+	e.Feedback(t, r1, 5)
+	e.At(day(7, 18))
+	complete(j3, store.JobAttendance{HouseholdID: e.A.ID, HalfDays: 3}, store.JobAttendance{HouseholdID: e.Outsider.ID, HalfDays: 1, Helper: true})
+	e.At(day(10, 19))
 	n, err := st.CloseUnrated(ctx, v, loopCron)
 	require.NoError(t, err)
 	assert.Equal(t, 2, n, "r3 and the summer request, both unrated")
-	e.at(day(12, 18))
-	complete(j2, store.JobAttendance{HouseholdID: e.d.ID, HalfDays: 2}, store.JobAttendance{HouseholdID: e.outsider.ID, HalfDays: 2, Helper: true})
-	e.at(day(13, 9))
-	e.feedback(t, r2, 4)
+	e.At(day(12, 18))
+	complete(j2, store.JobAttendance{HouseholdID: e.D.ID, HalfDays: 2}, store.JobAttendance{HouseholdID: e.Outsider.ID, HalfDays: 2, Helper: true})
+	e.At(day(13, 9))
+	e.Feedback(t, r2, 4)
 
-	e.at(day(14, 10)) // the report is asked for on 2026-05-04
-	rep, err := st.SeasonReport(ctx, v, e.season.ID)
+	e.At(day(14, 10)) // the report is asked for on 2026-05-04
+	rep, err := st.SeasonReport(ctx, v, e.Season.ID)
 	require.NoError(t, err)
-	assert.Equal(t, e.season.ID, rep.Season.ID)
+	assert.Equal(t, e.Season.ID, rep.Season.ID)
 	assert.Equal(t, 6, rep.Received)
 	assert.Equal(t, 5, rep.Scheduled, "all but r5 were given a job")
 	assert.Equal(t, 3, rep.Done, "r1, r2, r3")
@@ -1172,11 +912,11 @@ func TestLoop_SeasonReport(t *testing.T) {
 	assert.InDelta(t, 4.5, rep.MeanFeedback, 1e-9)
 	assert.EqualValues(t, 14, rep.HalfDays)
 	assert.Equal(t, []store.TeamWork{
-		{TeamID: e.team1.ID, Name: "第一互助队", Jobs: 2, HalfDays: 10},
-		{TeamID: e.team2.ID, Name: "第二互助队", Jobs: 1, HalfDays: 4},
+		{TeamID: e.Team1.ID, Name: "第一互助队", Jobs: 2, HalfDays: 10},
+		{TeamID: e.Team2.ID, Name: "第二互助队", Jobs: 1, HalfDays: 4},
 	}, rep.ByTeam)
 	bal, _ := loopBalances(t, e)
-	assert.EqualValues(t, -16, bal[e.helped.ID], "6 + 4 + 4 and 2 in summer")
+	assert.EqualValues(t, -16, bal[e.Helped.ID], "6 + 4 + 4 and 2 in summer")
 	assert.Equal(t, 1, rep.BelowSoftLimit, "章仁标, below −5 workdays")
 
 	other, err := st.SeasonReport(ctx, v, summer.ID)
@@ -1188,7 +928,7 @@ func TestLoop_SeasonReport(t *testing.T) {
 	assert.Zero(t, other.MeanFeedback)
 
 	for _, id := range []int64{r5.ID, r6.ID} {
-		got, _ := e.reload(t, id)
+		got, _ := e.Reload(t, id)
 		assert.True(t, got.Open())
 	}
 	_, err = st.SeasonReport(ctx, v, 9999)
@@ -1200,12 +940,12 @@ func TestLoop_SeasonReport(t *testing.T) {
 // replay its answer; with another key they learn the job is done.
 func TestLoop_ConcurrentComplete(t *testing.T) {
 	e := loopSetup(t)
-	ctx, st, v := e.ctx, e.st, e.v.ID
+	ctx, st, v := e.Ctx, e.St, e.V.ID
 	const n = 20
-	att := []store.JobAttendance{{HouseholdID: e.a.ID, HalfDays: 4}, {HouseholdID: e.b.ID, HalfDays: 2}}
+	att := []store.JobAttendance{{HouseholdID: e.A.ID, HalfDays: 4}, {HouseholdID: e.B.ID, HalfDays: 2}}
 
 	run := func(t *testing.T, key func(i int) string) (jobs [n]*store.Job, replays [n]bool, errs [n]error, j *store.Job) {
-		_, j = e.reach(t, store.RequestConfirmed)
+		_, j = e.Reach(t, store.RequestConfirmed)
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		for i := range n {

@@ -17,8 +17,8 @@ import (
 // always was.
 func TestRequest_Retries(t *testing.T) {
 	e := loopSetup(t)
-	ctx, st, v := e.ctx, e.st, e.v.ID
-	in := store.NewRequest{HouseholdID: e.helped.ID, FieldID: e.field(t, e.helped, 160).ID, Task: store.TaskTransplant,
+	ctx, st, v := e.Ctx, e.St, e.V.ID
+	in := store.NewRequest{HouseholdID: e.Helped.ID, FieldID: e.Field(t, e.Helped, 160).ID, Task: store.TaskTransplant,
 		Earliest: "2026-04-25", Latest: "2026-04-30", IdempotencyKey: "key-create", RequestHash: "create-1"}
 	first, replayed, err := st.CreateRequestOnce(ctx, v, loopHousehold, in)
 	require.NoError(t, err)
@@ -29,7 +29,7 @@ func TestRequest_Retries(t *testing.T) {
 		again, replayed, err := st.CreateRequestOnce(ctx, v, loopHousehold, in)
 		require.NoError(t, err)
 		assert.True(t, replayed)
-		want, _ := e.reload(t, first.ID)
+		want, _ := e.Reload(t, first.ID)
 		assert.Equal(t, want, again)
 		assert.EqualValues(t, 1, again.Version)
 		loopAssertNothingWritten(t, e, before)
@@ -38,8 +38,8 @@ func TestRequest_Retries(t *testing.T) {
 	t.Run("create again after the window ended", func(t *testing.T) {
 		// The answer was lost and the retry comes late: it is still the
 		// first call's answer, not a refusal of a window now past.
-		e.at(15 * 24 * time.Hour)
-		defer e.at(0)
+		e.At(15 * 24 * time.Hour)
+		defer e.At(0)
 		again, replayed, err := st.CreateRequestOnce(ctx, v, loopHousehold, in)
 		require.NoError(t, err)
 		assert.True(t, replayed)
@@ -69,20 +69,20 @@ func TestRequest_Retries(t *testing.T) {
 	assert.Equal(t, store.RequestCancelled, cancelled.State)
 
 	t.Run("cancel again with the same key", func(t *testing.T) {
-		e.at(time.Hour)
-		defer e.at(0)
+		e.At(time.Hour)
+		defer e.At(0)
 		before := loopCounts(t, st)
 		again, replayed, err := st.CancelRequestOnce(ctx, v, first.ID, loopHousehold, cancel)
 		require.NoError(t, err)
 		assert.True(t, replayed)
-		want, _ := e.reload(t, first.ID)
+		want, _ := e.Reload(t, first.ID)
 		assert.Equal(t, want, again)
 		assert.Equal(t, cancelled.Version, again.Version, "the request as the first call left it")
 		assert.True(t, cancelled.UpdatedAt.Equal(again.UpdatedAt), "the request as the first call left it")
 		loopAssertNothingWritten(t, e, before)
 	})
 
-	second := e.request(t, nil)
+	second := e.Request(t, nil)
 	for _, tc := range []struct {
 		name string
 		id   int64
@@ -99,7 +99,7 @@ func TestRequest_Retries(t *testing.T) {
 			loopAssertNothingWritten(t, e, before)
 		})
 	}
-	r, _ := e.reload(t, second.ID)
+	r, _ := e.Reload(t, second.ID)
 	assert.Equal(t, store.RequestSubmitted, r.State, "a refused key cancels nothing")
 
 	t.Run("cancel again without a key", func(t *testing.T) {
@@ -120,10 +120,10 @@ func TestRequest_Retries(t *testing.T) {
 // an earliest date already past is kept as given.
 func TestRequest_WindowEnded(t *testing.T) {
 	e := loopSetup(t) // 2026-04-20 08:00 in the village
-	ctx, st, v := e.ctx, e.st, e.v.ID
+	ctx, st, v := e.Ctx, e.St, e.V.ID
 	ask := func(earliest, latest string) (*store.HelpRequest, error) {
-		return st.CreateRequest(ctx, v, loopHousehold, store.NewRequest{HouseholdID: e.helped.ID,
-			FieldID: e.field(t, e.helped, 160).ID, Task: store.TaskTransplant, Earliest: earliest, Latest: latest})
+		return st.CreateRequest(ctx, v, loopHousehold, store.NewRequest{HouseholdID: e.Helped.ID,
+			FieldID: e.Field(t, e.Helped, 160).ID, Task: store.TaskTransplant, Earliest: earliest, Latest: latest})
 	}
 
 	before := loopCounts(t, st)
@@ -137,7 +137,7 @@ func TestRequest_WindowEnded(t *testing.T) {
 	assert.Equal(t, "2026-04-10", r.Earliest, "an earliest already past is kept: help may come from now on")
 
 	// 2026-04-20 16:30 UTC is already 2026-04-21 00:30 in the village.
-	e.clock.now = time.Date(2026, 4, 20, 16, 30, 0, 0, time.UTC)
+	e.Clock.Set(time.Date(2026, 4, 20, 16, 30, 0, 0, time.UTC))
 	_, err = ask("2026-04-18", "2026-04-20")
 	AssertError(t, err, store.EINVALID, "body.latest")
 	_, err = ask("2026-04-18", "2026-04-21")

@@ -14,8 +14,8 @@ import (
 // is a precondition failure, a request no longer open a conflict.
 func TestUpdateRequest(t *testing.T) {
 	e := loopSetup(t)
-	ctx, st, v := e.ctx, e.st, e.v.ID
-	r := e.request(t, nil)
+	ctx, st, v := e.Ctx, e.St, e.V.ID
+	r := e.Request(t, nil)
 	n := func(i int) *int { return &i }
 	h := func(i int64) *int64 { return &i }
 
@@ -55,7 +55,7 @@ func TestUpdateRequest(t *testing.T) {
 	})
 
 	t.Run("closed request", func(t *testing.T) {
-		e.cancel(t, r)
+		e.Cancel(t, r)
 		_, err := st.UpdateRequest(ctx, v, r.ID, 0, store.RequestChange{CrewCap: n(3)})
 		AssertError(t, err, store.ECONFLICT, "")
 	})

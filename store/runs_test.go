@@ -14,10 +14,10 @@ import (
 
 func TestClaimRunOncePerSlot(t *testing.T) {
 	e := loopSetup(t)
-	ctx := e.ctx
+	ctx := e.Ctx
 	slot := time.Date(2026, 4, 20, 12, 0, 0, 0, time.UTC)
 
-	run, ok, err := e.st.ClaimRun(ctx, e.v.ID, e.season.ID, "plan", slot)
+	run, ok, err := e.St.ClaimRun(ctx, e.V.ID, e.Season.ID, "plan", slot)
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, store.RunRunning, run.State)
@@ -25,22 +25,22 @@ func TestClaimRunOncePerSlot(t *testing.T) {
 	AssertSameTime(t, t0, *run.StartedAt, "started at the store's clock")
 
 	// The same slot again, also given in another zone, is not claimed.
-	_, ok, err = e.st.ClaimRun(ctx, e.v.ID, e.season.ID, "plan", slot.In(time.FixedZone("CST", 8*3600)))
+	_, ok, err = e.St.ClaimRun(ctx, e.V.ID, e.Season.ID, "plan", slot.In(time.FixedZone("CST", 8*3600)))
 	require.NoError(t, err)
 	assert.False(t, ok, "a slot is claimed once")
 	// Another job, instant or season is another slot.
-	_, ok, err = e.st.ClaimRun(ctx, e.v.ID, e.season.ID, "morning", slot)
+	_, ok, err = e.St.ClaimRun(ctx, e.V.ID, e.Season.ID, "morning", slot)
 	require.NoError(t, err)
 	assert.True(t, ok)
-	_, ok, err = e.st.ClaimRun(ctx, e.v.ID, e.season.ID, "plan", slot.Add(time.Hour))
+	_, ok, err = e.St.ClaimRun(ctx, e.V.ID, e.Season.ID, "plan", slot.Add(time.Hour))
 	require.NoError(t, err)
 	assert.True(t, ok)
 
-	e.at(time.Minute)
-	require.NoError(t, e.st.FinishRun(ctx, run.ID, store.RunFailed, assert.AnError))
-	AssertError(t, e.st.FinishRun(ctx, run.ID, store.RunMissed, nil), store.EINVALID, "state")
-	AssertError(t, e.st.FinishRun(ctx, 999, store.RunSucceeded, nil), store.ENOTFOUND, "")
-	runs, next, err := e.st.ListRuns(ctx, e.v.ID, store.RunFilter{Job: "plan", State: store.RunFailed}, store.Page{})
+	e.At(time.Minute)
+	require.NoError(t, e.St.FinishRun(ctx, run.ID, store.RunFailed, assert.AnError))
+	AssertError(t, e.St.FinishRun(ctx, run.ID, store.RunMissed, nil), store.EINVALID, "state")
+	AssertError(t, e.St.FinishRun(ctx, 999, store.RunSucceeded, nil), store.ENOTFOUND, "")
+	runs, next, err := e.St.ListRuns(ctx, e.V.ID, store.RunFilter{Job: "plan", State: store.RunFailed}, store.Page{})
 	require.NoError(t, err)
 	assert.Zero(t, next)
 	require.Len(t, runs, 1)
@@ -52,38 +52,38 @@ func TestClaimRunOncePerSlot(t *testing.T) {
 
 func TestRecordMissedKeepsWhatIsThere(t *testing.T) {
 	e := loopSetup(t)
-	ctx := e.ctx
+	ctx := e.Ctx
 	base := time.Date(2026, 4, 18, 0, 0, 0, 0, time.UTC)
 	var slots []time.Time
 	for h := range 1200 { // more than one statement's worth
 		slots = append(slots, base.Add(time.Duration(h)*time.Minute))
 	}
-	run, ok, err := e.st.ClaimRun(ctx, e.v.ID, e.season.ID, "overdue", slots[3])
+	run, ok, err := e.St.ClaimRun(ctx, e.V.ID, e.Season.ID, "overdue", slots[3])
 	require.NoError(t, err)
 	require.True(t, ok)
 
-	n, err := e.st.RecordMissed(ctx, e.v.ID, e.season.ID, "overdue", slots, "down")
+	n, err := e.St.RecordMissed(ctx, e.V.ID, e.Season.ID, "overdue", slots, "down")
 	require.NoError(t, err)
 	assert.Equal(t, len(slots)-1, n, "the claimed slot keeps its record")
-	n, err = e.st.RecordMissed(ctx, e.v.ID, e.season.ID, "overdue", slots, "down")
+	n, err = e.St.RecordMissed(ctx, e.V.ID, e.Season.ID, "overdue", slots, "down")
 	require.NoError(t, err)
 	assert.Zero(t, n, "recording again changes nothing")
-	got, _, err := e.st.ListRuns(ctx, e.v.ID, store.RunFilter{State: store.RunRunning}, store.Page{})
+	got, _, err := e.St.ListRuns(ctx, e.V.ID, store.RunFilter{State: store.RunRunning}, store.Page{})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	assert.Equal(t, run.ID, got[0].ID)
 
-	last, err := e.st.LastSlots(ctx, []int64{e.season.ID, 999})
+	last, err := e.St.LastSlots(ctx, []int64{e.Season.ID, 999})
 	require.NoError(t, err)
 	require.Len(t, last, 1)
-	AssertSameTime(t, slots[len(slots)-1], last[store.RunKey{SeasonID: e.season.ID, Job: "overdue"}], "last slot")
+	AssertSameTime(t, slots[len(slots)-1], last[store.RunKey{SeasonID: e.Season.ID, Job: "overdue"}], "last slot")
 
 	// The claimed run never finished: a new lease holder fails it.
-	e.at(time.Hour)
-	n, err = e.st.FailInterrupted(ctx, t0.Add(time.Minute))
+	e.At(time.Hour)
+	n, err = e.St.FailInterrupted(ctx, t0.Add(time.Minute))
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	got, _, err = e.st.ListRuns(ctx, e.v.ID, store.RunFilter{State: store.RunFailed}, store.Page{})
+	got, _, err = e.St.ListRuns(ctx, e.V.ID, store.RunFilter{State: store.RunFailed}, store.Page{})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	assert.Contains(t, got[0].Error, "interrupted")
@@ -91,31 +91,31 @@ func TestRecordMissedKeepsWhatIsThere(t *testing.T) {
 
 func TestListRunsPagesAndFilters(t *testing.T) {
 	e := loopSetup(t)
-	ctx := e.ctx
-	other := MustVillage(t, e.st, "邻村")
+	ctx := e.Ctx
+	other := MustVillage(t, e.St, "邻村")
 	otherSeason := &store.Season{VillageID: other.ID, Kind: store.SeasonSpring, StartDate: "2026-04-05", EndDate: "2026-05-10",
 		Tasks: []string{store.TaskPrepare}}
-	require.NoError(t, e.st.CreateSeason(ctx, otherSeason))
+	require.NoError(t, e.St.CreateSeason(ctx, otherSeason))
 	base := time.Date(2026, 4, 20, 0, 0, 0, 0, time.UTC)
 	for i := range 7 {
-		_, ok, err := e.st.ClaimRun(ctx, e.v.ID, e.season.ID, "overdue", base.Add(time.Duration(i)*time.Hour))
+		_, ok, err := e.St.ClaimRun(ctx, e.V.ID, e.Season.ID, "overdue", base.Add(time.Duration(i)*time.Hour))
 		require.NoError(t, err)
 		require.True(t, ok)
-		_, ok, err = e.st.ClaimRun(ctx, other.ID, otherSeason.ID, "overdue", base.Add(time.Duration(i)*time.Hour))
+		_, ok, err = e.St.ClaimRun(ctx, other.ID, otherSeason.ID, "overdue", base.Add(time.Duration(i)*time.Hour))
 		require.NoError(t, err)
 		require.True(t, ok)
 	}
 	for _, pc := range []int{1, 3, 7} {
 		ids, pages := CollectPages(t, pc, func(p store.Page) ([]*store.Run, int64, error) {
-			return e.st.ListRuns(ctx, e.v.ID, store.RunFilter{Job: "overdue"}, p)
+			return e.St.ListRuns(ctx, e.V.ID, store.RunFilter{Job: "overdue"}, p)
 		}, func(r *store.Run) int64 { return r.ID })
 		assert.Len(t, ids, 7, "only the village's runs")
 		assert.Equal(t, (7+pc-1)/pc, pages)
 	}
-	runs, _, err := e.st.ListRuns(ctx, e.v.ID, store.RunFilter{SeasonID: otherSeason.ID}, store.Page{})
+	runs, _, err := e.St.ListRuns(ctx, e.V.ID, store.RunFilter{SeasonID: otherSeason.ID}, store.Page{})
 	require.NoError(t, err)
 	assert.Empty(t, runs, "another village's season shows nothing")
-	_, _, err = e.st.ListRuns(ctx, e.v.ID, store.RunFilter{State: "sleeping"}, store.Page{})
+	_, _, err = e.St.ListRuns(ctx, e.V.ID, store.RunFilter{State: "sleeping"}, store.Page{})
 	AssertError(t, err, store.EINVALID, "query.state")
 }
 
@@ -159,48 +159,48 @@ func TestLeaseHasOneHolder(t *testing.T) {
 
 func TestNotifyDayJobsOncePerTeamAndDay(t *testing.T) {
 	e := loopSetup(t)
-	ctx := e.ctx
-	day := e.day()
-	r1 := e.request(t, nil)
-	r2 := e.request(t, nil)
-	e.confirm(t, e.job(t, r1, e.team1, day))
-	e.job(t, r2, e.team2, day)
-	e.job(t, e.request(t, nil), e.team2, e.day()) // another day
+	ctx := e.Ctx
+	day := e.Day()
+	r1 := e.Request(t, nil)
+	r2 := e.Request(t, nil)
+	e.Confirm(t, e.Job(t, r1, e.Team1, day))
+	e.Job(t, r2, e.Team2, day)
+	e.Job(t, e.Request(t, nil), e.Team2, e.Day()) // another day
 
 	before := outboxOf(t, e, store.EventJobsToday)
-	n, err := e.st.NotifyDayJobs(ctx, e.v.ID, day, "scheduler:morning")
+	n, err := e.St.NotifyDayJobs(ctx, e.V.ID, day, "scheduler:morning")
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 	events := outboxOf(t, e, store.EventJobsToday)[len(before):]
 	require.Len(t, events, 2)
-	assert.Equal(t, e.team1.ID, events[0].AudienceID)
+	assert.Equal(t, e.Team1.ID, events[0].AudienceID)
 	assert.Equal(t, store.AudienceTeam, events[0].Audience)
 	assert.True(t, strings.HasPrefix(events[0].Message, "今日派工 "+day), events[0].Message)
 	assert.Contains(t, events[0].Message, "章仁标户")
 	assert.Contains(t, events[0].Message, "3人，已确认")
 	assert.Contains(t, events[1].Message, "1人，待确认")
 
-	n, err = e.st.NotifyDayJobs(ctx, e.v.ID, day, "scheduler:morning")
+	n, err = e.St.NotifyDayJobs(ctx, e.V.ID, day, "scheduler:morning")
 	require.NoError(t, err)
 	assert.Zero(t, n, "a team is told about a day once")
-	_, err = e.st.NotifyDayJobs(ctx, e.v.ID, "tomorrow", "scheduler:morning")
+	_, err = e.St.NotifyDayJobs(ctx, e.V.ID, "tomorrow", "scheduler:morning")
 	AssertError(t, err, store.EINVALID, "date")
 }
 
 func TestNotifyOverdueOncePerRequestAndDay(t *testing.T) {
 	e := loopSetup(t)
-	ctx := e.ctx
-	late := e.request(t, nil) // window ends 2026-04-30
-	done, _ := e.reach(t, store.RequestDone)
+	ctx := e.Ctx
+	late := e.Request(t, nil) // window ends 2026-04-30
+	done, _ := e.Reach(t, store.RequestDone)
 	_ = done
-	e.request(t, func(in *store.NewRequest) { in.Latest = "2026-05-10" })
+	e.Request(t, func(in *store.NewRequest) { in.Latest = "2026-05-10" })
 
-	n, err := e.st.NotifyOverdue(ctx, e.v.ID, e.season.ID, "scheduler:overdue")
+	n, err := e.St.NotifyOverdue(ctx, e.V.ID, e.Season.ID, "scheduler:overdue")
 	require.NoError(t, err)
 	assert.Zero(t, n, "nothing is overdue on 2026-04-20")
 
-	e.clock.now = time.Date(2026, 5, 2, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
-	n, err = e.st.NotifyOverdue(ctx, e.v.ID, e.season.ID, "scheduler:overdue")
+	e.Clock.Set(time.Date(2026, 5, 2, 9, 0, 0, 0, time.FixedZone("CST", 8*3600)))
+	n, err = e.St.NotifyOverdue(ctx, e.V.ID, e.Season.ID, "scheduler:overdue")
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "the open request past its window; not the done one")
 	ev := outboxOf(t, e, store.EventRequestOverdue)
@@ -211,21 +211,21 @@ func TestNotifyOverdueOncePerRequestAndDay(t *testing.T) {
 
 	// Hourly through the day: once.
 	for range 14 {
-		e.clock.Advance(time.Hour)
-		n, err = e.st.NotifyOverdue(ctx, e.v.ID, e.season.ID, "scheduler:overdue")
+		e.Clock.Advance(time.Hour)
+		n, err = e.St.NotifyOverdue(ctx, e.V.ID, e.Season.ID, "scheduler:overdue")
 		require.NoError(t, err)
 		assert.Zero(t, n)
 	}
 	// 2026-05-03 00:00 in the village: a new day, told again.
-	e.clock.Advance(time.Hour)
-	n, err = e.st.NotifyOverdue(ctx, e.v.ID, e.season.ID, "scheduler:overdue")
+	e.Clock.Advance(time.Hour)
+	n, err = e.St.NotifyOverdue(ctx, e.V.ID, e.Season.ID, "scheduler:overdue")
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 }
 
 func outboxOf(t *testing.T, e *loopEnv, event string) []*store.OutboxEvent {
 	t.Helper()
-	all, err := e.st.Outbox(e.ctx, e.v.ID, store.OutboxFilter{})
+	all, err := e.St.Outbox(e.Ctx, e.V.ID, store.OutboxFilter{})
 	require.NoError(t, err)
 	var out []*store.OutboxEvent
 	for _, ev := range all {

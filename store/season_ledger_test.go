@@ -18,57 +18,57 @@ import (
 // season report's workdays, in all and by team, are the same figures.
 func TestExchanged(t *testing.T) {
 	e := loopSetup(t)
-	ctx, st, v := e.ctx, e.st, e.v.ID
+	ctx, st, v := e.Ctx, e.St, e.V.ID
 	done := func(r *store.HelpRequest, team *store.Team, date string, att ...store.JobAttendance) *store.Job {
 		t.Helper()
-		j := e.confirm(t, e.job(t, r, team, date))
-		j, _, err := st.CompleteJob(ctx, v, j.ID, e.leader(j), store.Completion{Attendance: att})
+		j := e.Confirm(t, e.Job(t, r, team, date))
+		j, _, err := st.CompleteJob(ctx, v, j.ID, e.Leader(j), store.Completion{Attendance: att})
 		require.NoError(t, err)
 		return j
 	}
-	done(e.request(t, nil), e.team1, "2026-04-26",
-		store.JobAttendance{HouseholdID: e.a.ID, HalfDays: 4}, store.JobAttendance{HouseholdID: e.b.ID, HalfDays: 2})
-	done(e.request(t, func(in *store.NewRequest) { in.HouseholdID, in.FieldID = e.exempt.ID, e.field(t, e.exempt, 100).ID }),
-		e.team2, "2026-04-27", store.JobAttendance{HouseholdID: e.d.ID, HalfDays: 2})
-	wrong := done(e.request(t, nil), e.team1, "2026-04-28", store.JobAttendance{HouseholdID: e.a.ID, HalfDays: 2})
+	done(e.Request(t, nil), e.Team1, "2026-04-26",
+		store.JobAttendance{HouseholdID: e.A.ID, HalfDays: 4}, store.JobAttendance{HouseholdID: e.B.ID, HalfDays: 2})
+	done(e.Request(t, func(in *store.NewRequest) { in.HouseholdID, in.FieldID = e.Exempt.ID, e.Field(t, e.Exempt, 100).ID }),
+		e.Team2, "2026-04-27", store.JobAttendance{HouseholdID: e.D.ID, HalfDays: 2})
+	wrong := done(e.Request(t, nil), e.Team1, "2026-04-28", store.JobAttendance{HouseholdID: e.A.ID, HalfDays: 2})
 
 	summer := &store.Season{VillageID: v, Kind: store.SeasonSummer, StartDate: "2026-07-07", EndDate: "2026-08-07", Tasks: store.Tasks}
 	require.NoError(t, st.CreateSeason(ctx, summer))
-	done(e.request(t, func(in *store.NewRequest) {
+	done(e.Request(t, func(in *store.NewRequest) {
 		in.Task, in.Earliest, in.Latest = store.TaskHarvest, "2026-07-10", "2026-07-15"
 	}),
-		e.team2, "2026-07-10", store.JobAttendance{HouseholdID: e.d.ID, HalfDays: 2})
+		e.Team2, "2026-07-10", store.JobAttendance{HouseholdID: e.D.ID, HalfDays: 2})
 
 	p := store.Posting{VillageID: v, Actor: loopCadre, Memo: "test"}
-	_, _, err := st.Transfer(ctx, p, e.a.ID, e.c.ID, 3)
+	_, _, err := st.Transfer(ctx, p, e.A.ID, e.C.ID, 3)
 	require.NoError(t, err)
-	_, _, err = st.Donate(ctx, p, e.b.ID, 1)
+	_, _, err = st.Donate(ctx, p, e.B.ID, 1)
 	require.NoError(t, err)
 
 	// The third job was recorded for the wrong member: a cadre reverses it
 	// after the season and posts b's work, dated on the job's day.
-	e.at(30 * 24 * time.Hour) // 2026-05-20
+	e.At(30 * 24 * time.Hour) // 2026-05-20
 	_, _, err = st.Reverse(ctx, p, *wrong.TransactionID)
 	require.NoError(t, err)
 	fix := p
 	fix.Date = wrong.Date
-	again, _, err := st.PostJob(ctx, fix, wrong.ID, e.helped.ID, []store.Attendance{{HouseholdID: e.b.ID, HalfDays: 3}})
+	again, _, err := st.PostJob(ctx, fix, wrong.ID, e.Helped.ID, []store.Attendance{{HouseholdID: e.B.ID, HalfDays: 3}})
 	require.NoError(t, err)
 	require.Equal(t, store.TxJob, again.Kind)
 
-	spring, err := st.Exchanged(ctx, v, e.season.StartDate, e.season.EndDate)
+	spring, err := st.Exchanged(ctx, v, e.Season.StartDate, e.Season.EndDate)
 	require.NoError(t, err)
-	assert.Equal(t, map[int64]int64{e.a.ID: 4, e.b.ID: 5, e.d.ID: 2}, spring.Given)
-	assert.Equal(t, map[int64]int64{e.helped.ID: 9, e.exempt.ID: 2}, spring.Received, "the exempt household's help is its own")
-	assert.Equal(t, map[int64]int64{e.team1.ID: 9, e.team2.ID: 2}, spring.ByTeam)
+	assert.Equal(t, map[int64]int64{e.A.ID: 4, e.B.ID: 5, e.D.ID: 2}, spring.Given)
+	assert.Equal(t, map[int64]int64{e.Helped.ID: 9, e.Exempt.ID: 2}, spring.Received, "the exempt household's help is its own")
+	assert.Equal(t, map[int64]int64{e.Team1.ID: 9, e.Team2.ID: 2}, spring.ByTeam)
 	assert.EqualValues(t, 11, spring.HalfDays)
 
-	rep, err := st.SeasonReport(ctx, v, e.season.ID)
+	rep, err := st.SeasonReport(ctx, v, e.Season.ID)
 	require.NoError(t, err)
 	assert.EqualValues(t, 11, rep.HalfDays, "the report's workdays are the ledger's")
 	assert.Equal(t, []store.TeamWork{
-		{TeamID: e.team1.ID, Name: "第一互助队", Jobs: 2, HalfDays: 9},
-		{TeamID: e.team2.ID, Name: "第二互助队", Jobs: 1, HalfDays: 2},
+		{TeamID: e.Team1.ID, Name: "第一互助队", Jobs: 2, HalfDays: 9},
+		{TeamID: e.Team2.ID, Name: "第二互助队", Jobs: 1, HalfDays: 2},
 	}, rep.ByTeam, "jobs done are counted from the jobs, workdays from the ledger")
 
 	// Over every day, the figures are exactly the balances' given and received.
@@ -89,18 +89,18 @@ func TestExchanged(t *testing.T) {
 // TestLastEvent: the newest outbox event's ID, 0 for none, in one village.
 func TestLastEvent(t *testing.T) {
 	e := loopSetup(t)
-	other := MustVillage(t, e.st, "邻村")
-	last, err := e.st.LastEvent(e.ctx, e.v.ID)
+	other := MustVillage(t, e.St, "邻村")
+	last, err := e.St.LastEvent(e.Ctx, e.V.ID)
 	require.NoError(t, err)
 	assert.Zero(t, last)
-	e.request(t, nil)
-	evs, err := e.st.Outbox(e.ctx, e.v.ID, store.OutboxFilter{})
+	e.Request(t, nil)
+	evs, err := e.St.Outbox(e.Ctx, e.V.ID, store.OutboxFilter{})
 	require.NoError(t, err)
 	require.NotEmpty(t, evs)
-	last, err = e.st.LastEvent(e.ctx, e.v.ID)
+	last, err = e.St.LastEvent(e.Ctx, e.V.ID)
 	require.NoError(t, err)
 	assert.Equal(t, evs[len(evs)-1].ID, last)
-	last, err = e.st.LastEvent(e.ctx, other.ID)
+	last, err = e.St.LastEvent(e.Ctx, other.ID)
 	require.NoError(t, err)
 	assert.Zero(t, last, "another village's events are not this one's")
 }

@@ -1,6 +1,15 @@
 // Package store owns the village's records and the rules that guard them:
 // bun models over SQLite, embedded migrations, tokens and the audit log.
 // Driver errors never leave this package; callers see *Error codes.
+//
+// Planning is not record-keeping, and this package does not import the
+// planner: for a plan it offers the records a scope's plan is made from
+// (PlanningRecords) and one transaction that saves a plan (SavePlan),
+// which checks it against the records as they are then — requests to
+// place, fixed jobs, team membership, days off, blocked days, dates — and
+// writes the jobs, request states, transitions and digest notices.
+// Building the planner's instance and turning its plan into a PlanSave is
+// package scheduler's.
 package store
 
 import (

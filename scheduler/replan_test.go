@@ -1,4 +1,4 @@
-package store_test
+package scheduler_test
 
 import (
 	"fmt"
@@ -9,21 +9,23 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"huangong/scheduler"
 	"huangong/scheduler/planner"
 	"huangong/store"
+	"huangong/store/storetest"
 )
 
 // freeze sets the village's freeze horizon.
-func (e *loopEnv) freeze(t *testing.T, days int) {
+func freeze(t *testing.T, e *storetest.Loop, days int) {
 	t.Helper()
-	_, err := e.st.UpdateVillage(e.ctx, e.v.ID, store.VillageUpdate{FreezeDays: &days})
+	_, err := e.St.UpdateVillage(e.Ctx, e.V.ID, store.VillageUpdate{FreezeDays: &days})
 	require.NoError(t, err)
 }
 
 // pendingIDs are the IDs of the village's scheduled jobs, sorted.
-func pendingIDs(t *testing.T, e *loopEnv) []int64 {
+func pendingIDs(t *testing.T, e *storetest.Loop) []int64 {
 	t.Helper()
-	jobs, _, err := e.st.ListJobs(e.ctx, e.v.ID, store.JobFilter{State: store.JobScheduled}, store.Page{Limit: store.MaxPageLimit})
+	jobs, _, err := e.St.ListJobs(e.Ctx, e.V.ID, store.JobFilter{State: store.JobScheduled}, store.Page{Limit: store.MaxPageLimit})
 	require.NoError(t, err)
 	out := make([]int64, len(jobs))
 	for i, j := range jobs {
@@ -47,9 +49,9 @@ func previousPlan(in planner.Instance) planner.Plan {
 }
 
 func TestReplan_FreezeHorizon(t *testing.T) {
-	e := loopSetup(t)
+	e := storetest.NewLoop(t)
 	planRequests(t, e, 4)
-	_, res := e.apply(t, planSeason(e))
+	_, res := apply(t, e, planSeason(e))
 	require.NotEmpty(t, res.Jobs)
 	dates := map[string]bool{}
 	for _, j := range res.Jobs {
@@ -59,16 +61,16 @@ func TestReplan_FreezeHorizon(t *testing.T) {
 
 	for _, days := range []int{0, 2, 7, 14} {
 		t.Run(fmt.Sprintf("%d days", days), func(t *testing.T) {
-			e.freeze(t, days)
-			until := t0.AddDate(0, 0, days).Format("2006-01-02")
-			in, err := e.st.PlanInstance(e.ctx, e.v.ID, planSeason(e))
+			freeze(t, e, days)
+			until := storetest.T0.AddDate(0, 0, days).Format("2006-01-02")
+			in, err := scheduler.PlanInstance(e.Ctx, e.St, e.V.ID, planSeason(e))
 			require.NoError(t, err)
 			var fixed, previous []string
 			for _, a := range in.Fixed {
-				fixed = append(fixed, fmt.Sprintf("team %d request %d %s %v", a.Team, a.Request, a.Date, store.PlannedWorkers(a.Workers)))
+				fixed = append(fixed, fmt.Sprintf("team %d request %d %s %v", a.Team, a.Request, a.Date, scheduler.PlannedWorkers(a.Workers)))
 			}
 			for _, a := range in.Previous {
-				previous = append(previous, fmt.Sprintf("team %d request %d %s %v", a.Team, a.Request, a.Date, store.PlannedWorkers(a.Workers)))
+				previous = append(previous, fmt.Sprintf("team %d request %d %s %v", a.Team, a.Request, a.Date, scheduler.PlannedWorkers(a.Workers)))
 			}
 			var wantFixed, wantPrevious []string
 			for _, j := range res.Jobs {
@@ -94,8 +96,8 @@ func TestReplan_FreezeHorizon(t *testing.T) {
 	}
 
 	t.Run("a scope starting after today", func(t *testing.T) {
-		e.freeze(t, 7)
-		in, err := e.st.PlanInstance(e.ctx, e.v.ID, store.PlanScope{From: "2026-04-28", To: "2026-05-10"})
+		freeze(t, e, 7)
+		in, err := scheduler.PlanInstance(e.Ctx, e.St, e.V.ID, store.PlanScope{From: "2026-04-28", To: "2026-05-10"})
 		require.NoError(t, err)
 		assert.Equal(t, "2026-04-28", in.Start)
 		for _, a := range in.Previous {
@@ -112,30 +114,30 @@ func TestReplan_FreezeHorizon(t *testing.T) {
 }
 
 func TestReplan_SavingTheSavedPlanWritesNothing(t *testing.T) {
-	e := loopSetup(t)
+	e := storetest.NewLoop(t)
 	planRequests(t, e, 4)
-	_, res := e.apply(t, planSeason(e))
+	_, res := apply(t, e, planSeason(e))
 	ids := pendingIDs(t, e)
 
-	in, err := e.st.PlanInstance(e.ctx, e.v.ID, planSeason(e))
+	in, err := scheduler.PlanInstance(e.Ctx, e.St, e.V.ID, planSeason(e))
 	require.NoError(t, err)
 	require.Len(t, in.Previous, len(res.Jobs))
-	before := loopCounts(t, e.st)
-	res2, err := e.st.ApplyPlan(e.ctx, e.v.ID, planCadre, planSeason(e), previousPlan(in))
+	before := storetest.LoopCounts(t, e.St)
+	res2, err := scheduler.ApplyPlan(e.Ctx, e.St, e.V.ID, planCadre, planSeason(e), previousPlan(in))
 	require.NoError(t, err)
 	assert.Equal(t, len(res.Jobs), res2.Kept)
 	assert.Zero(t, res2.Created)
 	assert.Zero(t, res2.WorkersChanged)
 	assert.Empty(t, res2.Cancelled)
-	assert.Equal(t, before, loopCounts(t, e.st), "no job, transition or notice is written")
+	assert.Equal(t, before, storetest.LoopCounts(t, e.St), "no job, transition or notice is written")
 	assert.Equal(t, ids, pendingIDs(t, e))
 }
 
 func TestReplan_WorkersChangeInPlace(t *testing.T) {
-	e := loopSetup(t)
+	e := storetest.NewLoop(t)
 	planRequests(t, e, 3)
-	e.apply(t, planSeason(e))
-	in, err := e.st.PlanInstance(e.ctx, e.v.ID, planSeason(e))
+	apply(t, e, planSeason(e))
+	in, err := scheduler.PlanInstance(e.Ctx, e.St, e.V.ID, planSeason(e))
 	require.NoError(t, err)
 
 	// One saved job loses a worker; another is dropped for a new job of
@@ -146,48 +148,48 @@ func TestReplan_WorkersChangeInPlace(t *testing.T) {
 	require.GreaterOrEqual(t, i, 0, "a saved job with two member households")
 	changed := news[i]
 	news[i].Workers = slices.Clone(changed.Workers[1:])
-	jobs, _, err := e.st.ListJobs(e.ctx, e.v.ID, store.JobFilter{State: store.JobScheduled, RequestID: changed.Request}, store.Page{Limit: 50})
+	jobs, _, err := e.St.ListJobs(e.Ctx, e.V.ID, store.JobFilter{State: store.JobScheduled, RequestID: changed.Request}, store.Page{Limit: 50})
 	require.NoError(t, err)
 	before := jobs[slices.IndexFunc(jobs, func(j *store.Job) bool { return j.Date == changed.Date && j.TeamID == changed.Team })]
 
-	events := int64(CountRows(t, e.st, "outbox"))
-	res, err := e.st.ApplyPlan(e.ctx, e.v.ID, planCadre, planSeason(e), plan)
+	events := int64(storetest.CountRows(t, e.St, "outbox"))
+	res, err := scheduler.ApplyPlan(e.Ctx, e.St, e.V.ID, planCadre, planSeason(e), plan)
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.WorkersChanged)
 	assert.Equal(t, len(in.Previous)-1, res.Kept)
 	assert.Zero(t, res.Created)
 	assert.Empty(t, res.Cancelled)
 
-	after, err := e.st.GetJob(e.ctx, e.v.ID, before.ID)
+	after, err := e.St.GetJob(e.Ctx, e.V.ID, before.ID)
 	require.NoError(t, err)
 	assert.Equal(t, store.JobScheduled, after.State, "the same job, not cancelled and made again")
 	assert.Equal(t, before.Version+1, after.Version)
-	assert.Equal(t, store.PlannedWorkers(news[i].Workers), after.Workers)
-	trs := loopChain(t, e, "job", after.ID, store.JobScheduled)
+	assert.Equal(t, scheduler.PlannedWorkers(news[i].Workers), after.Workers)
+	trs := storetest.LoopChain(t, e, "job", after.ID, store.JobScheduled)
 	assert.Equal(t, "派工人数调整 workers changed", trs[len(trs)-1].Note)
 
-	r, err := e.st.GetRequest(e.ctx, e.v.ID, changed.Request)
+	r, err := e.St.GetRequest(e.Ctx, e.V.ID, changed.Request)
 	require.NoError(t, err)
 	assert.Equal(t, []string{
 		fmt.Sprintf("household:%d plan.updated request:%d", r.HouseholdID, r.ID),
 		fmt.Sprintf("team:%d plan.updated team:%d", changed.Team, changed.Team),
-	}, loopEvents(t, e, events), "only those of the changed job hear, once each")
-	evs, err := e.st.Outbox(e.ctx, e.v.ID, store.OutboxFilter{After: events})
+	}, storetest.LoopEvents(t, e, events), "only those of the changed job hear, once each")
+	evs, err := e.St.Outbox(e.Ctx, e.V.ID, store.OutboxFilter{After: events})
 	require.NoError(t, err)
 	assert.Contains(t, evs[0].Message, "人数调整 workers "+changed.Date)
 	assert.Contains(t, evs[1].Message, "人数调整 workers "+changed.Date)
 }
 
 func TestReplan_OneNoticePerHouseholdAndTeam(t *testing.T) {
-	e := loopSetup(t)
+	e := storetest.NewLoop(t)
 	planRequests(t, e, 5) // all of 章仁标's
-	other := e.field(t, e.exempt, 200)
-	e.request(t, func(in *store.NewRequest) { in.HouseholdID, in.FieldID = e.exempt.ID, other.ID })
+	other := e.Field(t, e.Exempt, 200)
+	e.Request(t, func(in *store.NewRequest) { in.HouseholdID, in.FieldID = e.Exempt.ID, other.ID })
 	for run := range 3 {
-		events := int64(CountRows(t, e.st, "outbox"))
-		_, res := e.apply(t, planSeason(e))
+		events := int64(storetest.CountRows(t, e.St, "outbox"))
+		_, res := apply(t, e, planSeason(e))
 		seen := map[string]int{}
-		for _, ev := range loopEvents(t, e, events) {
+		for _, ev := range storetest.LoopEvents(t, e, events) {
 			audience, _, _ := strings.Cut(ev, " ")
 			seen[audience]++
 		}
@@ -195,27 +197,27 @@ func TestReplan_OneNoticePerHouseholdAndTeam(t *testing.T) {
 			assert.Equal(t, 1, n, "run %d: %s hears once", run, who)
 		}
 		if run == 0 {
-			assert.Contains(t, seen, fmt.Sprintf("household:%d", e.helped.ID))
-			assert.Contains(t, seen, fmt.Sprintf("household:%d", e.exempt.ID))
+			assert.Contains(t, seen, fmt.Sprintf("household:%d", e.Helped.ID))
+			assert.Contains(t, seen, fmt.Sprintf("household:%d", e.Exempt.ID))
 			assert.Equal(t, len(res.Jobs), res.Created)
 		}
 		// Something changes between runs: a new request of 章仁标's.
-		e.request(t, func(in *store.NewRequest) { in.FieldID = e.field(t, e.helped, 100).ID })
+		e.Request(t, func(in *store.NewRequest) { in.FieldID = e.Field(t, e.Helped, 100).ID })
 	}
 }
 
 func TestReplan_RequestsCarryCrewAreaAndUnplaced(t *testing.T) {
-	e := loopSetup(t)
+	e := storetest.NewLoop(t)
 	reqs := planRequests(t, e, 2)
-	_, err := e.st.DB().ExecContext(e.ctx, "UPDATE help_requests SET crew_cap = 3 WHERE id = ?", reqs[0].ID)
+	_, err := e.St.DB().ExecContext(e.Ctx, "UPDATE help_requests SET crew_cap = 3 WHERE id = ?", reqs[0].ID)
 	require.NoError(t, err)
 	// A request whose window is past the season's last day: never placed.
-	far := e.request(t, func(in *store.NewRequest) {
-		in.FieldID = e.field(t, e.helped, 150).ID
+	far := e.Request(t, func(in *store.NewRequest) {
+		in.FieldID = e.Field(t, e.Helped, 150).ID
 		in.Earliest, in.Latest, in.HalfDays = "2026-05-10", "2026-05-10", 400
 	})
 
-	in, err := e.st.PlanInstance(e.ctx, e.v.ID, planSeason(e))
+	in, err := scheduler.PlanInstance(e.Ctx, e.St, e.V.ID, planSeason(e))
 	require.NoError(t, err)
 	byID := map[int64]planner.Request{}
 	for _, r := range in.Requests {
@@ -227,41 +229,41 @@ func TestReplan_RequestsCarryCrewAreaAndUnplaced(t *testing.T) {
 	assert.InDelta(t, 1.5, byID[far.ID].Area, 1e-9)
 	assert.False(t, byID[far.ID].LeftUnplaced, "no plan has run")
 
-	p, res := e.apply(t, planSeason(e))
+	p, res := apply(t, e, planSeason(e))
 	require.Contains(t, res.Unplaced, far.ID, "plan %+v", p.Unplaced)
-	got, _ := e.reload(t, far.ID)
+	got, _ := e.Reload(t, far.ID)
 	assert.Equal(t, store.RequestSubmitted, got.State)
 	assert.NotEmpty(t, got.UnplacedReason)
-	in, err = e.st.PlanInstance(e.ctx, e.v.ID, planSeason(e))
+	in, err = scheduler.PlanInstance(e.Ctx, e.St, e.V.ID, planSeason(e))
 	require.NoError(t, err)
 	for _, r := range in.Requests {
 		assert.Equal(t, r.ID == far.ID, r.LeftUnplaced, "request %d", r.ID)
 	}
-	placed, _ := e.reload(t, reqs[1].ID)
+	placed, _ := e.Reload(t, reqs[1].ID)
 	assert.Empty(t, placed.UnplacedReason)
 }
 
 func TestReplan_FreezeDaysSetting(t *testing.T) {
-	e := loopSetup(t)
-	assert.Equal(t, store.DefaultFreezeDays, e.v.FreezeDays, "a new village: today and tomorrow")
+	e := storetest.NewLoop(t)
+	assert.Equal(t, store.DefaultFreezeDays, e.V.FreezeDays, "a new village: today and tomorrow")
 	for _, tc := range []struct {
 		days int
 		ok   bool
 	}{{0, true}, {1, true}, {14, true}, {-1, false}, {15, false}} {
 		t.Run(fmt.Sprint(tc.days), func(t *testing.T) {
-			v, err := e.st.UpdateVillage(e.ctx, e.v.ID, store.VillageUpdate{FreezeDays: &tc.days})
+			v, err := e.St.UpdateVillage(e.Ctx, e.V.ID, store.VillageUpdate{FreezeDays: &tc.days})
 			if !tc.ok {
-				AssertError(t, err, store.EINVALID, "body.freezeDays")
+				storetest.AssertError(t, err, store.EINVALID, "body.freezeDays")
 				return
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tc.days, v.FreezeDays)
-			got, err := e.st.GetVillage(e.ctx, e.v.ID)
+			got, err := e.St.GetVillage(e.Ctx, e.V.ID)
 			require.NoError(t, err)
 			assert.Equal(t, tc.days, got.FreezeDays, "stored as given, 0 included")
 		})
 	}
-	v, err := e.st.UpdateVillage(e.ctx, e.v.ID, store.VillageUpdate{})
+	v, err := e.St.UpdateVillage(e.Ctx, e.V.ID, store.VillageUpdate{})
 	require.NoError(t, err)
 	assert.Equal(t, 14, v.FreezeDays, "nil leaves it")
 }
@@ -270,27 +272,27 @@ func TestReplan_FreezeDaysSetting(t *testing.T) {
 // Instance.Previous (issue 14's solver); until it does they fail.
 
 func TestReplan_UnchangedVillageChangesNothing(t *testing.T) {
-	e := loopSetup(t)
+	e := storetest.NewLoop(t)
 	planRequests(t, e, 4)
-	e.apply(t, planSeason(e))
+	apply(t, e, planSeason(e))
 	ids := pendingIDs(t, e)
-	before := loopCounts(t, e.st)
-	p, res := e.apply(t, planSeason(e))
+	before := storetest.LoopCounts(t, e.St)
+	p, res := apply(t, e, planSeason(e))
 	assert.Empty(t, p.Changes)
 	assert.Zero(t, res.Created)
 	assert.Empty(t, res.Cancelled)
 	assert.Zero(t, res.WorkersChanged)
-	assert.Equal(t, before, loopCounts(t, e.st), "no notice, no transition, no job")
+	assert.Equal(t, before, storetest.LoopCounts(t, e.St), "no notice, no transition, no job")
 	assert.Equal(t, ids, pendingIDs(t, e))
 }
 
 func TestReplan_NewRequestKeepsTheSavedJobs(t *testing.T) {
-	e := loopSetup(t)
+	e := storetest.NewLoop(t)
 	planRequests(t, e, 3)
-	e.apply(t, planSeason(e))
+	apply(t, e, planSeason(e))
 	ids := pendingIDs(t, e)
-	r := e.request(t, func(in *store.NewRequest) { in.FieldID = e.field(t, e.helped, 100).ID })
-	_, res := e.apply(t, planSeason(e))
+	r := e.Request(t, func(in *store.NewRequest) { in.FieldID = e.Field(t, e.Helped, 100).ID })
+	_, res := apply(t, e, planSeason(e))
 	assert.Empty(t, res.Cancelled)
 	assert.Subset(t, pendingIDs(t, e), ids, "every saved job is still there")
 	assert.Contains(t, res.Scheduled, r.ID)
@@ -298,9 +300,9 @@ func TestReplan_NewRequestKeepsTheSavedJobs(t *testing.T) {
 }
 
 func TestReplan_RainMovesOnlyThatDay(t *testing.T) {
-	e := loopSetup(t)
+	e := storetest.NewLoop(t)
 	planRequests(t, e, 4)
-	_, res := e.apply(t, planSeason(e))
+	_, res := apply(t, e, planSeason(e))
 	rainy := res.Jobs[len(res.Jobs)/2].Date
 	var dry []int64
 	for _, j := range res.Jobs {
@@ -308,9 +310,9 @@ func TestReplan_RainMovesOnlyThatDay(t *testing.T) {
 			dry = append(dry, j.ID)
 		}
 	}
-	_, err := e.st.BlockDays(e.ctx, e.v.ID, planCadre, []string{rainy}, 0, "大雨")
+	_, err := e.St.BlockDays(e.Ctx, e.V.ID, planCadre, []string{rainy}, 0, "大雨")
 	require.NoError(t, err)
-	_, res2 := e.apply(t, planSeason(e))
+	_, res2 := apply(t, e, planSeason(e))
 	assert.Empty(t, res2.Cancelled, "the rained-out jobs were cancelled by the rain; no other moves")
 	assert.Subset(t, pendingIDs(t, e), dry, "the jobs of the dry days stay")
 	assertHardRules(t, e)

@@ -1,4 +1,4 @@
-package store_test
+package scheduler_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"huangong/scheduler/planner"
 	"huangong/seed"
 	"huangong/store"
+	"huangong/store/storetest"
 )
 
 // TestReplan_Scale plans a generated village of 5,000 and one of 20,000
@@ -21,7 +22,7 @@ import (
 // after a rain day), and logs how long building the instance, solving and
 // saving took, apart. It asserts nothing about time; it is opt-in:
 //
-//	HUANGONG_SCALE=1 go test ./store -run TestReplan_Scale -v -timeout 30m
+//	HUANGONG_SCALE=1 go test ./scheduler -run TestReplan_Scale -v -timeout 30m
 func TestReplan_Scale(t *testing.T) {
 	if os.Getenv("HUANGONG_SCALE") == "" {
 		t.Skip("set HUANGONG_SCALE=1 to plan villages of 5,000 and 20,000 households")
@@ -33,7 +34,7 @@ func TestReplan_Scale(t *testing.T) {
 
 func scaleRun(t *testing.T, households int) {
 	ctx := context.Background()
-	st, _ := MustOpen(t)
+	st, _ := storetest.MustOpen(t)
 	start := time.Now()
 	v, _, err := st.ImportVillage(ctx, seed.Generate(seed.Config{Name: "大村", Households: households,
 		Groups: households / 250, Teams: households / 100, Seed: 14}), false)
@@ -50,7 +51,7 @@ func scaleRun(t *testing.T, households int) {
 	var fields []*store.Field
 	require.NoError(t, st.DB().NewSelect().Model(&fields).Where("village_id = ?", v.ID).Where("crop IN (?)", bun.In([]string{store.CropEarlyRice, store.CropSingleRice})).
 		Where("household_id NOT IN (SELECT household_id FROM team_members)").OrderExpr("id").Scan(ctx))
-	now := t0.UTC()
+	now := storetest.T0.UTC()
 	var reqs []*store.HelpRequest
 	for i, f := range fields {
 		key := fmt.Sprintf("%d:%s", f.ID, store.TaskTransplant)
@@ -69,13 +70,13 @@ func scaleRun(t *testing.T, households int) {
 	scope := store.PlanScope{SeasonID: se.ID}
 	run := func(what string) *store.PlanResult {
 		t0 := time.Now()
-		in, err := st.PlanInstance(ctx, v.ID, scope)
+		in, err := scheduler.PlanInstance(ctx, st, v.ID, scope)
 		require.NoError(t, err)
 		t1 := time.Now()
 		plan, err := scheduler.SolveVillage(ctx, in, planner.Options{})
 		require.NoError(t, err)
 		t2 := time.Now()
-		res, err := st.ApplyPlan(ctx, v.ID, "cadre:scale", scope, plan)
+		res, err := scheduler.ApplyPlan(ctx, st, v.ID, "cadre:scale", scope, plan)
 		require.NoError(t, err)
 		t3 := time.Now()
 		t.Logf("%s: instance %v, solve %v, save %v (kept %d, workers changed %d, created %d, cancelled %d, unplaced %d)",
