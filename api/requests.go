@@ -83,20 +83,26 @@ func requestView(today string, areas map[int64]int64) func(*store.HelpRequest) H
 		out := HelpRequest{
 			ID: r.ID, HouseholdID: r.HouseholdID, FieldID: r.FieldID, SeasonID: r.SeasonID, Task: r.Task,
 			Earliest: r.Earliest, Latest: r.Latest, Workdays: workdays(r.HalfDays), Priority: r.Priority, State: r.State,
-			CrewCap: planner.DefaultCrewCap(float64(areas[r.FieldID]) / 100), CrewCapSet: r.CrewCap != nil,
+			CrewCap: CrewCap(r, areas[r.FieldID]), CrewCapSet: r.CrewCap != nil,
 			UnplacedReason: r.UnplacedReason,
 			Overdue:        r.Open() && r.Latest < today, OnBehalf: r.OnBehalf, EnteredBy: r.EnteredBy, Note: r.Note,
 			SubmittedAt: r.SubmittedAt, FirstConfirmedAt: r.FirstConfirmedAt, DoneAt: r.DoneAt, DoneDate: r.DoneDate,
 			ClosedAt: r.ClosedAt, Version: r.Version, UpdatedAt: r.UpdatedAt,
-		}
-		if r.CrewCap != nil {
-			out.CrewCap = *r.CrewCap
 		}
 		if r.FeedbackStars != nil {
 			out.Feedback = &Feedback{Stars: *r.FeedbackStars, Comment: r.FeedbackComment}
 		}
 		return out
 	}
+}
+
+// CrewCap is the crew cap in effect on a request: a cadre's setting, else
+// the planner's default from its field's area (in hundredths of a mu).
+func CrewCap(r *store.HelpRequest, areaCentimu int64) int {
+	if r.CrewCap != nil {
+		return *r.CrewCap
+	}
+	return planner.DefaultCrewCap(float64(areaCentimu) / 100)
 }
 
 // requestViews is requestView for rows of the caller's village: it reads

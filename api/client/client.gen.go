@@ -1292,7 +1292,7 @@ type Event struct {
 	// Example: 2026-04-12T03:50:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
-	// Event What happened: request.submitted, job.scheduled, job.confirmed, job.declined, job.cancelled, job.done, request.done, request.feedback 事件类型
+	// Event What happened: request.submitted, job.scheduled, job.confirmed, job.declined, job.cancelled, job.done, request.done, request.feedback, request.overdue, jobs.today, notice.published, plan.updated (one digest per household and team of what a saved plan changed for it) 事件类型
 	//
 	// Example: job.scheduled
 	Event string `json:"event"`
@@ -1307,7 +1307,7 @@ type Event struct {
 	// Example: 第一互助队 将于2026-04-21来帮您插秧（门口田），计划2人。
 	Message string `json:"message"`
 
-	// Subject What it is about: request or job 对象
+	// Subject What it is about: request, job, team or notice 对象
 	//
 	// Example: job
 	Subject string `json:"subject"`
