@@ -24,13 +24,20 @@ var EventKeepAlive = 25 * time.Second
 // Event is one notification from the outbox.
 type Event struct {
 	ID         int64     `json:"id" example:"42" doc:"Event ID, increasing; the stream's id, sent back as Last-Event-ID 事件编号"`
-	Event      string    `json:"event" example:"job.scheduled" doc:"What happened: request.submitted, job.scheduled, job.confirmed, job.declined, job.cancelled, job.done, request.done, request.feedback 事件类型"`
+	Event      string    `json:"event" example:"job.scheduled" doc:"What happened: request.submitted, job.scheduled, job.confirmed, job.declined, job.cancelled, job.done, request.done, request.feedback, request.overdue, jobs.today, notice.published, plan.updated (one digest per household and team of what a saved plan changed for it) 事件类型"`
 	Audience   string    `json:"audience" enum:"household,team,cadre" example:"household" doc:"Who it is for: a household, a team's leader, the village office 接收方"`
 	AudienceID int64     `json:"audienceId" example:"1" doc:"The household, the team, or the village 接收方编号"`
-	Subject    string    `json:"subject" example:"job" doc:"What it is about: request or job 对象"`
+	Subject    string    `json:"subject" example:"job" doc:"What it is about: request, job, team or notice 对象"`
 	SubjectID  int64     `json:"subjectId" example:"9" doc:"Its ID 对象编号"`
 	Message    string    `json:"message" example:"第一互助队 将于2026-04-21来帮您插秧（门口田），计划2人。" doc:"The text, ready for an SMS 通知内容"`
 	CreatedAt  time.Time `json:"createdAt" example:"2026-04-12T03:50:00Z" doc:"When the change happened 时间"`
+}
+
+// EventTypes are the kinds of event the outbox carries, as Event.Event
+// documents them; the pages have a label for each.
+var EventTypes = []string{
+	"request.submitted", "job.scheduled", "job.confirmed", "job.declined", "job.cancelled", "job.done",
+	"request.done", "request.feedback", "request.overdue", "jobs.today", "notice.published", "plan.updated",
 }
 
 func eventOf(e *store.OutboxEvent) Event {

@@ -1,12 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
+	"reflect"
+	"slices"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"huangong/scheduler/planner"
 	"huangong/store"
 )
 
@@ -20,6 +25,9 @@ type HelpRequest struct {
 	Earliest         string       `json:"earliest" format:"date" example:"2026-04-20" doc:"First day help may come 最早日期"`
 	Latest           string       `json:"latest" format:"date" example:"2026-04-25" doc:"Due date: last day of the window 最晚日期（办结期限）"`
 	Workdays         float64      `json:"workdays" example:"2.5" doc:"Workdays needed, in half-day steps 所需工日"`
+	CrewCap          int          `json:"crewCap" minimum:"1" maximum:"50" example:"4" doc:"Most people on the field a day: the cadre's setting, else ceil(2 × mu) between 2 and 6 每天人数上限"`
+	CrewCapSet       bool         `json:"crewCapSet" example:"false" doc:"A cadre set the crew cap; false: the default from the field's area 人数上限由村干部设定"`
+	UnplacedReason   string       `json:"unplacedReason,omitempty" example:"截止前互助队人手不足 not enough free team members from 2026-04-20 to 2026-04-25" doc:"Why the last saved plan could not place it, Chinese first; absent when it did or none ran 暂未排上的原因"`
 	Priority         int          `json:"priority" minimum:"1" maximum:"5" example:"3" doc:"1 (least) to 5; vulnerable households first 优先级"`
 	State            string       `json:"state" enum:"submitted,scheduled,confirmed,done,closed,cancelled" example:"confirmed" doc:"submitted → scheduled → confirmed → done → closed; or cancelled 状态"`
 	Overdue          bool         `json:"overdue" example:"false" doc:"Still open after its due date 已超期未办结"`
@@ -68,13 +76,16 @@ func transitionsOf(ts []*store.Transition) []Transition {
 }
 
 // requestView converts requests, judging overdue against today's date in
-// the village.
-func requestView(today string) func(*store.HelpRequest) HelpRequest {
+// the village and reading the default crew cap from the fields' areas
+// (hundredths of a mu, by field ID).
+func requestView(today string, areas map[int64]int64) func(*store.HelpRequest) HelpRequest {
 	return func(r *store.HelpRequest) HelpRequest {
 		out := HelpRequest{
 			ID: r.ID, HouseholdID: r.HouseholdID, FieldID: r.FieldID, SeasonID: r.SeasonID, Task: r.Task,
 			Earliest: r.Earliest, Latest: r.Latest, Workdays: workdays(r.HalfDays), Priority: r.Priority, State: r.State,
-			Overdue: r.Open() && r.Latest < today, OnBehalf: r.OnBehalf, EnteredBy: r.EnteredBy, Note: r.Note,
+			CrewCap: CrewCap(r, areas[r.FieldID]), CrewCapSet: r.CrewCap != nil,
+			UnplacedReason: r.UnplacedReason,
+			Overdue:        r.Open() && r.Latest < today, OnBehalf: r.OnBehalf, EnteredBy: r.EnteredBy, Note: r.Note,
 			SubmittedAt: r.SubmittedAt, FirstConfirmedAt: r.FirstConfirmedAt, DoneAt: r.DoneAt, DoneDate: r.DoneDate,
 			ClosedAt: r.ClosedAt, Version: r.Version, UpdatedAt: r.UpdatedAt,
 		}
@@ -83,6 +94,36 @@ func requestView(today string) func(*store.HelpRequest) HelpRequest {
 		}
 		return out
 	}
+}
+
+// CrewCap is the crew cap in effect on a request: a cadre's setting, else
+// the planner's default from its field's area (in hundredths of a mu).
+func CrewCap(r *store.HelpRequest, areaCentimu int64) int {
+	if r.CrewCap != nil {
+		return *r.CrewCap
+	}
+	return planner.DefaultCrewCap(float64(areaCentimu) / 100)
+}
+
+// requestViews is requestView for rows of the caller's village: it reads
+// today and the areas of the rows' fields.
+func (s *Server) requestViews(ctx context.Context, rows ...*store.HelpRequest) (func(*store.HelpRequest) HelpRequest, error) {
+	villageID := caller(ctx).VillageID
+	today, err := s.today(ctx, villageID)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	ids := make([]int64, 0, len(rows))
+	for _, r := range rows {
+		if !slices.Contains(ids, r.FieldID) {
+			ids = append(ids, r.FieldID)
+		}
+	}
+	areas, err := s.store.FieldAreas(ctx, villageID, ids)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return requestView(today, areas), nil
 }
 
 // today is the date in the village now: due dates and overdue are judged
@@ -108,7 +149,46 @@ type RequestInput struct {
 
 // RequestOutput is one help request.
 type RequestOutput struct {
+	ETag string `header:"ETag" example:"\"4\"" doc:"Send back as If-Match to update 更新时回传"`
 	Body HelpRequest
+}
+
+func requestOutput(r HelpRequest) *RequestOutput {
+	return &RequestOutput{ETag: etag(r.Version), Body: r}
+}
+
+// RequestPatch is what a cadre may change on an open help request; a
+// field left out stays as it is.
+type RequestPatch struct {
+	CrewCap  OmittableNullable[int] `json:"crewCap,omitempty" minimum:"1" maximum:"50" nullable:"true" example:"4" doc:"Most people on the field a day, 1 to 50; null: back to the default from the field's area (ceil(2 × mu) between 2 and 6) 每天人数上限（null恢复按面积默认）"`
+	Workdays *float64               `json:"workdays,omitempty" exclusiveMinimum:"0" maximum:"1000" multipleOf:"0.5" example:"3" doc:"Workdays needed, in half-day steps 所需工日"`
+}
+
+// OmittableNullable is a body field that may be left out, sent as null, or
+// sent with a value; each is told apart (huma's documented pattern).
+type OmittableNullable[T any] struct {
+	Sent  bool
+	Null  bool
+	Value T
+}
+
+// UnmarshalJSON records that the field was sent, and whether as null.
+func (o *OmittableNullable[T]) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	o.Sent = true
+	if bytes.Equal(b, []byte("null")) {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// Schema is the schema of the value on the wire; the field's tags add
+// its bounds and nullability.
+func (o OmittableNullable[T]) Schema(r huma.Registry) *huma.Schema {
+	return r.Schema(reflect.TypeOf(o.Value), true, "")
 }
 
 // KeyedRequestOutput is a help request registered or cancelled by a call
@@ -195,11 +275,11 @@ func (s *Server) addRequestRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		today, err := s.today(ctx, p.VillageID)
+		view, err := s.requestViews(ctx, r)
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return nil, err
 		}
-		return &KeyedRequestOutput{Replayed: replayedHeader(replayed), Body: requestView(today)(r)}, nil
+		return &KeyedRequestOutput{Replayed: replayedHeader(replayed), Body: view(r)}, nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -246,7 +326,11 @@ func (s *Server) addRequestRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return listOf(rows, next, requestView(today)), nil
+		view, err := s.requestViews(ctx, rows...)
+		if err != nil {
+			return nil, err
+		}
+		return listOf(rows, next, view), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -264,13 +348,57 @@ func (s *Server) addRequestRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		today, err := s.today(ctx, p.VillageID)
+		view, err := s.requestViews(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		out := requestOutput(view(r))
+		out.Body.Transitions = transitionsOf(ts)
+		return out, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "update-request", Method: http.MethodPatch, Path: "/v1/requests/{id}",
+		Summary: "修改求助 Change a help request's crew cap or work", Tags: []string{"requests"}, Security: secured(store.RoleCadre),
+		Description: "村干部修改未办结求助的每天人数上限（null恢复按面积默认）或所需工日，下次排派工时生效；已办结、关闭或撤销的求助不能修改（409）。 " +
+			"A cadre changes an open request's crew cap (the most people on its field a day; null resets it to the default " +
+			"from the field's area) or the workdays it needs; the next plan run uses them. A request done, closed or " +
+			"cancelled is 409. Send the ETag last read as If-Match; if the request changed since, 412 and nothing is written.",
+		Errors: []int{400, 401, 403, 404, 409, 412, 413, 415, 422},
+	}, func(ctx context.Context, in *struct {
+		IDPath
+		IfMatchHeader
+		Body RequestPatch
+	}) (*RequestOutput, error) {
+		version, err := ifMatch(in.IfMatch)
+		if err != nil {
+			return nil, err
+		}
+		b := in.Body
+		if !b.CrewCap.Sent && b.Workdays == nil {
+			return nil, s.problem(ctx, store.Invalid("body",
+				"没有要修改的内容，请给出人数上限或工日 nothing to change: send crewCap or workdays"))
+		}
+		var c store.RequestChange
+		switch {
+		case b.CrewCap.Null:
+			c.ResetCrewCap = true
+		case b.CrewCap.Sent:
+			c.CrewCap = &b.CrewCap.Value
+		}
+		if b.Workdays != nil {
+			half := int64(*b.Workdays * 2)
+			c.HalfDays = &half
+		}
+		r, err := s.store.UpdateRequest(ctx, caller(ctx).VillageID, in.ID, version, c)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &RequestOutput{Body: requestView(today)(r)}
-		out.Body.Transitions = transitionsOf(ts)
-		return out, nil
+		view, err := s.requestViews(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		return requestOutput(view(r)), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -299,11 +427,11 @@ func (s *Server) addRequestRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		today, err := s.today(ctx, p.VillageID)
+		view, err := s.requestViews(ctx, r)
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return nil, err
 		}
-		return &KeyedRequestOutput{Replayed: replayedHeader(replayed), Body: requestView(today)(r)}, nil
+		return &KeyedRequestOutput{Replayed: replayedHeader(replayed), Body: view(r)}, nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -326,11 +454,11 @@ func (s *Server) addRequestRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		today, err := s.today(ctx, p.VillageID)
+		view, err := s.requestViews(ctx, r)
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return nil, err
 		}
-		return &RequestOutput{Body: requestView(today)(r)}, nil
+		return requestOutput(view(r)), nil
 	})
 }
 

@@ -436,7 +436,8 @@ func (r *HelpRequest) check(context.Context, bun.IDB) error {
 func (s *Store) UpdateRequest(ctx context.Context, villageID, id, ifVersion int64, c RequestChange) (*HelpRequest, error) {
 	return update[HelpRequest](ctx, s, villageID, id, ifVersion, func(r *HelpRequest) error {
 		if !r.Open() {
-			return Errorf(ECONFLICT, "求助已%s，不能修改 help request %d is %s and cannot be changed", stateNames[r.State], id, r.State)
+			return Errorf(ECONFLICT, "求助已%s，不能再修改；如还需要帮忙，请重新登记一个求助 help request %d is %s and cannot be changed; if help is still needed, register a new request",
+				stateNames[r.State], id, r.State)
 		}
 		if c.ResetCrewCap {
 			r.CrewCap = nil

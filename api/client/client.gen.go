@@ -1292,7 +1292,7 @@ type Event struct {
 	// Example: 2026-04-12T03:50:00Z
 	CreatedAt time.Time `json:"createdAt"`
 
-	// Event What happened: request.submitted, job.scheduled, job.confirmed, job.declined, job.cancelled, job.done, request.done, request.feedback 事件类型
+	// Event What happened: request.submitted, job.scheduled, job.confirmed, job.declined, job.cancelled, job.done, request.done, request.feedback, request.overdue, jobs.today, notice.published, plan.updated (one digest per household and team of what a saved plan changed for it) 事件类型
 	//
 	// Example: job.scheduled
 	Event string `json:"event"`
@@ -1307,7 +1307,7 @@ type Event struct {
 	// Example: 第一互助队 将于2026-04-21来帮您插秧（门口田），计划2人。
 	Message string `json:"message"`
 
-	// Subject What it is about: request or job 对象
+	// Subject What it is about: request, job, team or notice 对象
 	//
 	// Example: job
 	Subject string `json:"subject"`
@@ -1506,6 +1506,16 @@ type HelpRequest struct {
 	// Example: 2026-04-22T00:40:00Z
 	ClosedAt *time.Time `json:"closedAt,omitempty"`
 
+	// CrewCap Most people on the field a day: the cadre's setting, else ceil(2 × mu) between 2 and 6 每天人数上限
+	//
+	// Example: 4
+	CrewCap int64 `json:"crewCap"`
+
+	// CrewCapSet A cadre set the crew cap; false: the default from the field's area 人数上限由村干部设定
+	//
+	// Example: false
+	CrewCapSet bool `json:"crewCapSet"`
+
 	// DoneAt Attendance recorded for its last job 办结时间
 	//
 	// Example: 2026-04-21T10:05:00Z
@@ -1596,6 +1606,11 @@ type HelpRequest struct {
 
 	// Transitions Every state change with actor and time (get-request only) 状态变更记录
 	Transitions *[]Transition `json:"transitions,omitempty"`
+
+	// UnplacedReason Why the last saved plan could not place it, Chinese first; absent when it did or none ran 暂未排上的原因
+	//
+	// Example: 截止前互助队人手不足 not enough free team members from 2026-04-20 to 2026-04-25
+	UnplacedReason *string `json:"unplacedReason,omitempty"`
 
 	// UpdatedAt Last changed 修改时间
 	//
@@ -2677,6 +2692,24 @@ type RequestInput struct {
 //
 // Example: transplant
 type RequestInputTask string
+
+// RequestPatch defines model for RequestPatch.
+type RequestPatch struct {
+	// Schema A URL to the JSON Schema for this object.
+	//
+	// Example: https://example.com/schemas/RequestPatch.json
+	Schema *string `json:"$schema,omitempty"`
+
+	// CrewCap Most people on the field a day, 1 to 50; null: back to the default from the field's area (ceil(2 × mu) between 2 and 6) 每天人数上限（null恢复按面积默认）
+	//
+	// Example: 4
+	CrewCap *int64 `json:"crewCap,omitempty"`
+
+	// Workdays Workdays needed, in half-day steps 所需工日
+	//
+	// Example: 3
+	Workdays *float64 `json:"workdays,omitempty"`
+}
 
 // ReverseTransactionRequest defines model for Reverse-transactionRequest.
 type ReverseTransactionRequest struct {
@@ -3776,6 +3809,12 @@ type CreateRequestParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// UpdateRequestParams defines parameters for UpdateRequest.
+type UpdateRequestParams struct {
+	// IfMatch The ETag last read; a stale one gets 412 and nothing is written. 上次读取的ETag
+	IfMatch *string `json:"If-Match,omitempty"`
+}
+
 // CancelRequestParams defines parameters for CancelRequest.
 type CancelRequestParams struct {
 	// IdempotencyKey Optional. A unique key per call, e.g. a UUID; repeating it with the same body replays the first answer, with another body is 422. 幂等键（可选，重试时带同一键）
@@ -3883,6 +3922,9 @@ type RunPlanJSONRequestBody = PlanInput
 
 // CreateRequestJSONRequestBody defines body for CreateRequest for application/json ContentType.
 type CreateRequestJSONRequestBody = RequestInput
+
+// UpdateRequestJSONRequestBody defines body for UpdateRequest for application/json ContentType.
+type UpdateRequestJSONRequestBody = RequestPatch
 
 // CancelRequestJSONRequestBody defines body for CancelRequest for application/json ContentType.
 type CancelRequestJSONRequestBody = ReasonInput
@@ -4317,6 +4359,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/requests/{id} (the `GetRequest` operationId).
 	GetRequest(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateRequestWithBody 修改求助 Change a help request's crew cap or work
+	//
+	// 村干部修改未办结求助的每天人数上限（null恢复按面积默认）或所需工日，下次排派工时生效；已办结、关闭或撤销的求助不能修改（409）。 A cadre changes an open request's crew cap (the most people on its field a day; null resets it to the default from the field's area) or the workdays it needs; the next plan run uses them. A request done, closed or cancelled is 409. Send the ETag last read as If-Match; if the request changed since, 412 and nothing is written.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/requests/{id} (the `UpdateRequest` operationId).
+	UpdateRequestWithBody(ctx context.Context, id int64, params *UpdateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateRequest 修改求助 Change a help request's crew cap or work
+	//
+	// 村干部修改未办结求助的每天人数上限（null恢复按面积默认）或所需工日，下次排派工时生效；已办结、关闭或撤销的求助不能修改（409）。 A cadre changes an open request's crew cap (the most people on its field a day; null resets it to the default from the field's area) or the workdays it needs; the next plan run uses them. A request done, closed or cancelled is 409. Send the ETag last read as If-Match; if the request changed since, 412 and nothing is written.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/requests/{id} (the `UpdateRequest` operationId).
+	UpdateRequest(ctx context.Context, id int64, params *UpdateRequestParams, body UpdateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CancelRequestWithBody 撤销求助 Cancel a help request
 	//
@@ -5320,6 +5380,44 @@ func (c *Client) CreateRequest(ctx context.Context, params *CreateRequestParams,
 // Corresponds with GET /v1/requests/{id} (the `GetRequest` operationId).
 func (c *Client) GetRequest(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRequestRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateRequestWithBody 修改求助 Change a help request's crew cap or work
+//
+// 村干部修改未办结求助的每天人数上限（null恢复按面积默认）或所需工日，下次排派工时生效；已办结、关闭或撤销的求助不能修改（409）。 A cadre changes an open request's crew cap (the most people on its field a day; null resets it to the default from the field's area) or the workdays it needs; the next plan run uses them. A request done, closed or cancelled is 409. Send the ETag last read as If-Match; if the request changed since, 412 and nothing is written.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/requests/{id} (the `UpdateRequest` operationId).
+func (c *Client) UpdateRequestWithBody(ctx context.Context, id int64, params *UpdateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRequestRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateRequest 修改求助 Change a help request's crew cap or work
+//
+// 村干部修改未办结求助的每天人数上限（null恢复按面积默认）或所需工日，下次排派工时生效；已办结、关闭或撤销的求助不能修改（409）。 A cadre changes an open request's crew cap (the most people on its field a day; null resets it to the default from the field's area) or the workdays it needs; the next plan run uses them. A request done, closed or cancelled is 409. Send the ETag last read as If-Match; if the request changed since, 412 and nothing is written.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/requests/{id} (the `UpdateRequest` operationId).
+func (c *Client) UpdateRequest(ctx context.Context, id int64, params *UpdateRequestParams, body UpdateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateRequestRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7650,6 +7748,68 @@ func NewGetRequestRequest(server string, id int64) (*http.Request, error) {
 	return req, nil
 }
 
+// NewUpdateRequestRequest calls the generic UpdateRequest builder with application/json body
+func NewUpdateRequestRequest(server string, id int64, params *UpdateRequestParams, body UpdateRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateRequestRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewUpdateRequestRequestWithBody constructs an http.Request for the UpdateRequest method, with any body, and a specified content type
+func NewUpdateRequestRequestWithBody(server string, id int64, params *UpdateRequestParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/requests/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewCancelRequestRequest calls the generic CancelRequest builder with application/json body
 func NewCancelRequestRequest(server string, id int64, params *CancelRequestParams, body CancelRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -9190,6 +9350,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/requests/{id} (the `GetRequest` operationId).
 	GetRequestWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetRequestResponse, error)
+
+	// UpdateRequestWithBodyWithResponse 修改求助 Change a help request's crew cap or work
+	//
+	// 村干部修改未办结求助的每天人数上限（null恢复按面积默认）或所需工日，下次排派工时生效；已办结、关闭或撤销的求助不能修改（409）。 A cadre changes an open request's crew cap (the most people on its field a day; null resets it to the default from the field's area) or the workdays it needs; the next plan run uses them. A request done, closed or cancelled is 409. Send the ETag last read as If-Match; if the request changed since, 412 and nothing is written.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/requests/{id} (the `UpdateRequest` operationId).
+	UpdateRequestWithBodyWithResponse(ctx context.Context, id int64, params *UpdateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRequestResponse, error)
+
+	// UpdateRequestWithResponse 修改求助 Change a help request's crew cap or work
+	//
+	// 村干部修改未办结求助的每天人数上限（null恢复按面积默认）或所需工日，下次排派工时生效；已办结、关闭或撤销的求助不能修改（409）。 A cadre changes an open request's crew cap (the most people on its field a day; null resets it to the default from the field's area) or the workdays it needs; the next plan run uses them. A request done, closed or cancelled is 409. Send the ETag last read as If-Match; if the request changed since, 412 and nothing is written.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/requests/{id} (the `UpdateRequest` operationId).
+	UpdateRequestWithResponse(ctx context.Context, id int64, params *UpdateRequestParams, body UpdateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRequestResponse, error)
 
 	// CancelRequestWithBodyWithResponse 撤销求助 Cancel a help request
 	//
@@ -11927,6 +12105,11 @@ func (r CreateRequestResponse) ContentType() string {
 	return ""
 }
 
+// GetRequestResponse200Headers the declared response headers of an HTTP 200 response for GetRequest
+type GetRequestResponse200Headers struct {
+	ETag *string
+}
+
 type GetRequestResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -11942,6 +12125,8 @@ type GetRequestResponse struct {
 	ApplicationproblemJSON422 *ErrorModel
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetRequestResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -11997,6 +12182,124 @@ func (r GetRequestResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateRequestResponse200Headers the declared response headers of an HTTP 200 response for UpdateRequest
+type UpdateRequestResponse200Headers struct {
+	ETag *string
+}
+
+type UpdateRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HelpRequest
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateRequestResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateRequestResponse) GetJSON200() *HelpRequest {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateRequestResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateRequestResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateRequestResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateRequestResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateRequestResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateRequestResponse) GetApplicationproblemJSON412() *ErrorModel {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateRequestResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateRequestResponse) GetApplicationproblemJSON415() *ErrorModel {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateRequestResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateRequestResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateRequestResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12114,6 +12417,11 @@ func (r CancelRequestResponse) ContentType() string {
 	return ""
 }
 
+// SubmitFeedbackResponse200Headers the declared response headers of an HTTP 200 response for SubmitFeedback
+type SubmitFeedbackResponse200Headers struct {
+	ETag *string
+}
+
 type SubmitFeedbackResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -12137,6 +12445,8 @@ type SubmitFeedbackResponse struct {
 	ApplicationproblemJSON422 *ErrorModel
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *ErrorModel
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubmitFeedbackResponse200Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14704,6 +15014,36 @@ func (c *ClientWithResponses) GetRequestWithResponse(ctx context.Context, id int
 		return nil, err
 	}
 	return ParseGetRequestResponse(rsp)
+}
+
+// UpdateRequestWithBodyWithResponse 修改求助 Change a help request's crew cap or work
+//
+// 村干部修改未办结求助的每天人数上限（null恢复按面积默认）或所需工日，下次排派工时生效；已办结、关闭或撤销的求助不能修改（409）。 A cadre changes an open request's crew cap (the most people on its field a day; null resets it to the default from the field's area) or the workdays it needs; the next plan run uses them. A request done, closed or cancelled is 409. Send the ETag last read as If-Match; if the request changed since, 412 and nothing is written.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/requests/{id} (the `UpdateRequest` operationId).
+func (c *ClientWithResponses) UpdateRequestWithBodyWithResponse(ctx context.Context, id int64, params *UpdateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRequestResponse, error) {
+	rsp, err := c.UpdateRequestWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRequestResponse(rsp)
+}
+
+// UpdateRequestWithResponse 修改求助 Change a help request's crew cap or work
+//
+// 村干部修改未办结求助的每天人数上限（null恢复按面积默认）或所需工日，下次排派工时生效；已办结、关闭或撤销的求助不能修改（409）。 A cadre changes an open request's crew cap (the most people on its field a day; null resets it to the default from the field's area) or the workdays it needs; the next plan run uses them. A request done, closed or cancelled is 409. Send the ETag last read as If-Match; if the request changed since, 412 and nothing is written.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/requests/{id} (the `UpdateRequest` operationId).
+func (c *ClientWithResponses) UpdateRequestWithResponse(ctx context.Context, id int64, params *UpdateRequestParams, body UpdateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRequestResponse, error) {
+	rsp, err := c.UpdateRequest(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateRequestResponse(rsp)
 }
 
 // CancelRequestWithBodyWithResponse 撤销求助 Cancel a help request
@@ -17328,6 +17668,128 @@ func ParseGetRequestResponse(rsp *http.Response) (*GetRequestResponse, error) {
 
 	}
 
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetRequestResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateRequestResponse parses an HTTP response from a UpdateRequestWithResponse call
+func ParseUpdateRequestResponse(rsp *http.Response) (*UpdateRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HelpRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateRequestResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
 	return response, nil
 }
 
@@ -17517,6 +17979,19 @@ func ParseSubmitFeedbackResponse(rsp *http.Response) (*SubmitFeedbackResponse, e
 		}
 		response.ApplicationproblemJSON500 = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SubmitFeedbackResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
 	}
 
 	return response, nil

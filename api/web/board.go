@@ -64,6 +64,7 @@ type chipView struct {
 	People    int
 	State     string
 	Late      bool
+	CrewCap   int // the request's crew cap, shown while it is open; 0: not shown
 }
 
 type waitView struct {
@@ -80,7 +81,9 @@ type waitView struct {
 	Unplaced    bool
 	Overdue     bool
 	Late        bool
-	Reason      string
+	Reason      string // why the plan could not place it
+	CrewCap     int    // most people on the field a day
+	CrewCapSet  bool   // a cadre set it; else the default from the area
 }
 
 // previewView is a dry run of the plan, shown before it is saved.
@@ -177,7 +180,7 @@ func (p *Pages) loadBoard(c *call) (*boardView, error) {
 		v.Teams = append(v.Teams, tv)
 		col[t.ID] = i
 	}
-	fields, err := p.fieldNames(c)
+	fields, areas, err := p.fieldNames(c)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +230,9 @@ func (p *Pages) loadBoard(c *call) (*boardView, error) {
 		}
 		chip := chipView{Job: j.ID, Household: names[r.HouseholdID], Field: fields[r.FieldID], Task: r.Task,
 			People: people(j), State: j.State, Late: j.Active() && j.Date > r.Latest}
+		if r.Open() && j.Active() {
+			chip.CrewCap = api.CrewCap(r, areas[r.FieldID])
+		}
 		v.Days[i].Cells[k] = append(v.Days[i].Cells[k], chip)
 		if j.Active() {
 			v.Teams[k].Jobs++
@@ -249,7 +255,8 @@ func (p *Pages) loadBoard(c *call) (*boardView, error) {
 		}
 		v.Waiting = append(v.Waiting, waitView{ID: r.ID, HouseholdID: r.HouseholdID, Household: names[r.HouseholdID],
 			Field: fields[r.FieldID], Task: r.Task, Earliest: r.Earliest, Latest: r.Latest, HalfDays: r.HalfDays,
-			Priority: r.Priority, State: r.State, Unplaced: unplaced, Overdue: overdue, Late: lateJob[r.ID]})
+			Priority: r.Priority, State: r.State, Unplaced: unplaced, Overdue: overdue, Late: lateJob[r.ID],
+			Reason: r.UnplacedReason, CrewCap: api.CrewCap(r, areas[r.FieldID]), CrewCapSet: r.CrewCap != nil})
 	}
 	slices.SortStableFunc(v.Waiting, func(a, b waitView) int {
 		return cmp.Or(-cmp.Compare(a.Priority, b.Priority), strings.Compare(a.Latest, b.Latest))
@@ -299,18 +306,20 @@ func nextDay(d string) string {
 	return t.AddDate(0, 0, 1).Format(time.DateOnly)
 }
 
-func (p *Pages) fieldNames(c *call) (map[int64]string, error) {
+// fieldNames are the village's field names and areas (hundredths of a
+// mu, for the default crew cap) by field ID.
+func (p *Pages) fieldNames(c *call) (names map[int64]string, areas map[int64]int64, _ error) {
 	fields, err := all(func(pg store.Page) ([]*store.Field, int64, error) {
 		return p.store.ListFields(c.ctx(), c.v.ID, store.FieldFilter{}, pg)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make(map[int64]string, len(fields))
+	names, areas = make(map[int64]string, len(fields)), make(map[int64]int64, len(fields))
 	for _, f := range fields {
-		out[f.ID] = f.Name
+		names[f.ID], areas[f.ID] = f.Name, f.AreaCentimu
 	}
-	return out, nil
+	return names, areas, nil
 }
 
 // boardLive tells the board's script whether anything happened in the
@@ -413,7 +422,7 @@ func (p *Pages) preview(c *call, plan *api.PlanBody) (*previewView, error) {
 	if err != nil {
 		return nil, err
 	}
-	fields, err := p.fieldNames(c)
+	fields, _, err := p.fieldNames(c)
 	if err != nil {
 		return nil, err
 	}

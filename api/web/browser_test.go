@@ -230,6 +230,29 @@ func TestBrowser(t *testing.T) {
 		assert.Contains(t, run(t, ctx, chromedp.Text(css("#up"))), "要来帮忙的")
 	})
 
+	t.Run("a rained-out job folds behind the changes line", func(t *testing.T) {
+		require.NotEmpty(t, planned)
+		c, token, season := e.cadreOnBoard(t)
+		resp, _ := c.post("/board/rain", url.Values{"csrf": {token}, "season": {season}, "date": {planned}, "group": {"0"}, "reason": {"大雨"}})
+		require.Equal(t, 303, resp.StatusCode)
+		open := e.openRequests(t, h.ID)
+		require.Len(t, open, 1)
+		li := fmt.Sprintf(`li[data-request="%d"]`, open[0].ID)
+
+		ctx := person(t, b)
+		require.NoError(t, chromedp.Do(ctx, e.signIn(tok, phone), chromedp.WaitVisible(css(li+" details.changes summary"))))
+		assert.Contains(t, run(t, ctx, chromedp.Text(css(li+" details.changes summary"))), "调整记录 1 条")
+		hidden := `document.querySelector('` + li + ` details.changes .jobline').checkVisibility() === false`
+		assert.True(t, run(t, ctx, chromedp.Evaluate[bool](hidden)), "the cancelled job is folded away")
+		assert.NotContains(t, run(t, ctx, chromedp.Text(css(li))), "→ "+planned, "and not shown beside the jobs that stand")
+		assert.False(t, run(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)),
+			"nothing is wider than a 360 px screen")
+		require.NoError(t, chromedp.Do(ctx, chromedp.Click(css(li+" details.changes summary"))))
+		assert.False(t, run(t, ctx, chromedp.Evaluate[bool](hidden)), "a tap opens it")
+		assert.Contains(t, run(t, ctx, chromedp.Text(css(li+" details.changes"))), planned)
+		screenshot(t, ctx, dir, "household-360-changes.png")
+	})
+
 	t.Run("board refreshes itself", func(t *testing.T) {
 		ctx := person(t, b)
 		require.NoError(t, chromedp.Do(ctx,

@@ -70,7 +70,9 @@ type requestView struct {
 	State            string
 	HalfDays         int64
 	Overdue          bool
-	Jobs             []jobView
+	Jobs             []jobView // the jobs that stand: planned, confirmed or done
+	Changes          []jobView // cancelled or declined ones, folded away
+	Unplaced         string    // why the last plan could not place it
 	CanRate          bool
 	Stars            int
 }
@@ -154,8 +156,20 @@ func (p *Pages) showHousehold(c *call, id int64, status int, form askForm, formE
 	// Newest first: what the household asked last is what it looks for.
 	for _, r := range slices.Backward(reqs) {
 		rv := requestView{ID: r.ID, Field: names[r.FieldID], Task: r.Task, Earliest: r.Earliest, Latest: r.Latest,
-			State: r.State, HalfDays: r.HalfDays, Overdue: r.Open() && r.Latest < today, Jobs: byRequest[r.ID],
+			State: r.State, HalfDays: r.HalfDays, Overdue: r.Open() && r.Latest < today,
 			CanRate: r.State == store.RequestDone && c.who.Role == store.RoleHousehold}
+		// The household looks for when help comes: the jobs that stand;
+		// those a re-plan, a decline or a cancellation replaced are history.
+		for _, j := range byRequest[r.ID] {
+			if j.State == store.JobCancelled || j.State == store.JobDeclined {
+				rv.Changes = append(rv.Changes, j)
+			} else {
+				rv.Jobs = append(rv.Jobs, j)
+			}
+		}
+		if r.State == store.RequestSubmitted {
+			rv.Unplaced = r.UnplacedReason
+		}
 		if r.FeedbackStars != nil {
 			rv.Stars = *r.FeedbackStars
 		}

@@ -105,6 +105,8 @@ var catalogue = map[string][2]string{
 	"request.closed":    {"已结束", "closed"},
 	"request.cancelled": {"已取消", "cancelled"},
 	"request.overdue":   {"已超期", "overdue"},
+	"request.unplaced":  {"暂未排上：%s", "Not placed yet: %s"},
+	"request.changes":   {"调整记录 %d 条", "%d changes"},
 	"rate.ask":          {"活干得怎么样？点星星打分。", "How was the work? Tap the stars."},
 	"rate.n":            {"%d星", "%d stars"},
 	"rate.given":        {"您打了%d星", "you gave %d stars"},
@@ -160,6 +162,9 @@ var catalogue = map[string][2]string{
 	"col.window":    {"时段", "Window"},
 	"col.workdays":  {"工日", "Workdays"},
 	"col.why":       {"情况", "Status"},
+	"col.crew":      {"人数上限", "Crew cap"},
+	"crew.set":      {"村干部设定", "set by a cadre"},
+	"chip.crew":     {"上限%d人", "cap %d"},
 	"col.head":      {"户主", "Head"},
 	"col.given":     {"帮工", "Given"},
 	"col.received":  {"受助", "Received"},
@@ -210,6 +215,20 @@ var catalogue = map[string][2]string{
 	"fig.fund":          {"村公益账户", "Village fund"},
 	"unit.hours":        {"%s小时", "%s hours"},
 	"unit.days":         {"%s天", "%s days"},
+
+	// The outbox's event types (api.EventTypes), for pages that tell of them.
+	"event.request.submitted": {"新求助", "new request"},
+	"event.job.scheduled":     {"已派工", "job planned"},
+	"event.job.confirmed":     {"队长已确认派工", "job confirmed"},
+	"event.job.declined":      {"队长推辞派工", "job declined"},
+	"event.job.cancelled":     {"派工已取消", "job cancelled"},
+	"event.job.done":          {"派工已完工", "job done"},
+	"event.request.done":      {"求助已办结", "request done"},
+	"event.request.feedback":  {"农户已评价", "feedback given"},
+	"event.request.overdue":   {"求助已超期", "request overdue"},
+	"event.jobs.today":        {"今日派工", "today's jobs"},
+	"event.notice.published":  {"公示已发布", "notice published"},
+	"event.plan.updated":      {"派工计划有调整", "plan updated"},
 }
 
 // text looks a key up in a language and fills in its arguments.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -591,7 +592,7 @@ func (c *conn) printEvent(ctx context.Context, data string) int64 {
 
 func requestsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageErrorf("用法 usage: huangong requests list|create|cancel …")
+		return usageErrorf("用法 usage: huangong requests list|create|update|cancel …")
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		_, err := io.WriteString(stdout, usage)
@@ -602,22 +603,32 @@ func requestsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return requestsList(ctx, args, stdout, stderr)
 	case "create":
 		return requestsCreate(ctx, args, stdout, stderr)
+	case "update":
+		return requestsUpdate(ctx, args, stdout, stderr)
 	case "cancel":
 		return requestsCancel(ctx, args, stdout, stderr)
 	default:
-		return usageErrorf("未知命令 unknown command requests %s; one of list, create, cancel", sub)
+		return usageErrorf("未知命令 unknown command requests %s; one of list, create, update, cancel", sub)
 	}
 }
 
 func (c *conn) requestTable(ctx context.Context, rs ...apiclient.HelpRequest) *table {
-	t := newTable("编号 ID", "农户 Household", "田块 Field", "农活 Task", "时段 Window", "工日 Workdays", "优先 Priority", "状态 State", "登记 Submitted")
+	t := newTable("编号 ID", "农户 Household", "田块 Field", "农活 Task", "时段 Window", "工日 Workdays", "人数上限 Crew cap",
+		"优先 Priority", "状态 State", "登记 Submitted")
 	for _, r := range rs {
 		state := named(requestStateNames, string(r.State))
 		if r.Overdue {
 			state += " 超期 overdue"
 		}
+		if r.UnplacedReason != nil {
+			state += " 暂未排上：" + *r.UnplacedReason
+		}
+		crew := itoa64(r.CrewCap) + " 默认 default"
+		if r.CrewCapSet {
+			crew = itoa64(r.CrewCap) + " 设定 set"
+		}
 		t.add(itoa64(r.Id), itoa64(r.HouseholdId), itoa64(r.FieldId), named(taskNames, string(r.Task)),
-			r.Earliest.String()+".."+r.Latest.String(), num(r.Workdays), itoa64(r.Priority), state, c.localTime(ctx, r.SubmittedAt))
+			r.Earliest.String()+".."+r.Latest.String(), num(r.Workdays), crew, itoa64(r.Priority), state, c.localTime(ctx, r.SubmittedAt))
 	}
 	return t
 }
@@ -733,6 +744,56 @@ func requestsCancel(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	return c.printRequest(ctx, raw, r, again, "求助 %d 已撤销 request %d cancelled")
+}
+
+// requestsUpdate changes an open request's crew cap (a number, or
+// "default" for the one from the field's area) or its workdays.
+func requestsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newClientFlags("requests update")
+	crew := f.fs.String("crew-cap", "", "每天人数上限 most people on the field a day, 1..50, or default (from the field's area)")
+	workdays := f.fs.Float64("workdays", 0, "所需工日 workdays needed, in half-day steps")
+	pos, err := f.parse(args, stdout)
+	if err != nil {
+		return err
+	}
+	id, err := oneID("requests update", "ID", pos)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{}
+	switch *crew {
+	case "":
+	case "default":
+		body["crewCap"] = nil // JSON null: back to the default
+	default:
+		n, err := strconv.Atoi(*crew)
+		if err != nil {
+			return usageErrorf("--crew-cap 须为1到50的整数或 default: --crew-cap is a number from 1 to 50 or default, not %q", *crew)
+		}
+		body["crewCap"] = n
+	}
+	if *workdays != 0 {
+		body["workdays"] = *workdays
+	}
+	if len(body) == 0 {
+		return usageErrorf("用法 usage: huangong requests update ID --crew-cap N|default [--workdays W]")
+	}
+	c, err := f.connect(stdout, stderr)
+	if err != nil {
+		return err
+	}
+	// The generated body type cannot send null (it drops a nil crewCap),
+	// so the body is sent as JSON made here.
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.api.UpdateRequestWithBody(ctx, id, &apiclient.UpdateRequestParams{}, "application/json", bytes.NewReader(raw))
+	r, out, err := call[apiclient.HelpRequest](c, resp, err)
+	if err != nil {
+		return err
+	}
+	return c.printRequest(ctx, out, r, false, "求助 %d 已修改 request %d updated")
 }
 
 // alreadyCancelled turns a 409 on a request that this token already

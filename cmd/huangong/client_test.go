@@ -643,10 +643,33 @@ func TestClientRequestsAndPlan(t *testing.T) {
 	assert.Equal(t, exitConflict, r.code, "one open request per field and task: %s", r.stderr)
 	assert.Contains(t, r.stderr, "body.fieldId")
 
+	// A cadre sets the crew cap and puts it back to the default.
+	r = huangong(t, "requests", "update", itoa64(reqID), "--crew-cap", "5")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `求助 \d+ 已修改 request \d+ updated`, r.stdout)
+	assert.Contains(t, row(t, r.stdout, reqID), "5 设定 set")
+	r = huangong(t, "requests", "update", itoa64(reqID), "--crew-cap", "5", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, `"crewCapSet": true`)
+	r = huangong(t, "requests", "update", itoa64(reqID), "--crew-cap", "default")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, row(t, r.stdout, reqID), "默认 default")
+	assert.NotContains(t, row(t, r.stdout, reqID), "设定 set")
+	r = huangong(t, "requests", "update", itoa64(reqID), "--crew-cap", "51")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "body.crewCap")
+	r = huangong(t, "requests", "update", itoa64(reqID), "--crew-cap", "many")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	r = huangong(t, "requests", "update", itoa64(reqID))
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+
 	r = huangong(t, "requests", "cancel", itoa64(reqID), "--reason", "自己种上了")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, row(t, r.stdout, reqID), "已撤销 cancelled")
 	assert.Empty(t, r.stderr)
+	r = huangong(t, "requests", "update", itoa64(reqID), "--crew-cap", "3")
+	assert.Equal(t, exitConflict, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "409")
 
 	// Cancelling again is no error for whoever cancelled it: the request
 	// is cancelled. For another token it is the conflict it is: that

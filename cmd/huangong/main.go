@@ -46,6 +46,7 @@ Client commands (team leaders' client, 队长客户端; they talk to a server):
   huangong jobs watch [--after EVENT]             # follow the team's notifications
   huangong requests list [--state S --task T --season ID --household ID --overdue]
   huangong requests create --field ID --task T --earliest D --latest D [--household ID --workdays W --note …]
+  huangong requests update ID [--crew-cap N|default] [--workdays W]  # cadre: crew cap, 人数上限
   huangong requests cancel ID --reason "…"
   huangong balance [HOUSEHOLD] [--below-limit] [--sort balance]
   huangong statement HOUSEHOLD [--from D --to D]
