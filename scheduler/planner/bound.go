@@ -96,14 +96,7 @@ func (p *problem) bounds(found int64) Bounds {
 
 	// Each day holds the workers its members offer, a household once,
 	// unless it is on a fixed job that day.
-	onFixed := make([]bool, len(p.hhs)*p.days)
-	for _, f := range p.fixed {
-		if f.day >= 0 && f.day < p.days {
-			for _, w := range f.workers {
-				onFixed[p.ms[w.m].hh*p.days+f.day] = true
-			}
-		}
-	}
+	onFixed := p.onFixed()
 	dayCap := make([]int64, p.days)
 	for h := range p.hhs {
 		for d := range p.days {
@@ -251,14 +244,7 @@ const lagrangeSteps = 40
 // Bound). found is the finished term of a known plan, the target of the
 // step size; the bound never depends on it for its validity.
 func (p *problem) finishedBound(found int64) int64 {
-	onFixed := make([]bool, len(p.hhs)*p.days)
-	for _, f := range p.fixed {
-		if f.day >= 0 && f.day < p.days {
-			for _, w := range f.workers {
-				onFixed[p.ms[w.m].hh*p.days+f.day] = true
-			}
-		}
-	}
+	onFixed := p.onFixed()
 	// C_d: the half days the village's free households can give on day
 	// d; teamMax[d]: the most one team can give.
 	dayCap := make([]float64, p.days)
@@ -430,4 +416,17 @@ func (p *problem) finishedBound(found int64) int64 {
 		}
 	}
 	return fixedFin + int64(math.Floor(best+1e-6))
+}
+
+// onFixed marks household h's day d (h*days+d) taken by a fixed job.
+func (p *problem) onFixed() []bool {
+	on := make([]bool, len(p.hhs)*p.days)
+	for _, f := range p.fixed {
+		if f.day >= 0 && f.day < p.days {
+			for _, w := range f.workers {
+				on[p.ms[w.m].hh*p.days+f.day] = true
+			}
+		}
+	}
+	return on
 }
