@@ -30,6 +30,14 @@ type Job struct {
 	Version       int64           `bun:",notnull"`
 	CreatedAt     time.Time       `bun:",notnull"`
 	UpdatedAt     time.Time       `bun:",notnull"`
+
+	// CompletedAt is when the leader recorded the attendance: the helped
+	// household may dispute the posting until DisputeWindow after it.
+	CompletedAt   *time.Time ``
+	DisputeState  string     `bun:",notnull"` // "" (none raised), DisputeOpen, DisputeConfirmed, DisputeReversed
+	DisputeReason string     `bun:",notnull"`
+	DisputedAt    *time.Time ``
+	ReversalID    *int64     `` // the ledger reversal a cadre posted for the dispute
 }
 
 // Active reports whether the job still counts toward its request.
@@ -45,7 +53,11 @@ type PlannedWorker struct {
 type JobAttendance struct {
 	HouseholdID int64 `json:"householdId"`
 	HalfDays    int64 `json:"halfDays"`
-	Helper      bool  `json:"helper,omitempty"` // not a member of the team: a named helper
+	// Workers is how many of the household's people came; 0 on input
+	// means the people planned for it, or 1 when it was not planned.
+	Workers int    `json:"workers,omitempty"`
+	Helper  bool   `json:"helper,omitempty"` // not a member of the team: a named helper
+	Reason  string `json:"reason,omitempty"` // why a household not planned on the job worked on it
 }
 
 // NewJob is a cadre's hand-made job (the planner's override).
@@ -431,16 +443,22 @@ func (s *Store) CompleteJob(ctx context.Context, villageID, id int64, actor stri
 		if j.State != JobConfirmed {
 			return stateError("job", id, j.State, "completed")
 		}
+		v, err := s.village(ctx, l.db, villageID)
+		if err != nil {
+			return err
+		}
+		if today := l.now.In(v.Location()).Format(time.DateOnly); j.Date > today {
+			return Invalid("path.id", "派工日期%[1]s还没到，不能完工记工 job %[2]d is dated %[1]s; it cannot be completed before that day (today is %[3]s in the village)", j.Date, id, today)
+		}
 		members, err := teamMembers(ctx, l.db, j.TeamID)
 		if err != nil {
 			return err
 		}
+		if in.Attendance, err = checkAttendance(j, members, c.team.Name, v.AttendanceSlack, in.Attendance); err != nil {
+			return err
+		}
 		att := make([]Attendance, len(in.Attendance))
 		for i, a := range in.Attendance {
-			if members[a.HouseholdID] == nil && !a.Helper {
-				return Invalid(fmt.Sprintf("body.attendance[%d].householdId", i),
-					"不是该队队员，如为帮工请注明 household %d is not a member of %s; mark it as a named helper", a.HouseholdID, c.team.Name)
-			}
 			att[i] = Attendance{HouseholdID: a.HouseholdID, HalfDays: a.HalfDays}
 		}
 		meta, build := jobPosting(j.ID, c.helped.ID, att)
@@ -448,7 +466,7 @@ func (s *Store) CompleteJob(ctx context.Context, villageID, id int64, actor stri
 		if err != nil {
 			return err
 		}
-		j.Attendance, j.Meal, j.TransactionID = in.Attendance, in.Meal, &tx.ID
+		j.Attendance, j.Meal, j.TransactionID, j.CompletedAt = in.Attendance, in.Meal, &tx.ID, &l.now
 		if err := l.setJobState(ctx, j, JobDone, ""); err != nil {
 			return err
 		}
@@ -492,4 +510,58 @@ func (s *Store) CompleteJob(ctx context.Context, villageID, id int64, actor stri
 		}
 	}
 	return j, replayed, nil
+}
+
+// MaxHalfDaysPerWorker is the most one person works on one job-day: a
+// whole workday.
+const MaxHalfDaysPerWorker = 2
+
+// checkAttendance applies the attendance rules to a completion and returns
+// its lines with each line's people filled in: every household listed
+// once; a team member or a named helper; each person at most one workday,
+// in half days; no more people than the job planned plus the village's
+// slack; and a reason for each household the job did not plan. A broken
+// rule is EINVALID naming the line.
+func checkAttendance(j *Job, members map[int64]*TeamMember, team string, slack int, in []JobAttendance) ([]JobAttendance, error) {
+	planned := make(map[int64]int, len(j.Workers))
+	for _, w := range j.Workers {
+		planned[w.HouseholdID] = w.Workers
+	}
+	limit := plannedWorkers(j.Workers) + slack
+	out := make([]JobAttendance, len(in))
+	seen := map[int64]bool{}
+	people := 0
+	for i, a := range in {
+		line := fmt.Sprintf("body.attendance[%d]", i)
+		a.Reason = strings.TrimSpace(a.Reason)
+		if a.Workers == 0 {
+			a.Workers = max(planned[a.HouseholdID], 1)
+		}
+		switch {
+		case members[a.HouseholdID] == nil && !a.Helper:
+			return nil, Invalid(line+".householdId",
+				"不是该队队员，如为帮工请注明 household %d is not a member of %s; mark it as a named helper", a.HouseholdID, team)
+		case seen[a.HouseholdID]:
+			return nil, Invalid(line+".householdId", "同一户只记一行 household %d is listed twice; record its people and workdays on one line", a.HouseholdID)
+		case a.Workers < 0:
+			return nil, Invalid(line+".workers", "出工人数须为正 the people who came must be 1 or more")
+		case a.HalfDays <= 0:
+			return nil, Invalid(line+".workdays", "工日须大于0 workdays must be more than 0")
+		case a.HalfDays > int64(a.Workers)*MaxHalfDaysPerWorker:
+			return nil, Invalid(line+".workdays",
+				"每人每个派工日最多记1个工日：%[1]d人最多%[2]s个工日，不是%[3]s each worker is at most 1 workday on a job-day: %[1]d people make at most %[2]s workdays, not %[3]s",
+				a.Workers, halfDaysText(int64(a.Workers)*MaxHalfDaysPerWorker), halfDaysText(a.HalfDays))
+		case planned[a.HouseholdID] == 0 && a.Reason == "":
+			return nil, Invalid(line+".reason",
+				"该户不在计划出工名单中，请写明原因 household %d was not planned on job %d: give a reason line for its work", a.HouseholdID, j.ID)
+		}
+		seen[a.HouseholdID] = true
+		if people += a.Workers; people > limit {
+			return nil, Invalid(line+".workers",
+				"出工人数超过计划%[1]d人加上村里允许的%[2]d人 more people than the %[1]d planned plus the village's slack of %[2]d (%[3]d so far)",
+				plannedWorkers(j.Workers), slack, people)
+		}
+		out[i] = a
+	}
+	return out, nil
 }

@@ -249,8 +249,15 @@ func (s *Store) Donate(ctx context.Context, p Posting, fromID, halfDays int64) (
 // is reversed at most once (ECONFLICT after), and a reversal itself is not
 // reversed: post a new transaction instead.
 func (s *Store) Reverse(ctx context.Context, p Posting, txID int64) (*Transaction, bool, error) {
+	meta, build := reversal(p, txID)
+	return s.post(ctx, p, meta, build)
+}
+
+// reversal is the posting of a transaction's negation, for Reverse and for
+// a cadre reversing a disputed job inside its own transaction.
+func reversal(p Posting, txID int64) (txMeta, buildFunc) {
 	meta := txMeta{kind: TxReversal, source: strconv.FormatInt(txID, 10), reverses: &txID}
-	return s.post(ctx, p, meta, func(ctx context.Context, db bun.IDB, _ *postingAccounts) ([]line, error) {
+	return meta, func(ctx context.Context, db bun.IDB, _ *postingAccounts) ([]line, error) {
 		orig, err := getTransaction(ctx, db, p.VillageID, txID)
 		if err != nil {
 			return nil, err
@@ -263,7 +270,7 @@ func (s *Store) Reverse(ctx context.Context, p Posting, txID int64) (*Transactio
 			lines[i] = line{e.Account, -e.Amount}
 		}
 		return lines, nil
-	})
+	}
 }
 
 // post is the one path into the ledger. Inside one write transaction it

@@ -112,7 +112,7 @@ var stateNames = map[string]string{
 
 var actionNames = map[string]string{
 	"confirmed": "确认", "declined": "拒绝", "completed": "完工", "cancelled": "取消",
-	"scheduled": "派工", "given feedback": "评价", "closed": "关闭",
+	"scheduled": "派工", "given feedback": "评价", "closed": "关闭", "disputed": "提出异议",
 }
 
 // OutboxFilter selects the events a caller may read.

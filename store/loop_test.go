@@ -339,7 +339,7 @@ func TestLoop_RefusedTransitions(t *testing.T) {
 		return err
 	}
 	complete := func(r *store.HelpRequest, j *store.Job) error {
-		_, _, err := st.CompleteJob(ctx, v, j.ID, loopLeader1, store.Completion{
+		_, _, err := e.CompleteJob(t, j.ID, loopLeader1, store.Completion{
 			Attendance: []store.JobAttendance{{HouseholdID: e.A.ID, HalfDays: 2}}, IdempotencyKey: "refused", RequestHash: "h"})
 		return err
 	}
@@ -485,7 +485,7 @@ func TestLoop_Attendance(t *testing.T) {
 	t.Run("an exempt household's help is debited to the fund", func(t *testing.T) {
 		r := e.Request(t, func(in *store.NewRequest) { in.HouseholdID, in.FieldID = e.Exempt.ID, e.Field(t, e.Exempt, 100).ID })
 		j := e.Confirm(t, e.Job(t, r, e.Team1, e.Day()))
-		j, _, err := st.CompleteJob(ctx, v, j.ID, loopLeader1, store.Completion{
+		j, _, err := e.CompleteJob(t, j.ID, loopLeader1, store.Completion{
 			Attendance: []store.JobAttendance{{HouseholdID: e.A.ID, HalfDays: 2}, {HouseholdID: e.B.ID, HalfDays: 1}}})
 		require.NoError(t, err)
 		tx, err := st.GetTransaction(ctx, v, *j.TransactionID)
@@ -501,9 +501,10 @@ func TestLoop_Attendance(t *testing.T) {
 	t.Run("a named helper may work beside the team", func(t *testing.T) {
 		r := e.Request(t, nil)
 		j := e.Confirm(t, e.Job(t, r, e.Team2, e.Day()))
-		att := []store.JobAttendance{{HouseholdID: e.D.ID, HalfDays: 2}, {HouseholdID: e.Outsider.ID, HalfDays: 1, Helper: true}}
-		j, _, err := st.CompleteJob(ctx, v, j.ID, loopLeader2, store.Completion{Attendance: att})
+		att := []store.JobAttendance{{HouseholdID: e.D.ID, HalfDays: 2}, {HouseholdID: e.Outsider.ID, HalfDays: 1, Helper: true, Reason: "邻居顺路来帮忙"}}
+		j, _, err := e.CompleteJob(t, j.ID, loopLeader2, store.Completion{Attendance: att})
 		require.NoError(t, err)
+		att[0].Workers, att[1].Workers = 1, 1 // as planned; one person for the helper
 		assert.Equal(t, att, j.Attendance)
 		bal, _ := loopBalances(t, e)
 		assert.EqualValues(t, 1, bal[e.Outsider.ID])
@@ -516,7 +517,7 @@ func TestLoop_Attendance(t *testing.T) {
 	_, jobs := e.Reload(t, r.ID)
 	j := jobs[0]
 	other := e.Confirm(t, e.Job(t, e.Request(t, nil), e.Team2, e.Day()))
-	_, _, err := st.CompleteJob(ctx, v, other.ID, loopLeader2, store.Completion{
+	_, _, err := e.CompleteJob(t, other.ID, loopLeader2, store.Completion{
 		Attendance: []store.JobAttendance{{HouseholdID: e.D.ID, HalfDays: 2}}, IdempotencyKey: "used", RequestHash: "h"})
 	require.NoError(t, err)
 	a := func(h *store.Household, half int64) store.JobAttendance {
@@ -531,8 +532,8 @@ func TestLoop_Attendance(t *testing.T) {
 		{"no one", store.Completion{}, store.EINVALID, "body.attendance"},
 		{"a household not of the team, not named a helper", store.Completion{Attendance: []store.JobAttendance{a(e.A, 2), a(e.Outsider, 2)}}, store.EINVALID, "body.attendance[1].householdId"},
 		{"a member of another team, not named a helper", store.Completion{Attendance: []store.JobAttendance{a(e.D, 2)}}, store.EINVALID, "body.attendance[0].householdId"},
-		{"a helper who is no household of the village", store.Completion{Attendance: []store.JobAttendance{a(e.A, 2), {HouseholdID: 9999, HalfDays: 2, Helper: true}}}, store.EINVALID, "body.attendance[1].householdId"},
-		{"the helped household itself", store.Completion{Attendance: []store.JobAttendance{a(e.A, 2), {HouseholdID: e.Helped.ID, HalfDays: 2, Helper: true}}}, store.EINVALID, "body.attendance[1].householdId"},
+		{"a helper who is no household of the village", store.Completion{Attendance: []store.JobAttendance{a(e.A, 2), {HouseholdID: 9999, HalfDays: 2, Helper: true, Reason: "帮忙"}}}, store.EINVALID, "body.attendance[1].householdId"},
+		{"the helped household itself", store.Completion{Attendance: []store.JobAttendance{a(e.A, 2), {HouseholdID: e.Helped.ID, HalfDays: 2, Helper: true, Reason: "帮忙"}}}, store.EINVALID, "body.attendance[1].householdId"},
 		{"zero workdays", store.Completion{Attendance: []store.JobAttendance{a(e.A, 2), a(e.B, 0)}}, store.EINVALID, "body.attendance[1].workdays"},
 		{"negative workdays", store.Completion{Attendance: []store.JobAttendance{a(e.A, -2)}}, store.EINVALID, "body.attendance[0].workdays"},
 		{"a household twice", store.Completion{Attendance: []store.JobAttendance{a(e.A, 2), a(e.A, 1)}}, store.EINVALID, "body.attendance[1].householdId"},
@@ -541,7 +542,7 @@ func TestLoop_Attendance(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := loopCounts(t, st)
-			_, _, err := st.CompleteJob(ctx, v, j.ID, loopLeader1, tc.in)
+			_, _, err := e.CompleteJob(t, j.ID, loopLeader1, tc.in)
 			AssertError(t, err, tc.code, tc.field)
 			loopAssertNothingWritten(t, e, before)
 			got, err := st.GetJob(ctx, v, j.ID)
@@ -882,13 +883,13 @@ func TestLoop_SeasonReport(t *testing.T) {
 	e.At(day(7, 9))
 	e.Feedback(t, r1, 5)
 	e.At(day(7, 18))
-	complete(j3, store.JobAttendance{HouseholdID: e.A.ID, HalfDays: 3}, store.JobAttendance{HouseholdID: e.Outsider.ID, HalfDays: 1, Helper: true})
+	complete(j3, store.JobAttendance{HouseholdID: e.A.ID, HalfDays: 3}, store.JobAttendance{HouseholdID: e.Outsider.ID, HalfDays: 1, Helper: true, Reason: "邻居顺路来帮忙"})
 	e.At(day(10, 19))
 	n, err := st.CloseUnrated(ctx, v, loopCron)
 	require.NoError(t, err)
-	assert.Equal(t, 2, n, "r3 and the summer request, both unrated")
+	assert.Equal(t, 1, n, "r3; the summer request, done on 2026-07-10, waits for its own feedback")
 	e.At(day(12, 18))
-	complete(j2, store.JobAttendance{HouseholdID: e.D.ID, HalfDays: 2}, store.JobAttendance{HouseholdID: e.Outsider.ID, HalfDays: 2, Helper: true})
+	complete(j2, store.JobAttendance{HouseholdID: e.D.ID, HalfDays: 2}, store.JobAttendance{HouseholdID: e.Outsider.ID, HalfDays: 2, Helper: true, Reason: "邻居顺路来帮忙"})
 	e.At(day(13, 9))
 	e.Feedback(t, r2, 4)
 
@@ -946,6 +947,7 @@ func TestLoop_ConcurrentComplete(t *testing.T) {
 
 	run := func(t *testing.T, key func(i int) string) (jobs [n]*store.Job, replays [n]bool, errs [n]error, j *store.Job) {
 		_, j = e.Reach(t, store.RequestConfirmed)
+		e.EveningOf(t, j.Date)
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		for i := range n {

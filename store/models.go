@@ -46,6 +46,10 @@ type Village struct {
 	// before today + FreezeDays in the village (default 2: today and
 	// tomorrow), so no one is told of a change at the last minute.
 	FreezeDays int `bun:",notnull"`
+	// AttendanceSlack is how many people beyond a job's planned workers a
+	// leader may record on it (default 2): a neighbour who came along is
+	// welcome, a hundred named "helpers" are not.
+	AttendanceSlack int `bun:",notnull"`
 }
 
 // Location is the village's timezone; dates are calendar dates there.

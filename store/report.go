@@ -33,6 +33,10 @@ type SeasonReport struct {
 	ByTeam         []TeamWork
 	Exchange       *Exchange // the season's help given and received, by household and team
 	BelowSoftLimit int       // households below the village's soft limit now
+
+	// Disputes over the season's done jobs: raised by the helped household
+	// (any outcome), still waiting for a cadre, and reversed by one.
+	Disputed, DisputesOpen, DisputesReversed int
 }
 
 // TeamWork is one team's share of a season: its jobs done (of the
@@ -131,6 +135,15 @@ func (s *Store) SeasonReport(ctx context.Context, villageID, seasonID int64) (*S
 	for _, j := range jobs {
 		if tw := byTeam[j.TeamID]; tw != nil && j.State == JobDone {
 			tw.Jobs++
+		}
+		if j.DisputedAt != nil {
+			rep.Disputed++
+		}
+		switch j.DisputeState {
+		case DisputeOpen:
+			rep.DisputesOpen++
+		case DisputeReversed:
+			rep.DisputesReversed++
 		}
 	}
 	// Workdays are the ledger's, not the attendance's: a job's posting

@@ -22,7 +22,7 @@ func TestExchanged(t *testing.T) {
 	done := func(r *store.HelpRequest, team *store.Team, date string, att ...store.JobAttendance) *store.Job {
 		t.Helper()
 		j := e.Confirm(t, e.Job(t, r, team, date))
-		j, _, err := st.CompleteJob(ctx, v, j.ID, e.Leader(j), store.Completion{Attendance: att})
+		j, _, err := e.CompleteJob(t, j.ID, e.Leader(j), store.Completion{Attendance: att})
 		require.NoError(t, err)
 		return j
 	}

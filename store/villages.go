@@ -22,6 +22,13 @@ func (s *Store) CreateVillage(ctx context.Context, v *Village) error {
 // DefaultFreezeDays is a new village's freeze horizon: today and tomorrow.
 const DefaultFreezeDays = 2
 
+// DefaultAttendanceSlack is a new village's attendance slack: two people
+// beyond a job's planned workers.
+const DefaultAttendanceSlack = 2
+
+// MaxAttendanceSlack is the most people beyond the plan a village may allow.
+const MaxAttendanceSlack = 20
+
 func (s *Store) createVillage(ctx context.Context, db bun.IDB, v *Village) error {
 	v.Name = strings.TrimSpace(v.Name)
 	if v.Name == "" {
@@ -41,6 +48,9 @@ func (s *Store) createVillage(ctx context.Context, db bun.IDB, v *Village) error
 	}
 	if v.FreezeDays == 0 {
 		v.FreezeDays = DefaultFreezeDays
+	}
+	if v.AttendanceSlack == 0 {
+		v.AttendanceSlack = DefaultAttendanceSlack
 	}
 	v.ID, v.CreatedAt = 0, s.Now().UTC()
 	if _, err := db.NewInsert().Model(v).Exec(ctx); err != nil {
@@ -109,6 +119,8 @@ const MaxFreezeDays = 14
 type VillageUpdate struct {
 	SoftLimit  *int64 // half days, ≤ 0
 	FreezeDays *int   // 0 (re-plans may move even today's jobs) … MaxFreezeDays
+	// AttendanceSlack is 0 (no one beyond the plan) … MaxAttendanceSlack.
+	AttendanceSlack *int
 }
 
 // UpdateVillage changes a village's settings. Unlike a new village, whose
@@ -117,6 +129,9 @@ func (s *Store) UpdateVillage(ctx context.Context, id int64, in VillageUpdate) (
 	softLimit := in.SoftLimit
 	if f := in.FreezeDays; f != nil && (*f < 0 || *f > MaxFreezeDays) {
 		return nil, Invalid("body.freezeDays", "冻结期应为0到%[2]d天 the freeze horizon is 0 to %[1]d days, not %[3]d", MaxFreezeDays, MaxFreezeDays, *f)
+	}
+	if a := in.AttendanceSlack; a != nil && (*a < 0 || *a > MaxAttendanceSlack) {
+		return nil, Invalid("body.attendanceSlack", "多出计划的出工人数应为0到%[2]d人 the attendance slack is 0 to %[1]d people, not %[3]d", MaxAttendanceSlack, MaxAttendanceSlack, *a)
 	}
 	var v *Village
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -133,7 +148,10 @@ func (s *Store) UpdateVillage(ctx context.Context, id int64, in VillageUpdate) (
 		if in.FreezeDays != nil {
 			v.FreezeDays = *in.FreezeDays
 		}
-		_, err = tx.NewUpdate().Model(v).Column("soft_limit", "freeze_days").WherePK().Exec(ctx)
+		if in.AttendanceSlack != nil {
+			v.AttendanceSlack = *in.AttendanceSlack
+		}
+		_, err = tx.NewUpdate().Model(v).Column("soft_limit", "freeze_days", "attendance_slack").WherePK().Exec(ctx)
 		return translate(err, "village")
 	})
 	if err != nil {

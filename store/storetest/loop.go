@@ -168,9 +168,40 @@ func (e *Loop) Decline(t *testing.T, j *store.Job) *store.Job {
 	return j
 }
 
-// Complete records every planned worker for a full day each.
+// EveningOf moves the clock on to 18:00 of date in the village, when a
+// leader records the day's attendance; a clock already later stays.
+func (e *Loop) EveningOf(t testing.TB, date string) time.Time {
+	t.Helper()
+	d, err := time.ParseInLocation(time.DateOnly, date, T0.Location())
+	require.NoError(t, err)
+	if evening := d.Add(18 * time.Hour); e.Clock.Now().Before(evening) {
+		e.Clock.Set(evening)
+	}
+	return e.Clock.Now()
+}
+
+// CompleteJob is st.CompleteJob of job id, at 18:00 of the job's day when
+// the test's clock stands earlier; the clock then goes back, so the rest
+// of the test reads its own times as written.
+func (e *Loop) CompleteJob(t *testing.T, id int64, actor string, c store.Completion) (*store.Job, bool, error) {
+	t.Helper()
+	j, err := e.St.GetJob(e.Ctx, e.V.ID, id)
+	require.NoError(t, err)
+	was := e.Clock.Now()
+	e.EveningOf(t, j.Date)
+	defer e.Clock.Set(was)
+	return e.St.CompleteJob(e.Ctx, e.V.ID, id, actor, c)
+}
+
+// Complete records every planned worker for a full day each. A job is
+// never completed before its day: when the test's clock stands earlier,
+// the completion happens at 18:00 of the job's day and the clock then goes
+// back, so the rest of the test reads its own times as written.
 func (e *Loop) Complete(t *testing.T, j *store.Job) *store.Job {
 	t.Helper()
+	was := e.Clock.Now()
+	e.EveningOf(t, j.Date)
+	defer e.Clock.Set(was)
 	att := make([]store.JobAttendance, len(j.Workers))
 	for i, w := range j.Workers {
 		att[i] = store.JobAttendance{HouseholdID: w.HouseholdID, HalfDays: 2 * int64(w.Workers)}
