@@ -185,4 +185,3 @@ func (s *Store) DisputedJobs(ctx context.Context, villageID int64) ([]*Job, erro
 		OrderExpr("disputed_at, id").Limit(MaxPageLimit).Scan(ctx)
 	return out, translate(err, "jobs")
 }
-

@@ -11,7 +11,7 @@ import (
 // Attendance rules and disputes: each village's attendance slack (how many
 // people beyond a job's planned workers a leader may record; default 2),
 // and on each job when it was completed (the start of the household's
-// 3-day dispute window), the dispute's state ('' none, disputed, confirmed,
+// 3-day dispute window), the dispute's state (” none, disputed, confirmed,
 // reversed), its reason, when it was raised, and the reversal a cadre
 // posted for it. Done jobs completed before this step count from their
 // last update.
