@@ -165,6 +165,7 @@ func (s *Server) addRoutes() {
 	s.addCalendarRoutes()
 	s.addRequestRoutes()
 	s.addJobRoutes()
+	s.addDisputeRoutes()
 	s.addPlanRoutes()
 	s.addRunRoutes()
 	s.addEventRoutes()

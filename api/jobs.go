@@ -27,6 +27,11 @@ type Job struct {
 	Meal          bool            `json:"meal" example:"true" doc:"The helped household hosted a meal (a note, not currency) 是否管饭"`
 	Attendance    []JobAttendance `json:"attendance" doc:"Who worked and how long, once done 实际出工"`
 	TransactionID *int64          `json:"transactionId,omitempty" example:"12" doc:"The ledger transaction its completion posted 记账编号"`
+	CompletedAt   *time.Time      `json:"completedAt,omitempty" example:"2026-04-21T10:05:00Z" doc:"When the attendance was recorded 完工记工时间"`
+	Dispute       string          `json:"dispute,omitempty" enum:"open,disputed,confirmed,reversed" example:"open" doc:"Once done: open (the helped household may still dispute the posting), disputed (waiting for a cadre), confirmed (kept by a cadre, or no dispute within 3 days), reversed (a cadre reversed the posting) 异议状态：可提异议、待处理、已确认、已冲正"`
+	DisputeUntil  *time.Time      `json:"disputeUntil,omitempty" example:"2026-04-24T10:05:00Z" doc:"Once done: the end of the household's 3-day dispute window 异议截止时间"`
+	DisputeReason string          `json:"disputeReason,omitempty" example:"我家只来了一个人" doc:"What the household said was wrong 异议原因"`
+	ReversalID    *int64          `json:"reversalId,omitempty" example:"15" doc:"The ledger reversal a cadre posted for the dispute 冲正记账编号"`
 	CreatedBy     string          `json:"createdBy" example:"cadre#token1" doc:"Who made it: a cadre, or the planner 派工人"`
 	Version       int64           `json:"version" example:"3" doc:"Version 版本号"`
 	CreatedAt     time.Time       `json:"createdAt" example:"2026-04-11T12:00:05Z" doc:"Made 派工时间"`
@@ -43,14 +48,17 @@ type PlannedWorker struct {
 // JobAttendance is one household's work on a job.
 type JobAttendance struct {
 	HouseholdID int64   `json:"householdId" minimum:"1" example:"5" doc:"Household that worked 出工农户"`
-	Workdays    float64 `json:"workdays" exclusiveMinimum:"0" maximum:"20" multipleOf:"0.5" example:"1.5" doc:"Workdays, in half-day steps 工日（半天为单位）"`
+	Workers     int     `json:"workers,omitempty" minimum:"0" maximum:"20" example:"1" doc:"People of the household who came; 0 or absent: the people planned for it, or 1 when it was not planned 出工人数（不填按计划人数，计划外按1人）"`
+	Workdays    float64 `json:"workdays" exclusiveMinimum:"0" maximum:"20" multipleOf:"0.5" example:"1" doc:"Workdays, in half-day steps, at most 1 per person on a job-day 工日（半天为单位，每人每个派工日最多1个工日）"`
 	Helper      bool    `json:"helper,omitempty" example:"false" doc:"Not a member of the team: a named helper 非本队队员的帮工"`
+	Reason      string  `json:"reason,omitempty" maxLength:"200" example:"邻居顺路来帮忙" doc:"Why it worked: required for a household the job did not plan (a named helper, or a member not planned) 计划外出工须写明原因"`
 }
 
-func jobOf(j *store.Job, r *store.HelpRequest) Job {
+func jobOf(j *store.Job, r *store.HelpRequest, now time.Time) Job {
 	out := Job{
 		ID: j.ID, TeamID: j.TeamID, RequestID: j.RequestID, Date: j.Date, State: j.State, DeclineReason: j.DeclineReason,
 		Meal: j.Meal, TransactionID: j.TransactionID, CreatedBy: j.CreatedBy, Version: j.Version,
+		CompletedAt: j.CompletedAt, Dispute: j.Dispute(now), DisputeUntil: j.DisputeUntil(), DisputeReason: j.DisputeReason, ReversalID: j.ReversalID,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
 		Workers: make([]PlannedWorker, len(j.Workers)), Attendance: make([]JobAttendance, len(j.Attendance)),
 	}
@@ -61,7 +69,7 @@ func jobOf(j *store.Job, r *store.HelpRequest) Job {
 		out.Workers[i] = PlannedWorker{HouseholdID: w.HouseholdID, Workers: w.Workers}
 	}
 	for i, a := range j.Attendance {
-		out.Attendance[i] = JobAttendance{HouseholdID: a.HouseholdID, Workdays: workdays(a.HalfDays), Helper: a.Helper}
+		out.Attendance[i] = JobAttendance{HouseholdID: a.HouseholdID, Workers: a.Workers, Workdays: workdays(a.HalfDays), Helper: a.Helper, Reason: a.Reason}
 	}
 	return out
 }
@@ -87,7 +95,7 @@ type JobInput struct {
 
 // CompletionInput is the leader's record of a finished job.
 type CompletionInput struct {
-	Attendance []JobAttendance `json:"attendance" minItems:"1" maxItems:"100" doc:"Who worked and how long: members of the team, or named helpers 实际出工"`
+	Attendance []JobAttendance `json:"attendance" minItems:"1" maxItems:"100" doc:"Who worked and how long, one line a household: members of the team, or named helpers; at most the job's planned workers plus the village's attendance slack 实际出工（每户一行，人数不超过计划人数加村里允许的余量）"`
 	Meal       bool            `json:"meal,omitempty" example:"true" doc:"The helped household hosted a meal 是否管饭"`
 }
 
@@ -160,7 +168,7 @@ func (s *Server) addJobRoutes() {
 				return nil, s.problem(ctx, err)
 			}
 		}
-		return listOf(rows, next, func(j *store.Job) Job { return jobOf(j, requests[j.RequestID]) }), nil
+		return listOf(rows, next, func(j *store.Job) Job { return jobOf(j, requests[j.RequestID], s.store.Now()) }), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -177,7 +185,7 @@ func (s *Server) addJobRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &JobOutput{Body: jobOf(j, r)}
+		out := &JobOutput{Body: jobOf(j, r, s.store.Now())}
 		out.Body.Transitions = transitionsOf(ts)
 		return out, nil
 	})
@@ -227,6 +235,10 @@ func (s *Server) addJobRoutes() {
 		Security: secured(store.RoleCadre, store.RoleLeader),
 		Description: "记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped " +
 			"household (or the village fund, when exempt) is debited the total, each worker credited its own. " +
+			"Attendance rules, each a 422 naming the line and nothing written: not before the job's date in the village; " +
+			"each person at most 1 workday, in half days (workdays ≤ workers); no more people than planned plus the village's " +
+			"attendanceSlack; a household the job did not plan needs a reason. The helped household may dispute the posting " +
+			"within 3 days (dispute-job). " +
 			"Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header " +
 			"Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed " +
 			"(already done, declined, …) is 409.",
@@ -247,18 +259,74 @@ func (s *Server) addJobRoutes() {
 		c := store.Completion{Meal: in.Body.Meal, IdempotencyKey: post.IdempotencyKey, RequestHash: post.RequestHash,
 			Attendance: make([]store.JobAttendance, len(in.Body.Attendance))}
 		for i, a := range in.Body.Attendance {
-			c.Attendance[i] = store.JobAttendance{HouseholdID: a.HouseholdID, HalfDays: int64(a.Workdays * 2), Helper: a.Helper}
+			c.Attendance[i] = store.JobAttendance{HouseholdID: a.HouseholdID, Workers: a.Workers, HalfDays: int64(a.Workdays * 2), Helper: a.Helper, Reason: a.Reason}
 		}
 		p := caller(ctx)
 		j, replayed, err := s.store.CompleteJob(ctx, p.VillageID, in.ID, p.String(), c)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &CompletedJobOutput{Body: jobOf(j, r)}
+		out := &CompletedJobOutput{Body: jobOf(j, r, s.store.Now())}
 		if replayed {
 			out.Replayed = "true"
 		}
 		return out, nil
+	})
+}
+
+// DisputeInput is the helped household's objection to a job's posting.
+type DisputeInput struct {
+	Reason string `json:"reason" minLength:"1" maxLength:"200" example:"我家那天只来了一个人，记了三个工日" doc:"What is wrong with what was recorded 异议原因"`
+}
+
+// ResolveDisputeInput is a cadre's decision on a disputed job.
+type ResolveDisputeInput struct {
+	Resolution string `json:"resolution" enum:"confirm,reverse" example:"reverse" doc:"confirm keeps the posting; reverse posts its ledger reversal 处理：confirm维持，reverse冲正"`
+	Note       string `json:"note,omitempty" maxLength:"200" example:"核实后确为误记" doc:"What the cadre found 核实情况"`
+}
+
+func (s *Server) addDisputeRoutes() {
+	huma.Register(s.api, huma.Operation{
+		OperationID: "dispute-job", Method: http.MethodPost, Path: "/v1/jobs/{id}/dispute",
+		Summary: "对记工提出异议 Dispute what a done job posted", Tags: []string{"jobs"}, Security: secured(store.RoleHousehold),
+		Description: "受助户在完工后3天内可对记工提出异议，交村干部核实。 The household helped by a done job disputes the workdays " +
+			"posted against it, within 3 days of the completion (see disputeUntil); the job is flagged for the cadre (board, season " +
+			"report), who confirms or reverses it (resolve-dispute). Only the household of the job's request may dispute (another's " +
+			"job is 404). After the 3 days the posting stands confirmed: 409, ask the cadre; a job not done, already disputed or " +
+			"resolved is 409, saying what to do instead.",
+		Errors: []int{400, 401, 403, 404, 409, 413, 415, 422},
+	}, func(ctx context.Context, in *struct {
+		IDPath
+		Body DisputeInput
+	}) (*JobOutput, error) {
+		if _, _, err := s.jobInScope(ctx, in.ID); err != nil {
+			return nil, err
+		}
+		p := caller(ctx)
+		j, err := s.store.DisputeJob(ctx, p.VillageID, in.ID, p.String(), in.Body.Reason)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return s.jobOutput(ctx, j)
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "resolve-dispute", Method: http.MethodPost, Path: "/v1/jobs/{id}/resolve-dispute",
+		Summary: "处理记工异议 Confirm or reverse a disputed job", Tags: []string{"jobs"}, Security: secured(store.RoleCadre),
+		Description: "村干部核实后维持或冲正；冲正即记一笔反向账。 A cadre settles a disputed job: confirm keeps its posting; reverse " +
+			"posts the ledger reversal of the job's transaction (as reverse-transaction does) in the same step and marks the job " +
+			"reversed. The household and the team are told. A job with no open dispute is 409.",
+		Errors: []int{400, 401, 403, 404, 409, 413, 415, 422},
+	}, func(ctx context.Context, in *struct {
+		IDPath
+		Body ResolveDisputeInput
+	}) (*JobOutput, error) {
+		p := caller(ctx)
+		j, err := s.store.ResolveDispute(ctx, p.VillageID, in.ID, p.String(), in.Body.Resolution, in.Body.Note)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return s.jobOutput(ctx, j)
 	})
 }
 
@@ -291,5 +359,5 @@ func (s *Server) jobOutput(ctx context.Context, j *store.Job) (*JobOutput, error
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
-	return &JobOutput{Body: jobOf(j, r)}, nil
+	return &JobOutput{Body: jobOf(j, r, s.store.Now())}, nil
 }

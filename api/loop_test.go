@@ -169,7 +169,7 @@ func TestClosedLoopEndToEnd(t *testing.T) {
 	attendance := []map[string]any{
 		{"householdId": l.neighbour.ID, "workdays": 2},
 		{"householdId": l.member2.ID, "workdays": 1},
-		{"householdId": l.outsider.ID, "workdays": 0.5, "helper": true},
+		{"householdId": l.outsider.ID, "workdays": 0.5, "helper": true, "reason": "邻居顺路来帮忙"},
 	}
 	resp, done := l.call(t, "POST", "/v1/jobs/"+itoa(jobID)+"/complete", l.leader,
 		map[string]any{"attendance": attendance, "meal": true}, "Idempotency-Key", "done-1")
@@ -374,6 +374,7 @@ func TestLoopAuthorization(t *testing.T) {
 		assert.Contains(t, body["detail"], "is scheduled", "before it is done: the problem says its state")
 
 		l.confirm(t, jobID)
+		l.clock.Advance(34 * time.Hour) // the evening of the job's day, 2026-04-21
 		resp, body = l.call(t, "POST", jp+"/complete", l.leader, complete, "Idempotency-Key", "fb-1")
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
 		resp, body = l.call(t, "POST", rp+"/feedback", l.neighbourTok, map[string]any{"stars": 1})
@@ -403,7 +404,7 @@ func loopRows(tb testing.TB, l *loopEnv) map[string]int {
 func TestLoopBadInput(t *testing.T) {
 	l := mustLoop(t)
 	reqID := l.request(t, l.householdTok, l.field.ID)
-	jobID := l.job(t, reqID, "2026-04-21")
+	jobID := l.job(t, reqID, "2026-04-20") // today: it may be completed
 	l.confirm(t, jobID)
 
 	// A second field whose job the leader declined.
@@ -440,7 +441,7 @@ func TestLoopBadInput(t *testing.T) {
 		{"attendance of a non-member", "POST", complete, l.leader, att(map[string]any{"householdId": l.outsider.ID, "workdays": 1}), 422, "body.attendance[0].householdId", "not a member"},
 		{"zero workdays", "POST", complete, l.leader, att(map[string]any{"householdId": l.neighbour.ID, "workdays": 0}), 422, "body.attendance[0].workdays", ""},
 		{"0.3 workdays", "POST", complete, l.leader, att(map[string]any{"householdId": l.neighbour.ID, "workdays": 0.3}), 422, "body.attendance[0].workdays", "0.5"},
-		{"the helped household paid for its own job", "POST", complete, l.leader, att(map[string]any{"householdId": l.home.ID, "workdays": 1, "helper": true}), 422, "body.attendance[0].householdId", "own job"},
+		{"the helped household paid for its own job", "POST", complete, l.leader, att(map[string]any{"householdId": l.home.ID, "workdays": 1, "helper": true, "reason": "帮忙"}), 422, "body.attendance[0].householdId", "own job"},
 		{"no attendance", "POST", complete, l.leader, map[string]any{"attendance": []any{}}, 422, "body.attendance", ""},
 		{"completing a declined job", "POST", "/v1/jobs/" + itoa(declined) + "/complete", l.leader, att(map[string]any{"householdId": l.neighbour.ID, "workdays": 1}), 409, "", "is declined"},
 		{"confirming a declined job", "POST", "/v1/jobs/" + itoa(declined) + "/confirm", l.leader, nil, 409, "", "is declined"},
@@ -448,7 +449,7 @@ func TestLoopBadInput(t *testing.T) {
 		{"decline with a blank reason", "POST", "/v1/jobs/" + itoa(jobID) + "/decline", l.leader, map[string]any{"reason": "   "}, 422, "body.reason", "reason"},
 		{"decline without a reason", "POST", "/v1/jobs/" + itoa(jobID) + "/decline", l.leader, map[string]any{}, 422, "body", "reason"},
 		{"job for a non-member worker", "POST", "/v1/jobs", l.cadre, map[string]any{"teamId": l.team.ID, "requestId": reqID, "date": "2026-04-23", "workers": []map[string]any{{"householdId": l.outsider.ID, "workers": 1}}}, 422, "body.workers[0].householdId", "not a member"},
-		{"job for a worker already out that day", "POST", "/v1/jobs", l.cadre, map[string]any{"teamId": l.team.ID, "requestId": reqID, "date": "2026-04-21", "workers": []map[string]any{{"householdId": l.neighbour.ID, "workers": 1}}}, 409, "body.workers", "already on job"},
+		{"job for a worker already out that day", "POST", "/v1/jobs", l.cadre, map[string]any{"teamId": l.team.ID, "requestId": reqID, "date": "2026-04-20", "workers": []map[string]any{{"householdId": l.neighbour.ID, "workers": 1}}}, 409, "body.workers", "already on job"},
 		{"job before the window", "POST", "/v1/jobs", l.cadre, map[string]any{"teamId": l.team.ID, "requestId": reqID, "date": "2026-04-19", "workers": []map[string]any{{"householdId": l.member2.ID, "workers": 1}}}, 422, "body.date", "before"},
 		{"job of an unknown team", "POST", "/v1/jobs", l.cadre, map[string]any{"teamId": 999, "requestId": reqID, "date": "2026-04-23", "workers": []map[string]any{{"householdId": l.member2.ID, "workers": 1}}}, 422, "body.teamId", ""},
 		{"season ending before it starts", "POST", "/v1/seasons", l.cadre, map[string]any{"kind": "autumn", "startDate": "2026-11-01", "endDate": "2026-10-01", "tasks": []string{"harvest"}}, 422, "body.endDate", ""},
@@ -501,7 +502,7 @@ func rawCall(url, path, token string, body any, key string) (int, http.Header, m
 func TestConcurrentCompletionPostsOnce(t *testing.T) {
 	l := mustLoop(t)
 	reqID := l.request(t, l.householdTok, l.field.ID)
-	jobID := l.job(t, reqID, "2026-04-21")
+	jobID := l.job(t, reqID, "2026-04-20") // today
 	l.confirm(t, jobID)
 	body := map[string]any{"attendance": []map[string]any{{"householdId": l.neighbour.ID, "workdays": 2}}, "meal": true}
 

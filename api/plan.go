@@ -204,7 +204,7 @@ func (s *Server) addPlanRoutes() {
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}
-			out.Body.Cancelled[i] = jobOf(j, r)
+			out.Body.Cancelled[i] = jobOf(j, r, s.store.Now())
 		}
 		today, err := s.today(ctx, p.VillageID)
 		if err != nil {

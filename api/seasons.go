@@ -136,6 +136,9 @@ type SeasonReport struct {
 	Workdays            float64    `json:"workdays" example:"186.5" doc:"Workdays exchanged on done jobs 换工总工日"`
 	ByTeam              []TeamWork `json:"byTeam" doc:"Each team's share 各互助队"`
 	BelowSoftLimit      int        `json:"belowSoftLimit" example:"2" doc:"Households below the village's soft limit now 低于提醒线的农户数"`
+	Disputed            int        `json:"disputed" example:"1" doc:"The season's done jobs whose posting the helped household disputed, whatever the outcome 被提出异议的派工数"`
+	DisputesOpen        int        `json:"disputesOpen" example:"0" doc:"Of those, still waiting for a cadre 待处理的异议"`
+	DisputesReversed    int        `json:"disputesReversed" example:"1" doc:"Of those, reversed by a cadre 已冲正的异议"`
 }
 
 // TeamWork is one team's share of a season.
@@ -157,6 +160,7 @@ func reportOf(r *store.SeasonReport) SeasonReport {
 		P90ResponseSeconds: seconds(r.P90Response), P90ResponseHours: hours(r.P90Response),
 		Feedbacks: r.Feedbacks, MeanFeedback: r.MeanFeedback, Workdays: workdays(r.HalfDays),
 		ByTeam: make([]TeamWork, len(r.ByTeam)), BelowSoftLimit: r.BelowSoftLimit,
+		Disputed: r.Disputed, DisputesOpen: r.DisputesOpen, DisputesReversed: r.DisputesReversed,
 	}
 	for i, t := range r.ByTeam {
 		out.ByTeam[i] = TeamWork{TeamID: t.TeamID, Name: t.Name, Jobs: t.Jobs, Workdays: workdays(t.HalfDays)}

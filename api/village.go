@@ -20,11 +20,13 @@ type Village struct {
 	// SettlePolicy is carry or zero.
 	SettlePolicy string `json:"settlePolicy" enum:"carry,zero" example:"carry" doc:"At a season's close: carry balances over, or zero them 结算方式"`
 	FreezeDays   int    `json:"freezeDays" example:"2" doc:"Freeze horizon: a re-plan never moves an unconfirmed job dated before today + freezeDays (2: today and tomorrow) 冻结期（天）"`
+	// AttendanceSlack bounds complete-job's attendance.
+	AttendanceSlack int `json:"attendanceSlack" example:"2" doc:"People beyond a job's planned workers a leader may record on it 记工时可多于计划的人数"`
 }
 
 func villageOf(v *store.Village) Village {
 	return Village{ID: v.ID, Name: v.Name, County: v.County, Township: v.Township, Timezone: v.Timezone,
-		SoftLimit: workdays(v.SoftLimit), SettlePolicy: v.SettlePolicy, FreezeDays: v.FreezeDays}
+		SoftLimit: workdays(v.SoftLimit), SettlePolicy: v.SettlePolicy, FreezeDays: v.FreezeDays, AttendanceSlack: v.AttendanceSlack}
 }
 
 // Me is who a token speaks for, so a client can say whom it logged in as.
@@ -87,9 +89,10 @@ func (s *Server) addVillageRoutes() {
 		Errors: []int{400, 401, 403, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		Body struct {
-			SoftLimit    *float64 `json:"softLimit,omitempty" minimum:"-1000" maximum:"0" multipleOf:"0.5" example:"-10" doc:"Soft limit in workdays, ≤ 0 提醒线（工日）"`
-			SettlePolicy *string  `json:"settlePolicy,omitempty" enum:"carry,zero" example:"zero" doc:"At a season's close: carry balances over, or zero them by opening transactions 结算方式：结转或清零"`
-			FreezeDays   *int     `json:"freezeDays,omitempty" minimum:"0" maximum:"14" example:"2" doc:"Freeze horizon, 0 to 14 days: a re-plan never moves an unconfirmed job dated before today + freezeDays; 0 lets it move even today's 冻结期（0到14天）"`
+			SoftLimit       *float64 `json:"softLimit,omitempty" minimum:"-1000" maximum:"0" multipleOf:"0.5" example:"-10" doc:"Soft limit in workdays, ≤ 0 提醒线（工日）"`
+			SettlePolicy    *string  `json:"settlePolicy,omitempty" enum:"carry,zero" example:"zero" doc:"At a season's close: carry balances over, or zero them by opening transactions 结算方式：结转或清零"`
+			FreezeDays      *int     `json:"freezeDays,omitempty" minimum:"0" maximum:"14" example:"2" doc:"Freeze horizon, 0 to 14 days: a re-plan never moves an unconfirmed job dated before today + freezeDays; 0 lets it move even today's 冻结期（0到14天）"`
+			AttendanceSlack *int     `json:"attendanceSlack,omitempty" minimum:"0" maximum:"20" example:"2" doc:"People beyond a job's planned workers a leader may record on it, 0 to 20 记工时可多于计划的人数（0到20）"`
 		}
 	}) (*struct{ Body Village }, error) {
 		if in.Body.SettlePolicy != nil {
@@ -102,7 +105,7 @@ func (s *Server) addVillageRoutes() {
 			l := int64(*in.Body.SoftLimit * 2)
 			limit = &l
 		}
-		v, err := s.store.UpdateVillage(ctx, caller(ctx).VillageID, store.VillageUpdate{SoftLimit: limit, FreezeDays: in.Body.FreezeDays})
+		v, err := s.store.UpdateVillage(ctx, caller(ctx).VillageID, store.VillageUpdate{SoftLimit: limit, FreezeDays: in.Body.FreezeDays, AttendanceSlack: in.Body.AttendanceSlack})
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

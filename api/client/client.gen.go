@@ -234,6 +234,30 @@ func (e HelpRequestTask) Valid() bool {
 	}
 }
 
+// Defines values for JobDispute.
+const (
+	JobDisputeConfirmed JobDispute = "confirmed"
+	JobDisputeDisputed  JobDispute = "disputed"
+	JobDisputeOpen      JobDispute = "open"
+	JobDisputeReversed  JobDispute = "reversed"
+)
+
+// Valid indicates whether the value is a known member of the JobDispute enum.
+func (e JobDispute) Valid() bool {
+	switch e {
+	case JobDisputeConfirmed:
+		return true
+	case JobDisputeDisputed:
+		return true
+	case JobDisputeOpen:
+		return true
+	case JobDisputeReversed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for JobState.
 const (
 	JobStateCancelled JobState = "cancelled"
@@ -441,6 +465,24 @@ func (e RequestInputTask) Valid() bool {
 	case RequestInputTaskPrepare:
 		return true
 	case RequestInputTaskTransplant:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResolveDisputeInputResolution.
+const (
+	Confirm ResolveDisputeInputResolution = "confirm"
+	Reverse ResolveDisputeInputResolution = "reverse"
+)
+
+// Valid indicates whether the value is a known member of the ResolveDisputeInputResolution enum.
+func (e ResolveDisputeInputResolution) Valid() bool {
+	switch e {
+	case Confirm:
+		return true
+	case Reverse:
 		return true
 	default:
 		return false
@@ -1167,7 +1209,7 @@ type CompletionInput struct {
 	// Example: https://example.com/schemas/CompletionInput.json
 	Schema *string `json:"$schema,omitempty"`
 
-	// Attendance Who worked and how long: members of the team, or named helpers 实际出工
+	// Attendance Who worked and how long, one line a household: members of the team, or named helpers; at most the job's planned workers plus the village's attendance slack 实际出工（每户一行，人数不超过计划人数加村里允许的余量）
 	Attendance *[]JobAttendance `json:"attendance"`
 
 	// Meal The helped household hosted a meal 是否管饭
@@ -1222,6 +1264,19 @@ type DefaultSeasonsInput struct {
 //
 // Example: double_rice
 type DefaultSeasonsInputSystem string
+
+// DisputeInput defines model for DisputeInput.
+type DisputeInput struct {
+	// Schema A URL to the JSON Schema for this object.
+	//
+	// Example: https://example.com/schemas/DisputeInput.json
+	Schema *string `json:"$schema,omitempty"`
+
+	// Reason What is wrong with what was recorded 异议原因
+	//
+	// Example: 我家那天只来了一个人，记了三个工日
+	Reason string `json:"reason"`
+}
 
 // ErrorDetail defines model for ErrorDetail.
 type ErrorDetail struct {
@@ -1862,6 +1917,11 @@ type Job struct {
 	// Attendance Who worked and how long, once done 实际出工
 	Attendance *[]JobAttendance `json:"attendance"`
 
+	// CompletedAt When the attendance was recorded 完工记工时间
+	//
+	// Example: 2026-04-21T10:05:00Z
+	CompletedAt *time.Time `json:"completedAt,omitempty"`
+
 	// CreatedAt Made 派工时间
 	//
 	// Example: 2026-04-11T12:00:05Z
@@ -1881,6 +1941,21 @@ type Job struct {
 	//
 	// Example: 队员都在抢收自家早稻
 	DeclineReason *string `json:"declineReason,omitempty"`
+
+	// Dispute Once done: open (the helped household may still dispute the posting), disputed (waiting for a cadre), confirmed (kept by a cadre, or no dispute within 3 days), reversed (a cadre reversed the posting) 异议状态：可提异议、待处理、已确认、已冲正
+	//
+	// Example: open
+	Dispute *JobDispute `json:"dispute,omitempty"`
+
+	// DisputeReason What the household said was wrong 异议原因
+	//
+	// Example: 我家只来了一个人
+	DisputeReason *string `json:"disputeReason,omitempty"`
+
+	// DisputeUntil Once done: the end of the household's 3-day dispute window 异议截止时间
+	//
+	// Example: 2026-04-24T10:05:00Z
+	DisputeUntil *time.Time `json:"disputeUntil,omitempty"`
 
 	// Due The request's due date 求助最晚日期
 	//
@@ -1916,6 +1991,11 @@ type Job struct {
 	//
 	// Example: 3
 	RequestId int64 `json:"requestId"`
+
+	// ReversalId The ledger reversal a cadre posted for the dispute 冲正记账编号
+	//
+	// Example: 15
+	ReversalId *int64 `json:"reversalId,omitempty"`
 
 	// State scheduled → confirmed → done; or declined, cancelled 状态
 	//
@@ -1954,6 +2034,11 @@ type Job struct {
 	Workers *[]PlannedWorker `json:"workers"`
 }
 
+// JobDispute Once done: open (the helped household may still dispute the posting), disputed (waiting for a cadre), confirmed (kept by a cadre, or no dispute within 3 days), reversed (a cadre reversed the posting) 异议状态：可提异议、待处理、已确认、已冲正
+//
+// Example: open
+type JobDispute string
+
 // JobState scheduled → confirmed → done; or declined, cancelled 状态
 //
 // Example: done
@@ -1976,10 +2061,20 @@ type JobAttendance struct {
 	// Example: 5
 	HouseholdId int64 `json:"householdId"`
 
-	// Workdays Workdays, in half-day steps 工日（半天为单位）
+	// Reason Why it worked: required for a household the job did not plan (a named helper, or a member not planned) 计划外出工须写明原因
 	//
-	// Example: 1.5
+	// Example: 邻居顺路来帮忙
+	Reason *string `json:"reason,omitempty"`
+
+	// Workdays Workdays, in half-day steps, at most 1 per person on a job-day 工日（半天为单位，每人每个派工日最多1个工日）
+	//
+	// Example: 1
 	Workdays float64 `json:"workdays"`
+
+	// Workers People of the household who came; 0 or absent: the people planned for it, or 1 when it was not planned 出工人数（不填按计划人数，计划外按1人）
+	//
+	// Example: 1
+	Workers *int64 `json:"workers,omitempty"`
 }
 
 // JobInput defines model for JobInput.
@@ -2711,6 +2806,29 @@ type RequestPatch struct {
 	Workdays *float64 `json:"workdays,omitempty"`
 }
 
+// ResolveDisputeInput defines model for ResolveDisputeInput.
+type ResolveDisputeInput struct {
+	// Schema A URL to the JSON Schema for this object.
+	//
+	// Example: https://example.com/schemas/ResolveDisputeInput.json
+	Schema *string `json:"$schema,omitempty"`
+
+	// Note What the cadre found 核实情况
+	//
+	// Example: 核实后确为误记
+	Note *string `json:"note,omitempty"`
+
+	// Resolution confirm keeps the posting; reverse posts its ledger reversal 处理：confirm维持，reverse冲正
+	//
+	// Example: reverse
+	Resolution ResolveDisputeInputResolution `json:"resolution"`
+}
+
+// ResolveDisputeInputResolution confirm keeps the posting; reverse posts its ledger reversal 处理：confirm维持，reverse冲正
+//
+// Example: reverse
+type ResolveDisputeInputResolution string
+
 // ReverseTransactionRequest defines model for Reverse-transactionRequest.
 type ReverseTransactionRequest struct {
 	// Schema A URL to the JSON Schema for this object.
@@ -3000,6 +3118,21 @@ type SeasonReport struct {
 	//
 	// Example: 0.98
 	CompletionRate float64 `json:"completionRate"`
+
+	// Disputed The season's done jobs whose posting the helped household disputed, whatever the outcome 被提出异议的派工数
+	//
+	// Example: 1
+	Disputed int64 `json:"disputed"`
+
+	// DisputesOpen Of those, still waiting for a cadre 待处理的异议
+	//
+	// Example: 0
+	DisputesOpen int64 `json:"disputesOpen"`
+
+	// DisputesReversed Of those, reversed by a cadre 已冲正的异议
+	//
+	// Example: 1
+	DisputesReversed int64 `json:"disputesReversed"`
 
 	// Done Requests done (or closed after feedback) 已办结
 	//
@@ -3514,6 +3647,11 @@ type UpdateVillageRequest struct {
 	// Example: https://example.com/schemas/Update-villageRequest.json
 	Schema *string `json:"$schema,omitempty"`
 
+	// AttendanceSlack People beyond a job's planned workers a leader may record on it, 0 to 20 记工时可多于计划的人数（0到20）
+	//
+	// Example: 2
+	AttendanceSlack *int64 `json:"attendanceSlack,omitempty"`
+
 	// FreezeDays Freeze horizon, 0 to 14 days: a re-plan never moves an unconfirmed job dated before today + freezeDays; 0 lets it move even today's 冻结期（0到14天）
 	//
 	// Example: 2
@@ -3579,6 +3717,11 @@ type Village struct {
 	//
 	// Example: https://example.com/schemas/Village.json
 	Schema *string `json:"$schema,omitempty"`
+
+	// AttendanceSlack People beyond a job's planned workers a leader may record on it 记工时可多于计划的人数
+	//
+	// Example: 2
+	AttendanceSlack int64 `json:"attendanceSlack"`
 
 	// County County 县
 	//
@@ -3914,6 +4057,12 @@ type CompleteJobJSONRequestBody = CompletionInput
 // DeclineJobJSONRequestBody defines body for DeclineJob for application/json ContentType.
 type DeclineJobJSONRequestBody = ReasonInput
 
+// DisputeJobJSONRequestBody defines body for DisputeJob for application/json ContentType.
+type DisputeJobJSONRequestBody = DisputeInput
+
+// ResolveDisputeJSONRequestBody defines body for ResolveDispute for application/json ContentType.
+type ResolveDisputeJSONRequestBody = ResolveDisputeInput
+
 // UpdateNormsJSONRequestBody defines body for UpdateNorms for application/json ContentType.
 type UpdateNormsJSONRequestBody = NormsBody
 
@@ -4230,7 +4379,7 @@ type ClientInterface interface {
 
 	// CompleteJobWithBody 完工记工 Record who worked and post the workdays
 	//
-	// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
+	// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Attendance rules, each a 422 naming the line and nothing written: not before the job's date in the village; each person at most 1 workday, in half days (workdays ≤ workers); no more people than planned plus the village's attendanceSlack; a household the job did not plan needs a reason. The helped household may dispute the posting within 3 days (dispute-job). Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4239,7 +4388,7 @@ type ClientInterface interface {
 
 	// CompleteJob 完工记工 Record who worked and post the workdays
 	//
-	// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
+	// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Attendance rules, each a 422 naming the line and nothing written: not before the job's date in the village; each person at most 1 workday, in half days (workdays ≤ workers); no more people than planned plus the village's attendanceSlack; a household the job did not plan needs a reason. The helped household may dispute the posting within 3 days (dispute-job). Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4270,6 +4419,42 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/jobs/{id}/decline (the `DeclineJob` operationId).
 	DeclineJob(ctx context.Context, id int64, body DeclineJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisputeJobWithBody 对记工提出异议 Dispute what a done job posted
+	//
+	// 受助户在完工后3天内可对记工提出异议，交村干部核实。 The household helped by a done job disputes the workdays posted against it, within 3 days of the completion (see disputeUntil); the job is flagged for the cadre (board, season report), who confirms or reverses it (resolve-dispute). Only the household of the job's request may dispute (another's job is 404). After the 3 days the posting stands confirmed: 409, ask the cadre; a job not done, already disputed or resolved is 409, saying what to do instead.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/jobs/{id}/dispute (the `DisputeJob` operationId).
+	DisputeJobWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisputeJob 对记工提出异议 Dispute what a done job posted
+	//
+	// 受助户在完工后3天内可对记工提出异议，交村干部核实。 The household helped by a done job disputes the workdays posted against it, within 3 days of the completion (see disputeUntil); the job is flagged for the cadre (board, season report), who confirms or reverses it (resolve-dispute). Only the household of the job's request may dispute (another's job is 404). After the 3 days the posting stands confirmed: 409, ask the cadre; a job not done, already disputed or resolved is 409, saying what to do instead.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/jobs/{id}/dispute (the `DisputeJob` operationId).
+	DisputeJob(ctx context.Context, id int64, body DisputeJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResolveDisputeWithBody 处理记工异议 Confirm or reverse a disputed job
+	//
+	// 村干部核实后维持或冲正；冲正即记一笔反向账。 A cadre settles a disputed job: confirm keeps its posting; reverse posts the ledger reversal of the job's transaction (as reverse-transaction does) in the same step and marks the job reversed. The household and the team are told. A job with no open dispute is 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/jobs/{id}/resolve-dispute (the `ResolveDispute` operationId).
+	ResolveDisputeWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResolveDispute 处理记工异议 Confirm or reverse a disputed job
+	//
+	// 村干部核实后维持或冲正；冲正即记一笔反向账。 A cadre settles a disputed job: confirm keeps its posting; reverse posts the ledger reversal of the job's transaction (as reverse-transaction does) in the same step and marks the job reversed. The household and the team are told. A job with no open dispute is 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/jobs/{id}/resolve-dispute (the `ResolveDispute` operationId).
+	ResolveDispute(ctx context.Context, id int64, body ResolveDisputeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VerifyLedger 核账 Verify the ledger
 	//
@@ -5100,7 +5285,7 @@ func (c *Client) GetJob(ctx context.Context, id int64, reqEditors ...RequestEdit
 
 // CompleteJobWithBody 完工记工 Record who worked and post the workdays
 //
-// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
+// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Attendance rules, each a 422 naming the line and nothing written: not before the job's date in the village; each person at most 1 workday, in half days (workdays ≤ workers); no more people than planned plus the village's attendanceSlack; a household the job did not plan needs a reason. The helped household may dispute the posting within 3 days (dispute-job). Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5119,7 +5304,7 @@ func (c *Client) CompleteJobWithBody(ctx context.Context, id int64, params *Comp
 
 // CompleteJob 完工记工 Record who worked and post the workdays
 //
-// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
+// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Attendance rules, each a 422 naming the line and nothing written: not before the job's date in the village; each person at most 1 workday, in half days (workdays ≤ workers); no more people than planned plus the village's attendanceSlack; a household the job did not plan needs a reason. The helped household may dispute the posting within 3 days (dispute-job). Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5181,6 +5366,82 @@ func (c *Client) DeclineJobWithBody(ctx context.Context, id int64, contentType s
 // Corresponds with POST /v1/jobs/{id}/decline (the `DeclineJob` operationId).
 func (c *Client) DeclineJob(ctx context.Context, id int64, body DeclineJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeclineJobRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisputeJobWithBody 对记工提出异议 Dispute what a done job posted
+//
+// 受助户在完工后3天内可对记工提出异议，交村干部核实。 The household helped by a done job disputes the workdays posted against it, within 3 days of the completion (see disputeUntil); the job is flagged for the cadre (board, season report), who confirms or reverses it (resolve-dispute). Only the household of the job's request may dispute (another's job is 404). After the 3 days the posting stands confirmed: 409, ask the cadre; a job not done, already disputed or resolved is 409, saying what to do instead.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/jobs/{id}/dispute (the `DisputeJob` operationId).
+func (c *Client) DisputeJobWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisputeJobRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisputeJob 对记工提出异议 Dispute what a done job posted
+//
+// 受助户在完工后3天内可对记工提出异议，交村干部核实。 The household helped by a done job disputes the workdays posted against it, within 3 days of the completion (see disputeUntil); the job is flagged for the cadre (board, season report), who confirms or reverses it (resolve-dispute). Only the household of the job's request may dispute (another's job is 404). After the 3 days the posting stands confirmed: 409, ask the cadre; a job not done, already disputed or resolved is 409, saying what to do instead.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/jobs/{id}/dispute (the `DisputeJob` operationId).
+func (c *Client) DisputeJob(ctx context.Context, id int64, body DisputeJobJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisputeJobRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResolveDisputeWithBody 处理记工异议 Confirm or reverse a disputed job
+//
+// 村干部核实后维持或冲正；冲正即记一笔反向账。 A cadre settles a disputed job: confirm keeps its posting; reverse posts the ledger reversal of the job's transaction (as reverse-transaction does) in the same step and marks the job reversed. The household and the team are told. A job with no open dispute is 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/jobs/{id}/resolve-dispute (the `ResolveDispute` operationId).
+func (c *Client) ResolveDisputeWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResolveDisputeRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResolveDispute 处理记工异议 Confirm or reverse a disputed job
+//
+// 村干部核实后维持或冲正；冲正即记一笔反向账。 A cadre settles a disputed job: confirm keeps its posting; reverse posts the ledger reversal of the job's transaction (as reverse-transaction does) in the same step and marks the job reversed. The household and the team are told. A job with no open dispute is 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/jobs/{id}/resolve-dispute (the `ResolveDispute` operationId).
+func (c *Client) ResolveDispute(ctx context.Context, id int64, body ResolveDisputeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResolveDisputeRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7360,6 +7621,100 @@ func NewDeclineJobRequestWithBody(server string, id int64, contentType string, b
 	return req, nil
 }
 
+// NewDisputeJobRequest calls the generic DisputeJob builder with application/json body
+func NewDisputeJobRequest(server string, id int64, body DisputeJobJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDisputeJobRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewDisputeJobRequestWithBody constructs an http.Request for the DisputeJob method, with any body, and a specified content type
+func NewDisputeJobRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/jobs/%s/dispute", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewResolveDisputeRequest calls the generic ResolveDispute builder with application/json body
+func NewResolveDisputeRequest(server string, id int64, body ResolveDisputeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResolveDisputeRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewResolveDisputeRequestWithBody constructs an http.Request for the ResolveDispute method, with any body, and a specified content type
+func NewResolveDisputeRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/jobs/%s/resolve-dispute", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewVerifyLedgerRequest constructs an http.Request for the VerifyLedger method
 func NewVerifyLedgerRequest(server string) (*http.Request, error) {
 	var err error
@@ -9209,7 +9564,7 @@ type ClientWithResponsesInterface interface {
 
 	// CompleteJobWithBodyWithResponse 完工记工 Record who worked and post the workdays
 	//
-	// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
+	// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Attendance rules, each a 422 naming the line and nothing written: not before the job's date in the village; each person at most 1 workday, in half days (workdays ≤ workers); no more people than planned plus the village's attendanceSlack; a household the job did not plan needs a reason. The helped household may dispute the posting within 3 days (dispute-job). Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9218,7 +9573,7 @@ type ClientWithResponsesInterface interface {
 
 	// CompleteJobWithResponse 完工记工 Record who worked and post the workdays
 	//
-	// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
+	// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Attendance rules, each a 422 naming the line and nothing written: not before the job's date in the village; each person at most 1 workday, in half days (workdays ≤ workers); no more people than planned plus the village's attendanceSlack; a household the job did not plan needs a reason. The helped household may dispute the posting within 3 days (dispute-job). Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9251,6 +9606,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/jobs/{id}/decline (the `DeclineJob` operationId).
 	DeclineJobWithResponse(ctx context.Context, id int64, body DeclineJobJSONRequestBody, reqEditors ...RequestEditorFn) (*DeclineJobResponse, error)
+
+	// DisputeJobWithBodyWithResponse 对记工提出异议 Dispute what a done job posted
+	//
+	// 受助户在完工后3天内可对记工提出异议，交村干部核实。 The household helped by a done job disputes the workdays posted against it, within 3 days of the completion (see disputeUntil); the job is flagged for the cadre (board, season report), who confirms or reverses it (resolve-dispute). Only the household of the job's request may dispute (another's job is 404). After the 3 days the posting stands confirmed: 409, ask the cadre; a job not done, already disputed or resolved is 409, saying what to do instead.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/jobs/{id}/dispute (the `DisputeJob` operationId).
+	DisputeJobWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DisputeJobResponse, error)
+
+	// DisputeJobWithResponse 对记工提出异议 Dispute what a done job posted
+	//
+	// 受助户在完工后3天内可对记工提出异议，交村干部核实。 The household helped by a done job disputes the workdays posted against it, within 3 days of the completion (see disputeUntil); the job is flagged for the cadre (board, season report), who confirms or reverses it (resolve-dispute). Only the household of the job's request may dispute (another's job is 404). After the 3 days the posting stands confirmed: 409, ask the cadre; a job not done, already disputed or resolved is 409, saying what to do instead.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/jobs/{id}/dispute (the `DisputeJob` operationId).
+	DisputeJobWithResponse(ctx context.Context, id int64, body DisputeJobJSONRequestBody, reqEditors ...RequestEditorFn) (*DisputeJobResponse, error)
+
+	// ResolveDisputeWithBodyWithResponse 处理记工异议 Confirm or reverse a disputed job
+	//
+	// 村干部核实后维持或冲正；冲正即记一笔反向账。 A cadre settles a disputed job: confirm keeps its posting; reverse posts the ledger reversal of the job's transaction (as reverse-transaction does) in the same step and marks the job reversed. The household and the team are told. A job with no open dispute is 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/jobs/{id}/resolve-dispute (the `ResolveDispute` operationId).
+	ResolveDisputeWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResolveDisputeResponse, error)
+
+	// ResolveDisputeWithResponse 处理记工异议 Confirm or reverse a disputed job
+	//
+	// 村干部核实后维持或冲正；冲正即记一笔反向账。 A cadre settles a disputed job: confirm keeps its posting; reverse posts the ledger reversal of the job's transaction (as reverse-transaction does) in the same step and marks the job reversed. The household and the team are told. A job with no open dispute is 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/jobs/{id}/resolve-dispute (the `ResolveDispute` operationId).
+	ResolveDisputeWithResponse(ctx context.Context, id int64, body ResolveDisputeJSONRequestBody, reqEditors ...RequestEditorFn) (*ResolveDisputeResponse, error)
 
 	// VerifyLedgerWithResponse 核账 Verify the ledger
 	//
@@ -11511,6 +11902,214 @@ func (r DeclineJobResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeclineJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DisputeJobResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Job
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DisputeJobResponse) GetJSON200() *Job {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DisputeJobResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DisputeJobResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DisputeJobResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DisputeJobResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DisputeJobResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DisputeJobResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DisputeJobResponse) GetApplicationproblemJSON415() *ErrorModel {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DisputeJobResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DisputeJobResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DisputeJobResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisputeJobResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisputeJobResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisputeJobResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ResolveDisputeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Job
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResolveDisputeResponse) GetJSON200() *Job {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ResolveDisputeResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ResolveDisputeResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ResolveDisputeResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ResolveDisputeResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ResolveDisputeResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ResolveDisputeResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ResolveDisputeResponse) GetApplicationproblemJSON415() *ErrorModel {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ResolveDisputeResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ResolveDisputeResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ResolveDisputeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResolveDisputeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResolveDisputeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResolveDisputeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14778,7 +15377,7 @@ func (c *ClientWithResponses) GetJobWithResponse(ctx context.Context, id int64, 
 
 // CompleteJobWithBodyWithResponse 完工记工 Record who worked and post the workdays
 //
-// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
+// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Attendance rules, each a 422 naming the line and nothing written: not before the job's date in the village; each person at most 1 workday, in half days (workdays ≤ workers); no more people than planned plus the village's attendanceSlack; a household the job did not plan needs a reason. The helped household may dispute the posting within 3 days (dispute-job). Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14793,7 +15392,7 @@ func (c *ClientWithResponses) CompleteJobWithBodyWithResponse(ctx context.Contex
 
 // CompleteJobWithResponse 完工记工 Record who worked and post the workdays
 //
-// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
+// 记录出工并记账，须带幂等键；重复请求返回原答复。 Records the attendance of a confirmed job and posts its ledger transaction in one step: the helped household (or the village fund, when exempt) is debited the total, each worker credited its own. Attendance rules, each a 422 naming the line and nothing written: not before the job's date in the village; each person at most 1 workday, in half days (workdays ≤ workers); no more people than planned plus the village's attendanceSlack; a household the job did not plan needs a reason. The helped household may dispute the posting within 3 days (dispute-job). Needs an Idempotency-Key: a retry with the same key and body replays the first answer (header Idempotent-Replayed: true); the same key with another body is 422; completing a job that is not confirmed (already done, declined, …) is 409.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14849,6 +15448,66 @@ func (c *ClientWithResponses) DeclineJobWithResponse(ctx context.Context, id int
 		return nil, err
 	}
 	return ParseDeclineJobResponse(rsp)
+}
+
+// DisputeJobWithBodyWithResponse 对记工提出异议 Dispute what a done job posted
+//
+// 受助户在完工后3天内可对记工提出异议，交村干部核实。 The household helped by a done job disputes the workdays posted against it, within 3 days of the completion (see disputeUntil); the job is flagged for the cadre (board, season report), who confirms or reverses it (resolve-dispute). Only the household of the job's request may dispute (another's job is 404). After the 3 days the posting stands confirmed: 409, ask the cadre; a job not done, already disputed or resolved is 409, saying what to do instead.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/jobs/{id}/dispute (the `DisputeJob` operationId).
+func (c *ClientWithResponses) DisputeJobWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DisputeJobResponse, error) {
+	rsp, err := c.DisputeJobWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisputeJobResponse(rsp)
+}
+
+// DisputeJobWithResponse 对记工提出异议 Dispute what a done job posted
+//
+// 受助户在完工后3天内可对记工提出异议，交村干部核实。 The household helped by a done job disputes the workdays posted against it, within 3 days of the completion (see disputeUntil); the job is flagged for the cadre (board, season report), who confirms or reverses it (resolve-dispute). Only the household of the job's request may dispute (another's job is 404). After the 3 days the posting stands confirmed: 409, ask the cadre; a job not done, already disputed or resolved is 409, saying what to do instead.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/jobs/{id}/dispute (the `DisputeJob` operationId).
+func (c *ClientWithResponses) DisputeJobWithResponse(ctx context.Context, id int64, body DisputeJobJSONRequestBody, reqEditors ...RequestEditorFn) (*DisputeJobResponse, error) {
+	rsp, err := c.DisputeJob(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisputeJobResponse(rsp)
+}
+
+// ResolveDisputeWithBodyWithResponse 处理记工异议 Confirm or reverse a disputed job
+//
+// 村干部核实后维持或冲正；冲正即记一笔反向账。 A cadre settles a disputed job: confirm keeps its posting; reverse posts the ledger reversal of the job's transaction (as reverse-transaction does) in the same step and marks the job reversed. The household and the team are told. A job with no open dispute is 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/jobs/{id}/resolve-dispute (the `ResolveDispute` operationId).
+func (c *ClientWithResponses) ResolveDisputeWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResolveDisputeResponse, error) {
+	rsp, err := c.ResolveDisputeWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResolveDisputeResponse(rsp)
+}
+
+// ResolveDisputeWithResponse 处理记工异议 Confirm or reverse a disputed job
+//
+// 村干部核实后维持或冲正；冲正即记一笔反向账。 A cadre settles a disputed job: confirm keeps its posting; reverse posts the ledger reversal of the job's transaction (as reverse-transaction does) in the same step and marks the job reversed. The household and the team are told. A job with no open dispute is 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/jobs/{id}/resolve-dispute (the `ResolveDispute` operationId).
+func (c *ClientWithResponses) ResolveDisputeWithResponse(ctx context.Context, id int64, body ResolveDisputeJSONRequestBody, reqEditors ...RequestEditorFn) (*ResolveDisputeResponse, error) {
+	rsp, err := c.ResolveDispute(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResolveDisputeResponse(rsp)
 }
 
 // VerifyLedgerWithResponse 核账 Verify the ledger
@@ -17041,6 +17700,184 @@ func ParseDeclineJobResponse(rsp *http.Response) (*DeclineJobResponse, error) {
 	}
 
 	response := &DeclineJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Job
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDisputeJobResponse parses an HTTP response from a DisputeJobWithResponse call
+func ParseDisputeJobResponse(rsp *http.Response) (*DisputeJobResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisputeJobResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Job
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResolveDisputeResponse parses an HTTP response from a ResolveDisputeWithResponse call
+func ParseResolveDisputeResponse(rsp *http.Response) (*ResolveDisputeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResolveDisputeResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
