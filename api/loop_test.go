@@ -34,7 +34,8 @@ type loopEnv struct {
 	member2  *store.Household // second member of e.team
 	outsider *store.Household // in no team
 	team2    *store.Team
-	leader2  string // leader of team2
+	leader2  string  // leader of team2
+	fields   []int64 // made by secondField
 }
 
 // testClock is the store's clock; handlers read it while the test moves it.
