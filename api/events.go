@@ -38,6 +38,7 @@ type Event struct {
 var EventTypes = []string{
 	"request.submitted", "job.scheduled", "job.confirmed", "job.declined", "job.cancelled", "job.done",
 	"request.done", "request.feedback", "request.overdue", "jobs.today", "notice.published", "plan.updated",
+	"job.disputed", "job.dispute_resolved",
 }
 
 func eventOf(e *store.OutboxEvent) Event {

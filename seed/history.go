@@ -511,7 +511,8 @@ func (h *history) complete(a *ask, j *store.Job, leader string) error {
 	}
 	if h.rng.IntN(8) == 0 {
 		if helper := h.helperFor(a, j.Date); helper != nil {
-			att = append(att, store.JobAttendance{HouseholdID: helper.ID, HalfDays: 1 + int64(h.rng.IntN(2)), Helper: true})
+			att = append(att, store.JobAttendance{HouseholdID: helper.ID, HalfDays: 1 + int64(h.rng.IntN(2)), Helper: true,
+				Reason: "亲戚顺路来帮忙"})
 			h.busy[j.Date][helper.ID] = true
 		}
 	}

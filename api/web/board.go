@@ -34,6 +34,9 @@ type boardView struct {
 	Version int64  // the newest outbox event: the live refresh asks what came after
 	Every   int64  // how often it asks, in milliseconds
 	Live    string // the board's own address, which the live refresh reads again
+	// Disputes are done jobs the helped household disputed, waiting for a
+	// cadre to confirm or reverse them.
+	Disputes []disputeView
 }
 
 type teamView struct {
@@ -116,6 +119,8 @@ func (p *Pages) board(c *call) error {
 		}
 	case "rain":
 		v.Flash = text(c.lang, "flash.rain", c.r.URL.Query().Get("date"), atoi(c.r.URL.Query().Get("cancelled")))
+	case "resolved":
+		v.Flash = text(c.lang, "flash.resolved", atoi(c.r.URL.Query().Get("job")))
 	}
 	p.render(c, http.StatusOK, "board", "board.title", v)
 	return nil
@@ -261,6 +266,9 @@ func (p *Pages) loadBoard(c *call) (*boardView, error) {
 	slices.SortStableFunc(v.Waiting, func(a, b waitView) int {
 		return cmp.Or(-cmp.Compare(a.Priority, b.Priority), strings.Compare(a.Latest, b.Latest))
 	})
+	if v.Disputes, err = p.disputes(c, names); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 

@@ -26,7 +26,8 @@ type householdView struct {
 	Below    bool // below the village's soft limit
 	Upcoming []jobView
 	Requests []requestView
-	Cadre    bool // a cadre looks on the household's behalf
+	Postings []postingView // done jobs' postings against it, newest first
+	Cadre    bool          // a cadre looks on the household's behalf
 }
 
 type fieldView struct {
@@ -101,7 +102,7 @@ func (p *Pages) showHousehold(c *call, id int64, status int, form askForm, formE
 	today := p.today(c)
 	v := &householdView{H: h, Form: form, Error: formErr, Cadre: c.who.Role == store.RoleCadre}
 	v.Flags = householdFlags(h)
-	if k := c.r.URL.Query().Get("done"); k == "asked" || k == "rated" {
+	if k := c.r.URL.Query().Get("done"); k == "asked" || k == "rated" || k == "disputed" {
 		v.Flash = "flash." + k
 	}
 	fields, err := all(func(pg store.Page) ([]*store.Field, int64, error) {
@@ -182,6 +183,7 @@ func (p *Pages) showHousehold(c *call, id int64, status int, form askForm, formE
 		}
 	}
 	slices.SortFunc(v.Upcoming, func(a, b jobView) int { return strings.Compare(a.Date, b.Date) })
+	v.Postings = p.postings(c, jobs, reqs, names, teams)
 	p.render(c, status, "household", "household.title", v)
 	return nil
 }

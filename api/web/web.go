@@ -75,10 +75,12 @@ func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	srv.Handle("GET /h/{id}", p.guard("household-page", householdRoles, p.household))
 	srv.Handle("POST /h/{id}/requests", p.guard("household-request", householdRoles, p.askForHelp))
 	srv.Handle("POST /h/{id}/requests/{rid}/feedback", p.guard("household-feedback", householdRoles, p.feedback))
+	srv.Handle("POST /h/{id}/jobs/{jid}/dispute", p.guard("household-dispute", householdRoles, p.disputeJob))
 	srv.Handle("GET /board", p.guard("board", cadreOnly, p.board))
 	srv.Handle("GET /board/live", p.guard("board-live", cadreOnly, p.boardLive))
 	srv.Handle("POST /board/plan", p.guard("board-plan", cadreOnly, p.boardPlan))
 	srv.Handle("POST /board/rain", p.guard("board-rain", cadreOnly, p.boardRain))
+	srv.Handle("POST /board/disputes/{jid}", p.guard("board-resolve-dispute", cadreOnly, p.boardResolve))
 	srv.Handle("GET /notice", p.guard("notice", cadreOnly, p.notice))
 	return p
 }

@@ -460,6 +460,7 @@ func TestFeedbackStars(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.st.ConfirmJob(ctx, e.village.ID, j.ID, "test")
 	require.NoError(t, err)
+	e.st.Now = func() time.Time { return time.Date(2027, 4, 7, 18, 0, 0, 0, cst) } // the evening of the job's day
 	_, _, err = e.st.CompleteJob(ctx, e.village.ID, j.ID, "test", store.Completion{
 		Attendance: []store.JobAttendance{{HouseholdID: m.HouseholdID, HalfDays: 2}}})
 	require.NoError(t, err)

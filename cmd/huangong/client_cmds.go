@@ -401,6 +401,24 @@ func attendanceOf(flagName string, values []string, helper bool) ([]apiclient.Jo
 	return out, nil
 }
 
+// withReasons puts each --reason HOUSEHOLD=TEXT on that household's line.
+func withReasons(att []apiclient.JobAttendance, reasons []string) error {
+	for _, v := range reasons {
+		hh, text, ok := strings.Cut(v, "=")
+		id, err := strconv.ParseInt(strings.TrimSpace(hh), 10, 64)
+		text = strings.TrimSpace(text)
+		if !ok || err != nil || text == "" {
+			return usageErrorf("--reason %s: 应为 农户编号=原因 want HOUSEHOLD=TEXT, like 12=亲戚来帮忙", v)
+		}
+		i := slices.IndexFunc(att, func(a apiclient.JobAttendance) bool { return a.HouseholdId == id })
+		if i < 0 {
+			return usageErrorf("--reason %s: 农户 %d 没有记出工 household %d has no --worked or --helper line", v, id, id)
+		}
+		att[i].Reason = &text
+	}
+	return nil
+}
+
 // completeKey is the Idempotency-Key of a completion: the same job and the
 // same attendance give the same key, so running `jobs complete` twice
 // replays the first answer instead of posting the workdays again, and a
@@ -416,9 +434,10 @@ func completeKey(jobID int64, body apiclient.CompleteJobJSONRequestBody) (string
 
 func jobsComplete(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newClientFlags("jobs complete")
-	var worked, helpers workedFlag
+	var worked, helpers, reasons workedFlag
 	f.fs.Var(&worked, "worked", "出工 HOUSEHOLD=WORKDAYS, a member household and its workdays (repeat for each)")
 	f.fs.Var(&helpers, "helper", "帮工 HOUSEHOLD=WORKDAYS, a named helper from outside the team (repeat)")
+	f.fs.Var(&reasons, "reason", "原因 HOUSEHOLD=TEXT, why a household the job did not plan worked (needed for each helper; repeat)")
 	meal := f.fs.Bool("meal", false, "受助户管饭 the household hosted a meal")
 	pos, err := f.parse(args, stdout)
 	if err != nil {
@@ -439,6 +458,9 @@ func jobsComplete(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	att = append(att, extra...)
 	if len(att) == 0 {
 		return usageErrorf("请记录出工 jobs complete needs --worked HOUSEHOLD=WORKDAYS for each household that worked")
+	}
+	if err := withReasons(att, reasons); err != nil {
+		return err
 	}
 	// One order for the same attendance, so the body and its key are the
 	// same however the flags were typed.

@@ -249,27 +249,27 @@ func TestClientLeaderDay(t *testing.T) {
 	assert.Contains(t, r.stdout, fmt.Sprintf("派工 %d 已确认 job %d confirmed", e.job, e.job))
 	assert.Contains(t, row(t, r.stdout, e.job), "已确认 confirmed")
 
-	complete := []string{"jobs", "complete", itoa64(e.job), "--worked", fmt.Sprintf("%d=1.5", m1), "--worked", fmt.Sprintf("%d=1", m2), "--meal"}
+	complete := []string{"jobs", "complete", itoa64(e.job), "--worked", fmt.Sprintf("%d=0.5", m1), "--worked", fmt.Sprintf("%d=1", m2), "--meal"}
 	first := huangong(t, complete...)
 	require.Equal(t, 0, first.code, first.stderr)
-	assert.Regexp(t, fmt.Sprintf(`派工 %d 已完工，记账 \d+，共 2.5 个工日 job %d done: transaction \d+, 2.5 workdays`, e.job, e.job), first.stdout)
-	assert.Regexp(t, fmt.Sprintf(`%d=1.5 %d=1\s+已完工 done 管饭 meal$`, m1, m2), row(t, first.stdout, e.job))
+	assert.Regexp(t, fmt.Sprintf(`派工 %d 已完工，记账 \d+，共 1.5 个工日 job %d done: transaction \d+, 1.5 workdays`, e.job, e.job), first.stdout)
+	assert.Regexp(t, fmt.Sprintf(`%d=0.5 %d=1\s+已完工 done 管饭 meal$`, m1, m2), row(t, first.stdout, e.job))
 	assert.Empty(t, first.stderr)
 
 	r = huangong(t, "balance", itoa64(m1))
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Regexp(t, fmt.Sprintf(`^%d\s+\S+\s+\d+\s+%s\s`, m1, num(before1+1.5)), row(t, r.stdout, m1))
+	assert.Regexp(t, fmt.Sprintf(`^%d\s+\S+\s+\d+\s+%s\s`, m1, num(before1+0.5)), row(t, r.stdout, m1))
 	assert.Contains(t, r.stdout, "户号 Household  户主 Head")
 	assert.Equal(t, before2+1, balanceOf(t, m2))
 
 	// The same record again, the flags in another order: the same answer,
 	// one posting.
-	again := huangong(t, "jobs", "complete", "--meal", "--worked", fmt.Sprintf("%d=1", m2), itoa64(e.job), "--worked", fmt.Sprintf("%d=1.5", m1))
+	again := huangong(t, "jobs", "complete", "--meal", "--worked", fmt.Sprintf("%d=1", m2), itoa64(e.job), "--worked", fmt.Sprintf("%d=0.5", m1))
 	require.Equal(t, 0, again.code, again.stderr)
 	assert.Equal(t, first.stdout, again.stdout)
 	assert.Contains(t, again.stderr, "nothing was posted twice")
 	assert.Equal(t, 1, jobPostings(t, e.app, e.job))
-	assert.Equal(t, before1+1.5, balanceOf(t, m1))
+	assert.Equal(t, before1+0.5, balanceOf(t, m1))
 
 	// Other attendance for a job already done is a conflict, not a second posting.
 	r = huangong(t, "jobs", "complete", itoa64(e.job), "--worked", fmt.Sprintf("%d=2", m1))
@@ -293,7 +293,7 @@ func TestClientLeaderDay(t *testing.T) {
 
 	r = huangong(t, "statement", itoa64(m1))
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Contains(t, r.stdout, fmt.Sprintf("期末 closing %s", num(before1+1.5)))
+	assert.Contains(t, r.stdout, fmt.Sprintf("期末 closing %s", num(before1+0.5)))
 	assert.Contains(t, r.stdout, fmt.Sprintf("%s  %d", e.today, list.Items[0].TransactionID))
 }
 
@@ -324,6 +324,8 @@ func TestClientErrors(t *testing.T) {
 		{"no household", []string{"jobs", "complete", job, "--worked", "1.5"}, exitUsage, "want HOUSEHOLD=WORKDAYS"},
 		{"a household twice", []string{"jobs", "complete", job, "--worked", "5=1", "--worked", "5=0.5"}, exitUsage, "household 5 is listed twice"},
 		{"no attendance", []string{"jobs", "complete", job}, exitUsage, "needs --worked"},
+		{"a reason for no line", []string{"jobs", "complete", job, "--worked", "5=1", "--reason", "6=亲戚"}, exitUsage, "household 6 has no --worked or --helper line"},
+		{"an empty reason", []string{"jobs", "complete", job, "--worked", "5=1", "--reason", "5="}, exitUsage, "want HOUSEHOLD=TEXT"},
 		{"a server that is down", []string{"jobs", "list", "--server", down}, exitServer, "nothing answers at " + down},
 		{"a server URL that does not parse", []string{"jobs", "list", "--server", "http://[::1"}, exitUsage, `bad server URL "http://[::1": missing ']' in host`},
 		{"a server URL of another scheme", []string{"jobs", "list", "--server", "ftp://example.org"}, exitUsage, "want http:// or https://"},
