@@ -42,7 +42,7 @@ Client commands (team leaders' client, 队长客户端; they talk to a server):
   huangong jobs list [--date today|YYYY-MM-DD] [--from D --to D] [--state S] [--request ID]
   huangong jobs confirm ID
   huangong jobs decline ID --reason "…"
-  huangong jobs complete ID --worked HOUSEHOLD=1 … [--helper HOUSEHOLD=1 --reason HOUSEHOLD=TEXT …] [--meal]
+  huangong jobs complete ID --worked HOUSEHOLD=1.5 … [--helper HOUSEHOLD=1 --reason HOUSEHOLD=TEXT …] [--meal]
   huangong jobs watch [--after EVENT]             # follow the team's notifications
   huangong requests list [--state S --task T --season ID --household ID --overdue]
   huangong requests create --field ID --task T --earliest D --latest D [--household ID --workdays W --note …]
