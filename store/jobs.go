@@ -498,7 +498,7 @@ func (s *Store) CompleteJob(ctx context.Context, villageID, id int64, actor stri
 			}
 		}
 		return l.notify(ctx, AudienceHousehold, r.HouseholdID, "job.done", "job", j.ID,
-			"%s %s帮您%s共%s个工日，已记账。", c.team.Name, j.Date, taskNames[r.Task], halfDaysText(total))
+			"%s %s帮您%s共%s个工日，已记账；如有出入，3天内可提异议。", c.team.Name, j.Date, taskNames[r.Task], halfDaysText(total))
 	})
 	if err != nil {
 		return nil, false, err

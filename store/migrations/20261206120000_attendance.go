@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // Attendance rules and disputes: each village's attendance slack (how many
@@ -16,6 +17,8 @@ import (
 // posted for it. Done jobs completed before this step count from their
 // last update.
 func init() {
+	// TIMESTAMP is what bun makes of a time.Time in SQLite; Postgres gets
+	// TIMESTAMPTZ, as bun's own tables there.
 	alters := []struct{ table, column string }{
 		{"villages", "attendance_slack INTEGER NOT NULL DEFAULT 2"},
 		{"jobs", "completed_at TIMESTAMP"},
@@ -27,7 +30,11 @@ func init() {
 	up := func(ctx context.Context, db *bun.DB) error {
 		return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			for _, a := range alters {
-				if _, err := tx.NewAddColumn().Table(a.table).ColumnExpr(a.column).Exec(ctx); err != nil {
+				column := a.column
+				if tx.Dialect().Name() == dialect.PG {
+					column = strings.Replace(column, " TIMESTAMP", " TIMESTAMPTZ", 1)
+				}
+				if _, err := tx.NewAddColumn().Table(a.table).ColumnExpr(column).Exec(ctx); err != nil {
 					return fmt.Errorf("%s %s: %w", a.table, a.column, err)
 				}
 			}
