@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
@@ -54,9 +55,14 @@ func (p *Pages) postings(c *call, jobs []*store.Job, reqs []*store.HelpRequest, 
 			continue
 		}
 		pv := postingView{Job: j.ID, Date: j.Date, Team: teams[j.TeamID], Dispute: j.Dispute(now), Reason: j.DisputeReason}
+		planned := map[int64]int{}
+		for _, w := range j.Workers {
+			planned[w.HouseholdID] = w.Workers
+		}
 		for _, a := range j.Attendance {
 			pv.HalfDays += a.HalfDays
-			pv.People += max(a.Workers, 1)
+			// Records older than the attendance rules carry no people.
+			pv.People += cmp.Or(a.Workers, planned[a.HouseholdID], 1)
 		}
 		if r := byID[j.RequestID]; r != nil {
 			pv.Field, pv.Task = fields[r.FieldID], r.Task
