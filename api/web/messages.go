@@ -148,6 +148,8 @@ var catalogue = map[string][2]string{
 	"rain.undo":       {"撤销停工", "Take back"},
 	"unblock.baddate": {"日期“%s”无效。没有撤销停工。", "“%s” is not a date. Nothing was taken back."},
 	"flash.unblock":   {"%s 已撤销停工，并已重新安排。", "%s is no longer rained out; the season was planned again."},
+	"notice.sheet":    {"第 %d 页，共 %d 页；后面还有 %d 户。", "Sheet %d of %d; %d more households follow."},
+	"notice.next":     {"下一页", "Next sheet"},
 	"grid.more":       {"农时太长，另有 %d 天未显示。", "The season is too long: %d more days are not shown."},
 	"rain.badgroup":   {"村民小组“%s”无效：请选一个村民小组，或者选全村。没有登记停工。", "“%s” is not a village group: choose a group, or the whole village. Nothing was marked."},
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"huangong/api/web"
 	"huangong/store"
 )
 
@@ -121,4 +122,29 @@ func TestFormsRefuseNUL(t *testing.T) {
 	bs, err := e.st.ListBlockedDays(context.Background(), e.village.ID, "", "")
 	require.NoError(t, err)
 	assert.Empty(t, bs)
+}
+
+// TestPagesRenderACappedAmount: a season typed before the bounds existed
+// (0202-07-07) shows 120 days and a line saying how many more there are,
+// not centuries; the notice prints its households in sheets.
+func TestPagesRenderACappedAmount(t *testing.T) {
+	e := mustEnv(t)
+	c, _, season := e.cadreOnBoard(t)
+	_, err := e.st.DB().Exec("UPDATE seasons SET start_date = '0202-07-07' WHERE id = ?", season)
+	require.NoError(t, err)
+	resp, body := c.get("/board?season=" + season)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Less(t, len(body), 2<<20, "a page, not 100 MB")
+	assert.Len(t, regexp.MustCompile(`<tr class="[^"]*" data-date=`).FindAllString(body, -1), store.MaxSeasonDays)
+	assert.Contains(t, body, "农时太长，另有")
+
+	defer web.SetNoticeRowsPerSheet(100)()
+	resp, body = c.get("/notice")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Len(t, regexp.MustCompile(`<tr data-household=`).FindAllString(body, -1), 100)
+	assert.Contains(t, body, "第 1 页，共 2 页；后面还有 50 户。")
+	assert.Contains(t, body, "page=2")
+	resp, body = c.get("/notice?page=2")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Len(t, regexp.MustCompile(`<tr data-household=`).FindAllString(body, -1), 50)
 }
