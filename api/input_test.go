@@ -76,3 +76,23 @@ func TestNULInAnUnknownPathIsAudited(t *testing.T) {
 	require.NoError(t, e.st.DB().QueryRow("SELECT COUNT(*) FROM audit_log WHERE outcome = 'denied' AND target = '/v1/no%00such'").Scan(&n))
 	assert.Equal(t, 1, n)
 }
+
+// TestADenialWithNULInThePathIsAudited: the audit line of a denial keeps
+// a path with a NUL in it (as %00) instead of failing to be written.
+func TestADenialWithNULInThePathIsAudited(t *testing.T) {
+	e := mustEnv(t)
+	for _, c := range []struct{ method, path, token, action, target string }{
+		{"PATCH", "/v1/households/%00", e.leader, "update-household", "/v1/households/%00"},
+		{"DELETE", "/v1/blocked-days/2026-04-22%00", e.householdTok, "unblock-day", "/v1/blocked-days/2026-04-22%00"},
+		{"GET", "/v1/audit/%00", "", "unknown", "/v1/audit/%00"},
+	} {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			resp, body := e.call(t, c.method, c.path, c.token, nil)
+			assert.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, resp.StatusCode, body)
+			var n int
+			require.NoError(t, e.st.DB().QueryRow("SELECT COUNT(*) FROM audit_log WHERE action = ? AND outcome = 'denied' AND target = ?",
+				c.action, c.target).Scan(&n))
+			assert.Equal(t, 1, n, "the denial is audited, its NUL written as %%00")
+		})
+	}
+}
