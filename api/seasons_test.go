@@ -216,6 +216,12 @@ func TestSeasonDatesAreBounded(t *testing.T) {
 	}
 	resp, body := l.call(t, "POST", "/v1/seasons", l.cadre, season("2027-06-01", "2027-09-28"))
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "next year and 120 days are fine: %v", body)
+	for _, year := range []int{2024, 2028} {
+		n := tableRows(t, l.testEnv, "seasons")
+		resp, body = l.call(t, "POST", "/v1/seasons/defaults", l.cadre, map[string]any{"year": year})
+		assertProblem(t, resp, body, http.StatusUnprocessableEntity, "body.year")
+		assert.Equal(t, n, tableRows(t, l.testEnv, "seasons"), "nothing is written")
+	}
 
 	sp := "/v1/seasons/" + itoa(l.season)
 	resp, body = l.call(t, "GET", sp, l.cadre, nil)
