@@ -48,6 +48,15 @@ func NewServer(st *store.Store, log *slog.Logger) *Server {
 	finishDocument(s.api.OpenAPI())
 	// Anything no operation serves is a problem too, not a text/plain 404.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if BadText(r.URL.Path) != "" {
+			// A probe with a NUL or broken bytes in the path is a denial
+			// the log keeps, even where no operation matched.
+			e := &store.AuditEntry{Action: "unknown", Target: r.URL.Path, Status: http.StatusNotFound,
+				Actor: "anonymous", Outcome: store.OutcomeDenied}
+			if err := st.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
+				log.Error("audit", "err", err, "target", e.Target)
+			}
+		}
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte(`{"title":"Not Found","status":404,"detail":"no such operation 无此接口; see /docs"}`))

@@ -55,6 +55,7 @@ func caller(ctx context.Context) *Principal {
 type requestAudit struct {
 	principal *Principal
 	denied    bool
+	refused   bool // input refused before the handler: audited even for a read
 }
 
 // deny marks the request as denied in the audit log and returns the 404 the
@@ -108,6 +109,11 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.writeProblem(ctx, store.Errorf(store.EFORBIDDEN, "该角色无权执行此操作 role %s may not call %s", p.Role, op.OperationID))
 		return
 	}
+	if err := s.checkText(ctx, op); err != nil {
+		ra.refused = true
+		s.writeProblem(ctx, err)
+		return
+	}
 	ctx = huma.WithValue(ctx, principalKey, p)
 	ctx = huma.WithValue(ctx, auditKey, ra)
 	next(ctx)
@@ -145,12 +151,13 @@ func (s *Server) unauthorized(ctx huma.Context, msg string) {
 	s.writeProblem(ctx, store.Errorf(store.EUNAUTHORIZED, "%s", msg))
 }
 
-// audit writes one line for a mutating request or a denial. It runs after
+// audit writes one line for a mutating request, a denial, or input
+// refused before the handler. It runs after
 // the response is written, so a failure here is logged, not shown.
 func (s *Server) audit(ctx huma.Context, op *huma.Operation, ra *requestAudit) {
 	status := ctx.Status()
 	mutating := op.Method != http.MethodGet && op.Method != http.MethodHead
-	if !mutating && !ra.denied {
+	if !mutating && !ra.denied && !ra.refused {
 		return
 	}
 	e := &store.AuditEntry{Action: op.OperationID, Target: ctx.URL().Path, Status: status, Actor: "anonymous"}

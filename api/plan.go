@@ -126,6 +126,7 @@ type BlockInput struct {
 	Dates  []string `json:"dates" minItems:"1" maxItems:"31" uniqueItems:"true" format:"date" example:"[\"2026-04-22\"]" doc:"Days no field can be worked 停工日期"`
 	Group  int      `json:"group,omitempty" minimum:"0" maximum:"999" example:"0" doc:"One village group's fields, or 0 (absent) for the whole village 村民小组（0为全村）"`
 	Reason string   `json:"reason" minLength:"1" maxLength:"200" example:"大雨" doc:"Why 原因"`
+	DryRun bool     `json:"dryRun,omitempty" example:"false" doc:"Only say what would be cancelled (jobs, households); nothing is written 只预览，不登记"`
 }
 
 // BlockedDay is a day no field can be worked.
@@ -150,9 +151,56 @@ type SeasonReplan struct {
 
 // BlockBody is what blocking days did.
 type BlockBody struct {
-	Blocked   []BlockedDay   `json:"blocked" doc:"The days, as recorded; a day blocked before keeps its first reason 停工日"`
-	Cancelled []Job          `json:"cancelled" doc:"Scheduled and confirmed jobs on those days, now cancelled 已取消的派工"`
-	Replans   []SeasonReplan `json:"replans" doc:"The open or planned seasons the days fall in, planned again 重新安排的农时"`
+	Blocked    []BlockedDay   `json:"blocked" doc:"The days, as recorded; a day blocked before keeps its first reason 停工日"`
+	Cancelled  []Job          `json:"cancelled" doc:"Scheduled and confirmed jobs on those days, now cancelled 已取消的派工"`
+	Replans    []SeasonReplan `json:"replans" doc:"The open or planned seasons the days fall in, planned again 重新安排的农时"`
+	Households int            `json:"households" example:"3" doc:"How many households the cancelled jobs were for 涉及农户数"`
+	DryRun     bool           `json:"dryRun" example:"false" doc:"True when nothing was written: blocked, cancelled and households say what would be 仅预览"`
+}
+
+// blockOutput answers 201 when days were blocked, 200 for a dry run.
+type blockOutput struct {
+	Status int
+	Body   BlockBody
+}
+
+// UnblockBody is what taking back a blocked day did.
+type UnblockBody struct {
+	Unblocked BlockedDay     `json:"unblocked"`
+	Replans   []SeasonReplan `json:"replans" doc:"The open or planned seasons the day falls in, planned again 重新安排的农时"`
+}
+
+// replanDays plans again, with the re-plan's budget, each open or planned
+// season not yet over that one of the dates falls in. A season that
+// cannot be planned now says why (run-plan retries); other errors stop.
+func (s *Server) replanDays(ctx context.Context, villageID int64, dates []string) ([]SeasonReplan, error) {
+	out := []SeasonReplan{}
+	today, err := s.today(ctx, villageID)
+	if err != nil {
+		return nil, err
+	}
+	seasons, err := s.store.ListSeasons(ctx, villageID, 0)
+	if err != nil {
+		return nil, err
+	}
+	for _, se := range seasons {
+		covers := slices.ContainsFunc(dates, func(d string) bool { return se.StartDate <= d && d <= se.EndDate })
+		if se.State == store.SeasonClosed || se.EndDate < today || !covers {
+			continue
+		}
+		rp := SeasonReplan{SeasonID: se.ID}
+		rp.Plan, err = s.runPlan(ctx, store.PlanScope{SeasonID: se.ID}, planner.Options{Iterations: planner.ReplanIterations}, false)
+		var se huma.StatusError
+		if code := store.ErrorCode(err); code == store.EINVALID || code == store.ECONFLICT {
+			rp.Error = store.ErrorMessage(err)
+		} else if errors.As(err, &se) && se.GetStatus() == http.StatusServiceUnavailable {
+			rp.Error = se.Error()
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, rp)
+	}
+	return out, nil
 }
 
 func (s *Server) addPlanRoutes() {
@@ -186,16 +234,26 @@ func (s *Server) addPlanRoutes() {
 		Description: "登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs " +
 			"on them (on the group's fields), telling each team and household; a request left with no job goes back to " +
 			"submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again " +
-			"changes nothing, so a retry is safe.",
+			"changes nothing, so a retry is safe. With dryRun nothing is written: the answer (200) names the days, the jobs " +
+			"that would be cancelled and how many households they are for, for the cadre to confirm. unblock-day takes a day back.",
 		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 413, 415, 422},
-	}, func(ctx context.Context, in *struct{ Body BlockInput }) (*struct{ Body BlockBody }, error) {
+	}, func(ctx context.Context, in *struct{ Body BlockInput }) (*blockOutput, error) {
 		p, b := caller(ctx), in.Body
-		blocking, err := s.store.BlockDays(ctx, p.VillageID, p.String(), b.Dates, b.Group, b.Reason)
+		block := s.store.BlockDays
+		if b.DryRun {
+			block = s.store.PreviewBlockDays
+		}
+		blocking, err := block(ctx, p.VillageID, p.String(), b.Dates, b.Group, b.Reason)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &struct{ Body BlockBody }{Body: BlockBody{Blocked: make([]BlockedDay, len(blocking.Days)),
-			Cancelled: make([]Job, len(blocking.Cancelled)), Replans: []SeasonReplan{}}}
+		out := &blockOutput{Body: BlockBody{Blocked: make([]BlockedDay, len(blocking.Days)),
+			Cancelled: make([]Job, len(blocking.Cancelled)), Replans: []SeasonReplan{},
+			Households: len(blocking.Households), DryRun: b.DryRun}}
+		out.Status = http.StatusCreated
+		if b.DryRun {
+			out.Status = http.StatusOK
+		}
 		for i, d := range blocking.Days {
 			out.Body.Blocked[i] = blockedDayOf(d)
 		}
@@ -206,30 +264,35 @@ func (s *Server) addPlanRoutes() {
 			}
 			out.Body.Cancelled[i] = jobOf(j, r, s.store.Now())
 		}
-		today, err := s.today(ctx, p.VillageID)
+		if b.DryRun {
+			return out, nil
+		}
+		if out.Body.Replans, err = s.replanDays(ctx, p.VillageID, b.Dates); err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		return out, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "unblock-day", Method: http.MethodDelete, Path: "/v1/blocked-days/{date}",
+		Summary: "撤销停工日 Take back a rained-out day and plan again", Tags: []string{"plan"}, Security: secured(store.RoleCadre),
+		Description: "撤销停工日，随后重新安排所在农时。 Takes back a blocked day for the whole village (group 0 or absent) or one " +
+			"village group — the rain did not come, or the day was a slip — and plans each open or planned season it " +
+			"falls in again, so the day can be worked. The jobs the block cancelled stay cancelled (their households " +
+			"were told); the re-plan places the requests again. A day not blocked (for that group) is 404.",
+		Errors: []int{401, 403, 404, 422},
+	}, func(ctx context.Context, in *struct {
+		Date  string `path:"date" format:"date" example:"2026-04-22" doc:"The blocked day 停工日期"`
+		Group int    `query:"group" minimum:"0" maximum:"999" example:"0" doc:"The village group it was blocked for, or 0 (absent) for the whole village 村民小组（0为全村）"`
+	}) (*struct{ Body UnblockBody }, error) {
+		p := caller(ctx)
+		b, err := s.store.UnblockDay(ctx, p.VillageID, in.Date, in.Group)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		seasons, err := s.store.ListSeasons(ctx, p.VillageID, 0)
-		if err != nil {
+		out := &struct{ Body UnblockBody }{Body: UnblockBody{Unblocked: blockedDayOf(b)}}
+		if out.Body.Replans, err = s.replanDays(ctx, p.VillageID, []string{b.Date}); err != nil {
 			return nil, s.problem(ctx, err)
-		}
-		for _, se := range seasons {
-			covers := slices.ContainsFunc(b.Dates, func(d string) bool { return se.StartDate <= d && d <= se.EndDate })
-			if se.State == store.SeasonClosed || se.EndDate < today || !covers {
-				continue
-			}
-			rp := SeasonReplan{SeasonID: se.ID}
-			rp.Plan, err = s.runPlan(ctx, store.PlanScope{SeasonID: se.ID}, planner.Options{Iterations: planner.ReplanIterations}, false)
-			var se huma.StatusError
-			if code := store.ErrorCode(err); code == store.EINVALID || code == store.ECONFLICT {
-				rp.Error = store.ErrorMessage(err)
-			} else if errors.As(err, &se) && se.GetStatus() == http.StatusServiceUnavailable {
-				rp.Error = se.Error()
-			} else if err != nil {
-				return nil, s.problem(ctx, err)
-			}
-			out.Body.Replans = append(out.Body.Replans, rp)
 		}
 		return out, nil
 	})

@@ -95,7 +95,7 @@ func TestPlanOperationsAreInTheContract(t *testing.T) {
 			ids[op.OperationID] = true
 		}
 	}
-	for _, id := range []string{"run-plan", "block-days", "list-blocked-days"} {
+	for _, id := range []string{"run-plan", "block-days", "list-blocked-days", "unblock-day"} {
 		assert.True(t, ids[id], "operation %s is missing", id)
 	}
 }
@@ -206,8 +206,28 @@ func TestRunPlanKeepsConfirmedAndBlockDaysReplans(t *testing.T) {
 	events, err := l.st.Outbox(context.Background(), l.village.ID, store.OutboxFilter{})
 	require.NoError(t, err)
 	after := events[len(events)-1].ID
-	resp, body := l.call(t, "POST", "/v1/blocked-days", l.cadre, map[string]any{"dates": []string{rainy}, "reason": "大雨"})
+	// A dry run names what the block would cancel, and writes nothing.
+	resp, body := l.call(t, "POST", "/v1/blocked-days", l.cadre, map[string]any{"dates": []string{rainy}, "reason": "大雨", "dryRun": true})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Equal(t, true, body["dryRun"])
+	assert.Len(t, body["cancelled"], len(onRainy))
+	households := map[any]bool{}
+	for _, j := range body["cancelled"].([]any) {
+		households[j.(map[string]any)["householdId"]] = true
+	}
+	assert.EqualValues(t, len(households), body["households"])
+	assert.Positive(t, body["households"])
+	_, list := l.call(t, "GET", "/v1/blocked-days", l.cadre, nil)
+	assert.Empty(t, items(list), "a dry run blocks nothing")
+	for _, j := range onRainy {
+		_, got := l.call(t, "GET", "/v1/jobs/"+itoa(j), l.cadre, nil)
+		assert.NotEqual(t, "cancelled", got["state"], "a dry run cancels nothing")
+	}
+
+	resp, body = l.call(t, "POST", "/v1/blocked-days", l.cadre, map[string]any{"dates": []string{rainy}, "reason": "大雨"})
 	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	assert.Equal(t, false, body["dryRun"])
+	assert.EqualValues(t, len(households), body["households"])
 	blocked := body["blocked"].([]any)
 	require.Len(t, blocked, 1)
 	assert.Equal(t, rainy, blocked[0].(map[string]any)["date"])
@@ -250,10 +270,39 @@ func TestRunPlanKeepsConfirmedAndBlockDaysReplans(t *testing.T) {
 	}
 	assertPlanRules(t, l)
 
-	resp, list := l.call(t, "GET", "/v1/blocked-days", l.householdTok, nil)
+	resp, list = l.call(t, "GET", "/v1/blocked-days", l.householdTok, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, list)
 	require.Len(t, items(list), 1)
 	assert.Equal(t, "大雨", items(list)[0]["reason"])
+
+	t.Run("unblock-day takes the day back and plans again", func(t *testing.T) {
+		resp, body := l.call(t, "DELETE", "/v1/blocked-days/"+rainy+"?group=3", l.cadre, nil)
+		assertProblem(t, resp, body, http.StatusNotFound, "")
+		resp, body = l.call(t, "DELETE", "/v1/blocked-days/"+rainy, l.leader, nil)
+		assertProblem(t, resp, body, http.StatusForbidden, "")
+
+		resp, body = l.call(t, "DELETE", "/v1/blocked-days/"+rainy, l.cadre, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		assert.Equal(t, rainy, body["unblocked"].(map[string]any)["date"])
+		assert.Equal(t, "大雨", body["unblocked"].(map[string]any)["reason"])
+		replans := body["replans"].([]any)
+		require.Len(t, replans, 1)
+		rp := replans[0].(map[string]any)
+		assert.EqualValues(t, l.season, rp["seasonId"])
+		require.Nil(t, rp["error"], rp)
+		assert.Equal(t, false, rp["plan"].(map[string]any)["dryRun"], "the season is planned again and saved")
+
+		_, list := l.call(t, "GET", "/v1/blocked-days", l.cadre, nil)
+		assert.Empty(t, items(list), "the day is no longer blocked")
+		assert.Equal(t, 1, auditRows(t, l.testEnv, "unblock-day", "ok"))
+		assertPlanRules(t, l)
+
+		resp, body = l.call(t, "DELETE", "/v1/blocked-days/"+rainy, l.cadre, nil)
+		assertProblem(t, resp, body, http.StatusNotFound, "")
+		assert.Regexp(t, `^\p{Han}`, body["detail"])
+		resp, body = l.call(t, "DELETE", "/v1/blocked-days/2026-02-30", l.cadre, nil)
+		assertProblem(t, resp, body, http.StatusUnprocessableEntity, "")
+	})
 }
 
 func TestPlanAuthorizationAndBadInput(t *testing.T) {

@@ -240,18 +240,29 @@ func (s *Server) addSeasonRoutes() {
 		}
 		se, err := s.store.UpdateSeason(ctx, caller(ctx).VillageID, in.ID, version, func(se *store.Season) error {
 			b := in.Body
+			oldEnd := se.EndDate
 			set(&se.Name, b.Name)
 			set(&se.StartDate, b.StartDate)
 			set(&se.EndDate, b.EndDate)
 			set(&se.Tasks, b.Tasks)
-			if len(b.Crons) > 0 {
-				crons := maps.Clone(se.Crons)
-				if crons == nil {
-					crons = map[string]string{}
-				}
-				maps.Copy(crons, b.Crons)
-				se.Crons = crons
+			crons := maps.Clone(se.Crons)
+			if crons == nil {
+				crons = map[string]string{}
 			}
+			if se.EndDate != oldEnd {
+				// The close cron derived from the old end date moves with
+				// it; one the cadre set by hand stays theirs.
+				was, _ := scheduler.DefaultCrons(oldEnd)
+				now, err := scheduler.DefaultCrons(se.EndDate)
+				if err != nil {
+					return store.Invalid("body.endDate", "%s", store.ErrorMessage(err))
+				}
+				if c := crons[scheduler.CronClose]; c == "" || c == was[scheduler.CronClose] {
+					crons[scheduler.CronClose] = now[scheduler.CronClose]
+				}
+			}
+			maps.Copy(crons, b.Crons)
+			se.Crons = crons
 			if b.State != nil && *b.State == store.SeasonClosed && se.State != store.SeasonClosed {
 				// Closing settles the season; it must not be skipped.
 				return &store.Error{Code: store.ECONFLICT, Field: "body.state",

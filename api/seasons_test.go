@@ -191,3 +191,58 @@ func TestSeasonCrons(t *testing.T) {
 	assert.Equal(t, "30 5 * * *", crons["morning"])
 	assert.Equal(t, "30 19 * * *", crons["plan"], "the others stay")
 }
+
+func TestSeasonDatesAreBounded(t *testing.T) {
+	l := mustLoop(t) // the village's today is 2026-04-20: seasons may fall in 2025–2027
+	season := func(start, end string) map[string]any {
+		return map[string]any{"kind": "summer", "startDate": start, "endDate": end, "tasks": []string{"harvest"}}
+	}
+	for _, c := range []struct {
+		name, start, end, location string
+	}{
+		{"a typo'd year", "0202-07-07", "2026-08-05", "body.startDate"},
+		{"year zero", "0000-01-01", "0000-02-01", "body.startDate"},
+		{"an end two years on", "2026-07-07", "2028-07-08", "body.endDate"},
+		{"two years back", "2024-07-07", "2024-08-01", "body.startDate"},
+		{"130 days", "2026-06-01", "2026-10-08", "body.endDate"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := tableRows(t, l.testEnv, "seasons")
+			resp, body := l.call(t, "POST", "/v1/seasons", l.cadre, season(c.start, c.end))
+			assertProblem(t, resp, body, http.StatusUnprocessableEntity, c.location)
+			assert.Regexp(t, `^\p{Han}`, body["detail"], "Chinese first")
+			assert.Equal(t, n, tableRows(t, l.testEnv, "seasons"), "nothing is written")
+		})
+	}
+	resp, body := l.call(t, "POST", "/v1/seasons", l.cadre, season("2027-06-01", "2027-09-28"))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "next year and 120 days are fine: %v", body)
+	for _, year := range []int{2024, 2028} {
+		n := tableRows(t, l.testEnv, "seasons")
+		resp, body = l.call(t, "POST", "/v1/seasons/defaults", l.cadre, map[string]any{"year": year})
+		assertProblem(t, resp, body, http.StatusUnprocessableEntity, "body.year")
+		assert.Equal(t, n, tableRows(t, l.testEnv, "seasons"), "nothing is written")
+	}
+
+	sp := "/v1/seasons/" + itoa(l.season)
+	resp, body = l.call(t, "GET", sp, l.cadre, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "0 22 10 5 *", body["crons"].(map[string]any)["close"])
+	resp, body = l.call(t, "PATCH", sp, l.cadre, map[string]any{"startDate": "0202-07-07"}, "If-Match", resp.Header.Get("ETag"))
+	assertProblem(t, resp, body, http.StatusUnprocessableEntity, "body.startDate")
+	resp, body = l.call(t, "PATCH", sp, l.cadre, map[string]any{"endDate": "2026-09-30"}, "If-Match", `"1"`)
+	assertProblem(t, resp, body, http.StatusUnprocessableEntity, "body.endDate")
+
+	t.Run("moving the end date moves the close cron", func(t *testing.T) {
+		resp, body := l.call(t, "PATCH", sp, l.cadre, map[string]any{"endDate": "2026-05-20"}, "If-Match", `"1"`)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		crons := body["crons"].(map[string]any)
+		assert.Equal(t, "0 22 20 5 *", crons["close"])
+		assert.Equal(t, "0 20 * * *", crons["plan"], "the other crons stay")
+
+		resp, body = l.call(t, "PATCH", sp, l.cadre, map[string]any{"crons": map[string]string{"close": "0 21 20 5 *"}}, "If-Match", `"2"`)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		resp, body = l.call(t, "PATCH", sp, l.cadre, map[string]any{"endDate": "2026-05-25"}, "If-Match", `"3"`)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		assert.Equal(t, "0 21 20 5 *", body["crons"].(map[string]any)["close"], "a close cron the cadre set stays theirs")
+	})
+}

@@ -408,6 +408,11 @@ func CreateDefaultSeasons(ctx context.Context, st *store.Store, villageID int64,
 	if err != nil {
 		return nil, nil, err
 	}
+	// The seasons' own bounds (the village's year ± 1) would name their
+	// dates; the caller sent a year.
+	if now := st.Now().In(v.Location()).Year(); year < now-1 || year > now+1 {
+		return nil, nil, store.Invalid("year", "农时须在%[2]d至%[3]d年之间 %[1]d is outside %[2]d–%[3]d, the village's year ± 1", year, now-1, now+1)
+	}
 	specs, err := DefaultSeasons(year, v.Location(), system)
 	if err != nil {
 		return nil, nil, err

@@ -190,8 +190,9 @@ type dueSlot struct {
 
 // Tick runs what is due at now, if this instance holds the lease: for
 // each job of each open season, the slots after the last one recorded up
-// to now. Slots older than the catch-up window are recorded as missed
-// (except season-close, which a season needs however late); the others
+// to now. Slots older than the catch-up window are recorded as missed,
+// one row per job and catch-up standing for them all (except
+// season-close, which a season needs however late); the others
 // are claimed one by one, oldest first, and run, each recorded as
 // succeeded or failed — a panic is a failure, and the next slot still
 // runs. A tick while another is running is skipped. Until the next slot
@@ -224,6 +225,8 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
 	}
 	villages := map[int64]*store.Village{}
 	var runs []dueSlot
+	missed := map[store.RunKey]*pendingMissed{} // recorded after the runs, one row a job
+	var order []store.RunKey
 	for _, se := range seasons {
 		v := villages[se.VillageID]
 		if v == nil {
@@ -238,25 +241,20 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
 			if s.jobs[job] == nil {
 				continue
 			}
-			slots, next, err := s.slots(v, se, job, spec, last[store.RunKey{SeasonID: se.ID, Job: job}], now)
+			m, slots, next, err := s.slots(v, se, job, spec, last[store.RunKey{SeasonID: se.ID, Job: job}], now)
 			if err != nil {
 				continue // logged once in slots
 			}
 			if !next.IsZero() && next.Before(nextScan) {
 				nextScan = next
 			}
-			var missed []time.Time
 			for _, t := range slots {
-				if now.Sub(t) > s.opts.CatchUp && job != CronClose {
-					missed = append(missed, t)
-				} else {
-					runs = append(runs, dueSlot{se, job, t})
-				}
+				runs = append(runs, dueSlot{se, job, t})
 			}
-			window := strings.TrimSuffix(strings.TrimSuffix(s.opts.CatchUp.String(), "0s"), "0m") // 24h, 1h30m
-			why := fmt.Sprintf("停机超过%[1]s，未补跑 missed: the service was down past the %[1]s catch-up window", window)
-			if _, err := s.store.RecordMissed(ctx, v.ID, se.ID, job, missed, why); err != nil {
-				return err
+			if m.count > 0 {
+				k := store.RunKey{SeasonID: se.ID, Job: job}
+				missed[k] = &pendingMissed{villageID: v.ID, slot: m.last, catchUp: m}
+				order = append(order, k)
 			}
 		}
 	}
@@ -264,25 +262,92 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
 		return cmp.Or(a.slot.Compare(b.slot), cmp.Compare(slices.Index(CronJobs, a.job), slices.Index(CronJobs, b.job)),
 			cmp.Compare(a.season.ID, b.season.ID))
 	})
+	// Slots of a season closed during this tick (its close ran) are not
+	// run: a closed season is never due again.
+	closed := map[int64]bool{}
 	for _, d := range runs {
 		if ctx.Err() != nil {
-			return nil // shutting down: what is left is due again on the next start
+			break // shutting down: what is left is due again on the next start
 		}
-		if held, err := s.holdLease(ctx, s.opts.Now().UTC()); err != nil || !held {
+		if !closed[d.season.ID] {
+			if held, err := s.holdLease(ctx, s.opts.Now().UTC()); err != nil || !held {
+				return err
+			}
+			open, err := s.runSlot(ctx, villages[d.season.VillageID], d)
+			if err != nil {
+				return err
+			}
+			if open {
+				continue
+			}
+			closed[d.season.ID] = true
+		}
+		k := store.RunKey{SeasonID: d.season.ID, Job: d.job}
+		if missed[k] == nil {
+			missed[k] = &pendingMissed{villageID: d.season.VillageID}
+			order = append(order, k)
+		}
+		missed[k].slot, missed[k].late = d.slot, missed[k].late+1
+	}
+	// One row per job and tick stands for every slot it missed, at the
+	// latest of them: an ancient open season must not write a row per
+	// slot. (Written after the runs, which are newer, so what is due next
+	// is the same either way.)
+	window := strings.TrimSuffix(strings.TrimSuffix(s.opts.CatchUp.String(), "0s"), "0m") // 24h, 1h30m
+	for _, k := range order {
+		m := missed[k]
+		var why []string
+		if c := m.catchUp; c.count > 0 {
+			more := ""
+			if c.earlier {
+				more = " and more before"
+			}
+			why = append(why, fmt.Sprintf("停机超过%[1]s，%[2]d次未补跑 missed: the service was down past the %[1]s catch-up window; %[2]d slot(s)%[3]s",
+				window, c.count, more))
+		}
+		if m.late > 0 {
+			why = append(why, fmt.Sprintf("农时已不在进行中，%[1]d次未运行 missed: the season is no longer open; %[1]d slot(s)", m.late))
+		}
+		if _, err := s.store.RecordMissed(context.WithoutCancel(ctx), m.villageID, k.SeasonID, k.Job, []time.Time{m.slot}, strings.Join(why, "; ")); err != nil {
 			return err
 		}
-		if err := s.runSlot(ctx, villages[d.season.VillageID], d); err != nil {
-			return err
-		}
+	}
+	if ctx.Err() != nil {
+		return nil
 	}
 	s.nextScan = nextScan
 	return nil
 }
 
+// pendingMissed is the one missed row a tick writes for a job of a
+// season: its latest slot, and what the catch-up and a season closed
+// during the tick left unrun.
+type pendingMissed struct {
+	villageID int64
+	slot      time.Time
+	catchUp   missedSlots
+	late      int
+}
+
+// missedSlots is what one catch-up found too old to run: the latest slot,
+// how many there were, and whether older ones were not even counted.
+type missedSlots struct {
+	last    time.Time
+	count   int
+	earlier bool
+}
+
+// missedHorizon is how far back before the catch-up window missed slots
+// are counted; older ones are folded into the one missed row unseen, so
+// an open season typed centuries ago costs a year of slots, not ages.
+const missedHorizon = 400 * 24 * time.Hour
+
 // slots are the job's slots after last (or from the season's first day)
-// up to now, inside the season's days in the village's timezone, and the
-// slot after them (zero when the season has none left).
-func (s *Scheduler) slots(v *store.Village, se *store.Season, job, spec string, last, now time.Time) (due []time.Time, next time.Time, err error) {
+// up to now, inside the season's days in the village's timezone: those
+// older than the catch-up window (except season-close's) as missed, the
+// rest as due, and the slot after them (zero when the season has none
+// left).
+func (s *Scheduler) slots(v *store.Village, se *store.Season, job, spec string, last, now time.Time) (missed missedSlots, due []time.Time, next time.Time, err error) {
 	sched, err := parseSpec(spec)
 	if err != nil {
 		key := fmt.Sprintf("%d/%s/%s", se.ID, job, spec)
@@ -290,16 +355,16 @@ func (s *Scheduler) slots(v *store.Village, se *store.Season, job, spec string, 
 			s.warned[key] = true
 			s.log.Error("定时规则无效 bad cron spec; the job does not run", "season", se.ID, "job", job, "spec", spec, "err", err)
 		}
-		return nil, time.Time{}, err
+		return missed, nil, time.Time{}, err
 	}
 	loc := v.Location()
 	first, err := time.ParseInLocation(time.DateOnly, se.StartDate, loc)
 	if err != nil {
-		return nil, time.Time{}, err
+		return missed, nil, time.Time{}, err
 	}
 	end, err := time.ParseInLocation(time.DateOnly, se.EndDate, loc)
 	if err != nil {
-		return nil, time.Time{}, err
+		return missed, nil, time.Time{}, err
 	}
 	end = end.AddDate(0, 0, 1) // the season's days end at midnight after its last
 	from := first.Add(-time.Second)
@@ -307,13 +372,26 @@ func (s *Scheduler) slots(v *store.Village, se *store.Season, job, spec string, 
 		from = last
 	}
 	t := sched.Next(from.In(loc))
+	if job != CronClose {
+		if floor := now.Add(-s.opts.CatchUp - missedHorizon); !t.IsZero() && t.Before(floor) {
+			missed.earlier = true
+			t = sched.Next(floor.In(loc))
+		}
+		for ; !t.IsZero() && t.Before(end) && now.Sub(t) > s.opts.CatchUp; t = sched.Next(t) {
+			missed.last = t.UTC()
+			missed.count++
+		}
+		if missed.count == 0 {
+			missed.earlier = false // nothing to fold them into; they lie outside the season
+		}
+	}
 	for ; !t.IsZero() && !t.After(now) && t.Before(end) && len(due) < maxSlotsPerJob; t = sched.Next(t) {
 		due = append(due, t.UTC())
 	}
 	if !t.IsZero() && t.Before(end) {
 		next = t.UTC() // at or before now when the cap stopped the loop: scan again at once
 	}
-	return due, next, nil
+	return missed, due, next, nil
 }
 
 // holdLease takes or renews the lease when less than half of it is left,
@@ -344,20 +422,20 @@ func (s *Scheduler) holdLease(ctx context.Context, now time.Time) (bool, error) 
 	return true, nil
 }
 
-// runSlot claims a slot and runs it. A season no longer open by now
-// records the slot as missed instead; a slot already claimed is skipped.
-func (s *Scheduler) runSlot(ctx context.Context, v *store.Village, d dueSlot) error {
+// runSlot claims a slot and runs it, and reports false without running
+// it when the season is no longer open by now (Tick records those slots);
+// a slot already claimed is skipped.
+func (s *Scheduler) runSlot(ctx context.Context, v *store.Village, d dueSlot) (bool, error) {
 	se, err := s.store.GetSeason(ctx, v.ID, d.season.ID)
 	if err != nil {
-		return err
+		return true, err
 	}
 	if se.State != store.SeasonOpen {
-		_, err := s.store.RecordMissed(ctx, v.ID, se.ID, d.job, []time.Time{d.slot}, "农时已不在进行中 missed: the season is no longer open")
-		return err
+		return false, nil
 	}
 	run, ok, err := s.store.ClaimRun(ctx, v.ID, se.ID, d.job, d.slot)
 	if err != nil || !ok {
-		return err
+		return true, err
 	}
 	// The job and its record run to the end even when shutdown starts.
 	jctx := context.WithoutCancel(ctx)
@@ -367,7 +445,7 @@ func (s *Scheduler) runSlot(ctx context.Context, v *store.Village, d dueSlot) er
 		s.log.Error("定时任务失败 cron job failed", "village", v.ID, "season", se.ID, "job", d.job,
 			"slot", d.slot.Format(time.RFC3339), "err", runErr)
 	}
-	return s.store.FinishRun(jctx, run.ID, state, runErr)
+	return true, s.store.FinishRun(jctx, run.ID, state, runErr)
 }
 
 // call runs a job body, turning a panic into its error.

@@ -245,14 +245,15 @@ func TestOutageCatchesUpTheLastDayAndRecordsTheRestAsMissed(t *testing.T) {
 	e.tick(t, s, up)
 	c := e.counts(t)
 	assert.Equal(t, map[string]map[string]int{
-		// 20:00 on the 20th, 21st and 22nd: the 22nd is within 24 h.
-		CronPlan: {store.RunSucceeded: 1, store.RunMissed: 2},
+		// 20:00 on the 20th, 21st and 22nd: the 22nd is within 24 h; one
+		// row stands for the two missed.
+		CronPlan: {store.RunSucceeded: 1, store.RunMissed: 1},
 		// 06:00 on the 21st, 22nd, 23rd.
-		CronMorning: {store.RunSucceeded: 1 + 1, store.RunMissed: 2},
+		CronMorning: {store.RunSucceeded: 1 + 1, store.RunMissed: 1},
 		// Hourly from 11:00 on the 20th to 10:00 on the 23rd: 72 slots,
-		// the last 24 of them caught up.
-		CronOverdue:  {store.RunSucceeded: 11 + 24, store.RunMissed: 48},
-		CronFeedback: {store.RunSucceeded: 1 + 1, store.RunMissed: 2},
+		// the last 24 of them caught up, one row for the 48 missed.
+		CronOverdue:  {store.RunSucceeded: 11 + 24, store.RunMissed: 1},
+		CronFeedback: {store.RunSucceeded: 1 + 1, store.RunMissed: 1},
 		CronNotice:   {store.RunSucceeded: 1},
 	}, c)
 
@@ -264,6 +265,10 @@ func TestOutageCatchesUpTheLastDayAndRecordsTheRestAsMissed(t *testing.T) {
 			assert.Nil(t, r.StartedAt)
 			assert.Contains(t, r.Error, "past the 24h catch-up window")
 			assert.Greater(t, up.Sub(r.ScheduledAt), 24*time.Hour, "only slots older than the window are missed")
+			if r.Job == CronOverdue {
+				assert.Equal(t, up.Add(-24*time.Hour-30*time.Minute).UTC(), r.ScheduledAt, "the row is the latest slot missed")
+				assert.Contains(t, r.Error, "48次")
+			}
 		case store.RunSucceeded:
 			assert.LessOrEqual(t, up.Sub(r.ScheduledAt), 24*time.Hour)
 			caught = append(caught, r)
@@ -493,7 +498,7 @@ func TestSeasonCloseSettlesOnTheEndDate(t *testing.T) {
 		e.tick(t, s, cronAt("2026-05-12", 9, 0))
 		c := e.counts(t)
 		assert.Equal(t, map[string]int{store.RunSucceeded: 1}, c[CronClose])
-		assert.Equal(t, map[string]int{store.RunMissed: 3}, c[CronPlan], "the other jobs of those days are missed")
+		assert.Equal(t, map[string]int{store.RunMissed: 1}, c[CronPlan], "the other jobs of those days are missed, in one row")
 		se, err := e.st.GetSeason(e.ctx, e.v.ID, e.season.ID)
 		require.NoError(t, err)
 		assert.Equal(t, store.SeasonClosed, se.State)
@@ -619,4 +624,25 @@ func TestARunLeftRunningIsFailedByTheNextHolder(t *testing.T) {
 	assert.Equal(t, left.ID, runs[0].ID)
 	assert.Equal(t, store.RunFailed, runs[0].State)
 	assert.Contains(t, runs[0].Error, "interrupted")
+}
+
+func TestAnAncientOpenSeasonRecordsOneMissedRowPerJob(t *testing.T) {
+	e := newCronEnv(t, "2026-04-20", "2026-07-31", nil)
+	// A season typed before the bounds existed: open since 2020.
+	_, err := e.st.DB().ExecContext(e.ctx, "UPDATE seasons SET start_date = '2020-01-01', year = 2020 WHERE id = ?", e.season.ID)
+	require.NoError(t, err)
+	s := e.scheduler(nil, "a", nil)
+	now := cronAt("2026-05-01", 12, 0)
+	e.tick(t, s, now)
+	for job, states := range e.counts(t) {
+		assert.LessOrEqual(t, states[store.RunMissed], 1, "job %s: at most one missed row per catch-up", job)
+	}
+	assert.Equal(t, 1, e.counts(t)[CronOverdue][store.RunMissed])
+	rows := len(e.runs(t))
+	assert.Less(t, rows, 60, "a day of runs and a row per job, not years of slots")
+
+	// The next ticks find nothing more to miss.
+	e.tick(t, s, now.Add(time.Minute))
+	e.tick(t, s, now.Add(10*time.Minute))
+	assert.Equal(t, rows, len(e.runs(t)))
 }

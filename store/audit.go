@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // Audit outcomes.
 const (
@@ -14,6 +17,11 @@ const (
 // and DELETE, so lines can only be added.
 func (s *Store) AppendAudit(ctx context.Context, e *AuditEntry) error {
 	e.ID = 0
+	// A probe's path may hold a NUL or broken bytes; the line keeps them
+	// readable (%00, U+FFFD) rather than failing to be written.
+	for _, f := range []*string{&e.Actor, &e.Action, &e.Target} {
+		*f = strings.ToValidUTF8(strings.ReplaceAll(*f, "\x00", "%00"), "\uFFFD")
+	}
 	if e.At.IsZero() {
 		e.At = s.Now().UTC()
 	}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -41,6 +43,18 @@ type Blocking struct {
 	Days []*BlockedDay
 	// Cancelled are the scheduled and confirmed jobs that fell on them.
 	Cancelled []*Job
+	// Households are those whose requests the cancelled jobs were for.
+	Households []int64
+}
+
+// errPreview rolls back a preview's transaction.
+var errPreview = errors.New("preview: roll back")
+
+// PreviewBlockDays says what BlockDays would do — the days and the jobs
+// it would cancel — and writes nothing: it runs the same transaction and
+// rolls it back, so the count a cadre confirms is the one that happens.
+func (s *Store) PreviewBlockDays(ctx context.Context, villageID int64, actor string, dates []string, group int, reason string) (*Blocking, error) {
+	return s.blockDays(ctx, villageID, actor, dates, group, reason, true)
 }
 
 // BlockDays records rained-out days for the village (group 0) or one
@@ -50,6 +64,10 @@ type Blocking struct {
 // submitted for the next plan. Blocking a day again changes nothing, so a
 // retry is safe.
 func (s *Store) BlockDays(ctx context.Context, villageID int64, actor string, dates []string, group int, reason string) (*Blocking, error) {
+	return s.blockDays(ctx, villageID, actor, dates, group, reason, false)
+}
+
+func (s *Store) blockDays(ctx context.Context, villageID int64, actor string, dates []string, group int, reason string, preview bool) (*Blocking, error) {
 	reason = strings.TrimSpace(reason)
 	switch {
 	case len(dates) == 0:
@@ -109,6 +127,9 @@ func (s *Store) BlockDays(ctx context.Context, villageID int64, actor string, da
 			if !slices.Contains(requests, j.RequestID) {
 				requests = append(requests, j.RequestID)
 			}
+			if !slices.Contains(out.Households, c.request.HouseholdID) {
+				out.Households = append(out.Households, c.request.HouseholdID)
+			}
 		}
 		for _, id := range requests {
 			r, err := getOne[HelpRequest](ctx, l.db, villageID, id, "help request")
@@ -119,12 +140,45 @@ func (s *Store) BlockDays(ctx context.Context, villageID int64, actor string, da
 				return err
 			}
 		}
+		if preview {
+			return errPreview
+		}
 		return nil
+	})
+	if err != nil && !(preview && errors.Is(err, errPreview)) {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UnblockDay takes back a blocked day of the village (group 0) or of one
+// village group — the rain did not come, or the day was a slip — and
+// returns it as it was. The jobs the block cancelled stay cancelled: the
+// caller plans the day's seasons again. A day not blocked is ENOTFOUND.
+func (s *Store) UnblockDay(ctx context.Context, villageID int64, date string, group int) (*BlockedDay, error) {
+	if _, err := time.Parse(time.DateOnly, date); err != nil {
+		return nil, Invalid("path.date", "日期格式应为2026-04-20 %q is not a date like 2026-04-20", date)
+	}
+	b := new(BlockedDay)
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		err := tx.NewSelect().Model(b).Where("village_id = ?", villageID).Where("date = ?", date).
+			Where("group_no = ?", group).Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			if group != 0 {
+				return Errorf(ENOTFOUND, "该日第%[2]d组未停工 %[1]s is not blocked for group %[2]d", date, group)
+			}
+			return Errorf(ENOTFOUND, "该日全村未停工 %s is not blocked for the whole village", date)
+		}
+		if err != nil {
+			return translate(err, "blocked day")
+		}
+		_, err = tx.NewDelete().Model(b).WherePK().Exec(ctx)
+		return translate(err, "blocked day")
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return b, nil
 }
 
 // settle moves a request after one of its jobs was taken away, as

@@ -98,13 +98,62 @@ func (s *Season) Allows(task, from, to string) bool {
 	return slices.Contains(s.Tasks, task) && s.StartDate <= from && to <= s.EndDate
 }
 
-// CreateSeason adds a season; one per village, year and kind.
+// MaxSeasonDays is the longest a season may run: the longest real busy
+// season (双抢) is a few weeks; 120 days leaves room for a late spring.
+const MaxSeasonDays = 120
+
+// checkBounds keeps a season's dates within the village's year ± 1 (the
+// year of its today) and at most MaxSeasonDays long: a typo such as
+// 0202-07-07 would otherwise make every page and the scheduler walk
+// centuries of days. The dates are checked as dates first.
+func checkBounds(se *Season, year int) error {
+	start, err := time.Parse(time.DateOnly, se.StartDate)
+	if err != nil {
+		return Invalid("body.startDate", "日期格式应为2026-04-05 %q is not a date like 2026-04-05", se.StartDate)
+	}
+	end, err := time.Parse(time.DateOnly, se.EndDate)
+	if err != nil {
+		return Invalid("body.endDate", "日期格式应为2026-05-05 %q is not a date like 2026-05-05", se.EndDate)
+	}
+	for _, d := range []struct {
+		field string
+		t     time.Time
+	}{{"body.startDate", start}, {"body.endDate", end}} {
+		if y := d.t.Year(); y < year-1 || y > year+1 {
+			return Invalid(d.field, "农时须在%[2]d至%[3]d年之间 %[1]s is outside %[2]d–%[3]d, the village's year ± 1",
+				d.t.Format(time.DateOnly), year-1, year+1)
+		}
+	}
+	if days := int(end.Sub(start).Hours()/24) + 1; days > MaxSeasonDays {
+		return Invalid("body.endDate", "农时最长%[2]d天 the season would last %[1]d days; at most %[2]d", days, MaxSeasonDays)
+	}
+	return nil
+}
+
+// villageYear is the year of the village's today, by the injected clock.
+func (s *Store) villageYear(ctx context.Context, villageID int64) (int, error) {
+	v, err := s.GetVillage(ctx, villageID)
+	if err != nil {
+		return 0, err
+	}
+	return s.Now().In(v.Location()).Year(), nil
+}
+
+// CreateSeason adds a season; one per village, year and kind, within the
+// village's year ± 1 and at most MaxSeasonDays long.
 func (s *Store) CreateSeason(ctx context.Context, se *Season) error {
 	se.ID, se.CreatedAt = 0, s.Now().UTC()
 	if se.State == "" {
 		se.State = SeasonPlanned
 	}
-	err := create(ctx, s.db, se.CreatedAt, se)
+	year, err := s.villageYear(ctx, se.VillageID)
+	if err != nil {
+		return err
+	}
+	if err := checkBounds(se, year); err != nil {
+		return err
+	}
+	err = create(ctx, s.db, se.CreatedAt, se)
 	if ErrorCode(err) == ECONFLICT {
 		return &Error{Code: ECONFLICT, Field: "body.kind",
 			Message: fmt.Sprintf("该年已有此农时 the village already has a %s season in %d", se.Kind, se.Year)}
@@ -131,12 +180,21 @@ func (s *Store) ListSeasons(ctx context.Context, villageID int64, year int) ([]*
 var seasonStates = map[string]int{SeasonPlanned: 0, SeasonOpen: 1, SeasonClosed: 2}
 
 // UpdateSeason changes a season's dates, tasks or state; a state only moves
-// forward.
+// forward, and changed dates keep the bounds CreateSeason keeps.
 func (s *Store) UpdateSeason(ctx context.Context, villageID, id, ifVersion int64, change func(*Season) error) (*Season, error) {
+	year, err := s.villageYear(ctx, villageID)
+	if err != nil {
+		return nil, err
+	}
 	return update[Season](ctx, s, villageID, id, ifVersion, func(se *Season) error {
-		was := se.State
+		was, start, end := se.State, se.StartDate, se.EndDate
 		if err := change(se); err != nil {
 			return err
+		}
+		if se.StartDate != start || se.EndDate != end {
+			if err := checkBounds(se, year); err != nil {
+				return err
+			}
 		}
 		to, ok := seasonStates[se.State]
 		if !ok {

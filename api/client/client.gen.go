@@ -1129,6 +1129,16 @@ type BlockBody struct {
 	// Cancelled Scheduled and confirmed jobs on those days, now cancelled 已取消的派工
 	Cancelled *[]Job `json:"cancelled"`
 
+	// DryRun True when nothing was written: blocked, cancelled and households say what would be 仅预览
+	//
+	// Example: false
+	DryRun bool `json:"dryRun"`
+
+	// Households How many households the cancelled jobs were for 涉及农户数
+	//
+	// Example: 3
+	Households int64 `json:"households"`
+
 	// Replans The open or planned seasons the days fall in, planned again 重新安排的农时
 	Replans *[]SeasonReplan `json:"replans"`
 }
@@ -1144,6 +1154,11 @@ type BlockInput struct {
 	//
 	// Example: ["2026-04-22"]
 	Dates *[]openapi_types.Date `json:"dates"`
+
+	// DryRun Only say what would be cancelled (jobs, households); nothing is written 只预览，不登记
+	//
+	// Example: false
+	DryRun *bool `json:"dryRun,omitempty"`
 
 	// Group One village group's fields, or 0 (absent) for the whole village 村民小组（0为全村）
 	//
@@ -3627,6 +3642,18 @@ type Transition struct {
 	To string `json:"to"`
 }
 
+// UnblockBody defines model for UnblockBody.
+type UnblockBody struct {
+	// Schema A URL to the JSON Schema for this object.
+	//
+	// Example: https://example.com/schemas/UnblockBody.json
+	Schema *string `json:"$schema,omitempty"`
+
+	// Replans The open or planned seasons the day falls in, planned again 重新安排的农时
+	Replans   *[]SeasonReplan `json:"replans"`
+	Unblocked BlockedDay      `json:"unblocked"`
+}
+
 // UnplacedRequest defines model for UnplacedRequest.
 type UnplacedRequest struct {
 	// Reason Why 原因
@@ -3800,6 +3827,12 @@ type ListBlockedDaysParams struct {
 
 	// To Last date 截止日期
 	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// UnblockDayParams defines parameters for UnblockDay.
+type UnblockDayParams struct {
+	// Group The village group it was blocked for, or 0 (absent) for the whole village 村民小组（0为全村）
+	Group *int64 `form:"group,omitempty" json:"group,omitempty"`
 }
 
 // StreamEventsParams defines parameters for StreamEvents.
@@ -4218,7 +4251,7 @@ type ClientInterface interface {
 
 	// BlockDaysWithBody 雨天停工 Mark rained-out days and plan again
 	//
-	// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe.
+	// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe. With dryRun nothing is written: the answer (200) names the days, the jobs that would be cancelled and how many households they are for, for the cadre to confirm. unblock-day takes a day back.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4227,12 +4260,19 @@ type ClientInterface interface {
 
 	// BlockDays 雨天停工 Mark rained-out days and plan again
 	//
-	// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe.
+	// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe. With dryRun nothing is written: the answer (200) names the days, the jobs that would be cancelled and how many households they are for, for the cadre to confirm. unblock-day takes a day back.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/blocked-days (the `BlockDays` operationId).
 	BlockDays(ctx context.Context, body BlockDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnblockDay 撤销停工日 Take back a rained-out day and plan again
+	//
+	// 撤销停工日，随后重新安排所在农时。 Takes back a blocked day for the whole village (group 0 or absent) or one village group — the rain did not come, or the day was a slip — and plans each open or planned season it falls in again, so the day can be worked. The jobs the block cancelled stay cancelled (their households were told); the re-plan places the requests again. A day not blocked (for that group) is 404.
+	//
+	// Corresponds with DELETE /v1/blocked-days/{date} (the `UnblockDay` operationId).
+	UnblockDay(ctx context.Context, date openapi_types.Date, params *UnblockDayParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StreamEvents 实时通知 Stream your notifications
 	//
@@ -4914,7 +4954,7 @@ func (c *Client) ListBlockedDays(ctx context.Context, params *ListBlockedDaysPar
 
 // BlockDaysWithBody 雨天停工 Mark rained-out days and plan again
 //
-// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe.
+// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe. With dryRun nothing is written: the answer (200) names the days, the jobs that would be cancelled and how many households they are for, for the cadre to confirm. unblock-day takes a day back.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4933,13 +4973,30 @@ func (c *Client) BlockDaysWithBody(ctx context.Context, contentType string, body
 
 // BlockDays 雨天停工 Mark rained-out days and plan again
 //
-// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe.
+// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe. With dryRun nothing is written: the answer (200) names the days, the jobs that would be cancelled and how many households they are for, for the cadre to confirm. unblock-day takes a day back.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/blocked-days (the `BlockDays` operationId).
 func (c *Client) BlockDays(ctx context.Context, body BlockDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewBlockDaysRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnblockDay 撤销停工日 Take back a rained-out day and plan again
+//
+// 撤销停工日，随后重新安排所在农时。 Takes back a blocked day for the whole village (group 0 or absent) or one village group — the rain did not come, or the day was a slip — and plans each open or planned season it falls in again, so the day can be worked. The jobs the block cancelled stay cancelled (their households were told); the re-plan places the requests again. A day not blocked (for that group) is 404.
+//
+// Corresponds with DELETE /v1/blocked-days/{date} (the `UnblockDay` operationId).
+func (c *Client) UnblockDay(ctx context.Context, date openapi_types.Date, params *UnblockDayParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnblockDayRequest(c.Server, date, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6602,6 +6659,67 @@ func NewBlockDaysRequestWithBody(server string, contentType string, body io.Read
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUnblockDayRequest constructs an http.Request for the UnblockDay method
+func NewUnblockDayRequest(server string, date openapi_types.Date, params *UnblockDayParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "date", date, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "date"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/blocked-days/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Group != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "group", *params.Group, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -9385,7 +9503,7 @@ type ClientWithResponsesInterface interface {
 
 	// BlockDaysWithBodyWithResponse 雨天停工 Mark rained-out days and plan again
 	//
-	// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe.
+	// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe. With dryRun nothing is written: the answer (200) names the days, the jobs that would be cancelled and how many households they are for, for the cadre to confirm. unblock-day takes a day back.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9394,12 +9512,21 @@ type ClientWithResponsesInterface interface {
 
 	// BlockDaysWithResponse 雨天停工 Mark rained-out days and plan again
 	//
-	// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe.
+	// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe. With dryRun nothing is written: the answer (200) names the days, the jobs that would be cancelled and how many households they are for, for the cadre to confirm. unblock-day takes a day back.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/blocked-days (the `BlockDays` operationId).
 	BlockDaysWithResponse(ctx context.Context, body BlockDaysJSONRequestBody, reqEditors ...RequestEditorFn) (*BlockDaysResponse, error)
+
+	// UnblockDayWithResponse 撤销停工日 Take back a rained-out day and plan again
+	//
+	// 撤销停工日，随后重新安排所在农时。 Takes back a blocked day for the whole village (group 0 or absent) or one village group — the rain did not come, or the day was a slip — and plans each open or planned season it falls in again, so the day can be worked. The jobs the block cancelled stay cancelled (their households were told); the re-plan places the requests again. A day not blocked (for that group) is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/blocked-days/{date} (the `UnblockDay` operationId).
+	UnblockDayWithResponse(ctx context.Context, date openapi_types.Date, params *UnblockDayParams, reqEditors ...RequestEditorFn) (*UnblockDayResponse, error)
 
 	// StreamEventsWithResponse 实时通知 Stream your notifications
 	//
@@ -10421,6 +10548,82 @@ func (r BlockDaysResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r BlockDaysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UnblockDayResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UnblockBody
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnblockDayResponse) GetJSON200() *UnblockBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnblockDayResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnblockDayResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnblockDayResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UnblockDayResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UnblockDayResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UnblockDayResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnblockDayResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnblockDayResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnblockDayResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15072,7 +15275,7 @@ func (c *ClientWithResponses) ListBlockedDaysWithResponse(ctx context.Context, p
 
 // BlockDaysWithBodyWithResponse 雨天停工 Mark rained-out days and plan again
 //
-// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe.
+// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe. With dryRun nothing is written: the answer (200) names the days, the jobs that would be cancelled and how many households they are for, for the cadre to confirm. unblock-day takes a day back.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15087,7 +15290,7 @@ func (c *ClientWithResponses) BlockDaysWithBodyWithResponse(ctx context.Context,
 
 // BlockDaysWithResponse 雨天停工 Mark rained-out days and plan again
 //
-// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe.
+// 登记停工日，取消当天派工并通知，随后重新安排所在农时。 Blocks the days for the whole village or one village group and cancels the scheduled and confirmed jobs on them (on the group's fields), telling each team and household; a request left with no job goes back to submitted. Then each open or planned season the days fall in is planned again and saved. Blocking a day again changes nothing, so a retry is safe. With dryRun nothing is written: the answer (200) names the days, the jobs that would be cancelled and how many households they are for, for the cadre to confirm. unblock-day takes a day back.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15098,6 +15301,21 @@ func (c *ClientWithResponses) BlockDaysWithResponse(ctx context.Context, body Bl
 		return nil, err
 	}
 	return ParseBlockDaysResponse(rsp)
+}
+
+// UnblockDayWithResponse 撤销停工日 Take back a rained-out day and plan again
+//
+// 撤销停工日，随后重新安排所在农时。 Takes back a blocked day for the whole village (group 0 or absent) or one village group — the rain did not come, or the day was a slip — and plans each open or planned season it falls in again, so the day can be worked. The jobs the block cancelled stay cancelled (their households were told); the re-plan places the requests again. A day not blocked (for that group) is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/blocked-days/{date} (the `UnblockDay` operationId).
+func (c *ClientWithResponses) UnblockDayWithResponse(ctx context.Context, date openapi_types.Date, params *UnblockDayParams, reqEditors ...RequestEditorFn) (*UnblockDayResponse, error) {
+	rsp, err := c.UnblockDay(ctx, date, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnblockDayResponse(rsp)
 }
 
 // StreamEventsWithResponse 实时通知 Stream your notifications
@@ -16492,6 +16710,67 @@ func ParseBlockDaysResponse(rsp *http.Response) (*BlockDaysResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUnblockDayResponse parses an HTTP response from a UnblockDayWithResponse call
+func ParseUnblockDayResponse(rsp *http.Response) (*UnblockDayResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnblockDayResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UnblockBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ErrorModel

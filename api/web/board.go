@@ -27,7 +27,10 @@ type boardView struct {
 	Waiting []waitView // not placed, or late
 	Counts  map[string]int
 	Chart   chartView
-	Groups  []int // village groups, for a rain-out of one
+	Groups  []int        // village groups, for a rain-out of one
+	RainDay string       // the rain-out form's day: today, or tomorrow after 18:00
+	Rain    *rainConfirm // a rain-out to confirm, with what it would cancel
+	More    int          // days of a season too long to show, left off
 	Preview *previewView
 	Flash   string
 	Error   string
@@ -37,6 +40,31 @@ type boardView struct {
 	// Disputes are done jobs the helped household disputed, waiting for a
 	// cadre to confirm or reverse them.
 	Disputes []disputeView
+}
+
+// rainConfirm is a rain-out asked for, not yet made: block-days' dry run
+// says how many jobs and households it would touch.
+type rainConfirm struct {
+	Date       string
+	Group      int
+	Where      string // the whole village, or the group, in words
+	Reason     string
+	Jobs       int
+	Households int
+}
+
+// maxBoardDays bounds the days a board shows, so no season, however its
+// dates were typed, makes a page without end; it is the longest a season
+// may now run.
+const maxBoardDays = store.MaxSeasonDays
+
+// rainDay is the day a rain-out is most likely for: today in the village,
+// or tomorrow once the day's work is over (18:00), kept inside the season.
+func rainDay(now time.Time, se *store.Season) string {
+	if now.Hour() >= 18 {
+		now = now.AddDate(0, 0, 1)
+	}
+	return min(max(now.Format(time.DateOnly), se.StartDate), se.EndDate)
 }
 
 type teamView struct {
@@ -121,6 +149,8 @@ func (p *Pages) board(c *call) error {
 		v.Flash = text(c.lang, "flash.rain", c.r.URL.Query().Get("date"), atoi(c.r.URL.Query().Get("cancelled")))
 	case "resolved":
 		v.Flash = text(c.lang, "flash.resolved", atoi(c.r.URL.Query().Get("job")))
+	case "unblock":
+		v.Flash = text(c.lang, "flash.unblock", c.r.URL.Query().Get("date"))
 	}
 	p.render(c, http.StatusOK, "board", "board.title", v)
 	return nil
@@ -172,6 +202,7 @@ func (p *Pages) loadBoard(c *call) (*boardView, error) {
 		return v, nil
 	}
 	se := v.Season
+	v.RainDay = rainDay(p.store.Now().In(c.v.Location()), se)
 	teams, err := all(func(pg store.Page) ([]*store.Team, int64, error) { return p.store.ListTeams(ctx, c.v.ID, pg) })
 	if err != nil {
 		return nil, err
@@ -213,6 +244,10 @@ func (p *Pages) loadBoard(c *call) (*boardView, error) {
 	}
 	dayIndex := map[string]int{}
 	for d := se.StartDate; d <= se.EndDate; d = nextDay(d) {
+		if len(v.Days) == maxBoardDays {
+			v.More = daysBetween(d, se.EndDate) + 1
+			break
+		}
 		dayIndex[d] = len(v.Days)
 		v.Days = append(v.Days, dayView{Date: d, Past: d < v.Today, Today: d == v.Today, Cells: make([][]chipView, len(teams))})
 	}
@@ -312,6 +347,16 @@ func nextDay(d string) string {
 		return "9999-12-31"
 	}
 	return t.AddDate(0, 0, 1).Format(time.DateOnly)
+}
+
+// daysBetween is how many days from a to b (dates), 0 if either is none.
+func daysBetween(a, b string) int {
+	ta, err1 := time.Parse(time.DateOnly, a)
+	tb, err2 := time.Parse(time.DateOnly, b)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return int(tb.Sub(ta).Hours() / 24)
 }
 
 // fieldNames are the village's field names and areas (hundredths of a
@@ -485,8 +530,12 @@ func (p *Pages) boardRain(c *call) error {
 		group = n
 	}
 	reason := strings.TrimSpace(c.r.PostFormValue("reason"))
+	// The first post only asks block-days what it would cancel; the
+	// board shows it and the cadre confirms with a second post.
+	confirmed := c.r.PostFormValue("confirm") == "1"
 	var out api.BlockBody
-	err := p.callAPI(c, http.MethodPost, "/v1/blocked-days", map[string]any{"dates": []string{date}, "group": group, "reason": reason}, &out)
+	err := p.callAPI(c, http.MethodPost, "/v1/blocked-days",
+		map[string]any{"dates": []string{date}, "group": group, "reason": reason, "dryRun": !confirmed}, &out)
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return p.boardError(c, ae)
@@ -494,7 +543,49 @@ func (p *Pages) boardRain(c *call) error {
 	if err != nil {
 		return err
 	}
+	if !confirmed {
+		v, err := p.loadBoard(c)
+		if err != nil {
+			return err
+		}
+		v.Rain = &rainConfirm{Date: date, Group: group, Where: text(c.lang, "rain.all"), Reason: reason,
+			Jobs: len(out.Cancelled), Households: out.Households}
+		if group != 0 {
+			v.Rain.Where = text(c.lang, "household.group", group)
+		}
+		p.render(c, http.StatusOK, "board", "board.title", v)
+		return nil
+	}
 	redirectBoard(c, url.Values{"season": {seasonID}, "done": {"rain"}, "date": {date}, "cancelled": {strconv.Itoa(len(out.Cancelled))}})
+	return nil
+}
+
+// boardUnblock takes a rained-out day back through the API's unblock-day:
+// the seasons it falls in are planned again.
+func (p *Pages) boardUnblock(c *call) error {
+	seasonID := c.r.PostFormValue("season")
+	date := c.r.PostFormValue("date")
+	group := strings.TrimSpace(c.r.PostFormValue("group"))
+	if _, err := time.Parse(time.DateOnly, date); err != nil {
+		return p.boardError(c, formError("date", text(c.lang, "unblock.baddate", date)))
+	}
+	path := "/v1/blocked-days/" + date
+	if group != "" && group != "0" {
+		if n, err := strconv.Atoi(group); err != nil || n < 0 {
+			return p.boardError(c, formError("group", text(c.lang, "rain.badgroup", group)))
+		}
+		path += "?group=" + url.QueryEscape(group)
+	}
+	var out api.UnblockBody
+	err := p.callAPI(c, http.MethodDelete, path, nil, &out)
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return p.boardError(c, ae)
+	}
+	if err != nil {
+		return err
+	}
+	redirectBoard(c, url.Values{"season": {seasonID}, "done": {"unblock"}, "date": {date}})
 	return nil
 }
 

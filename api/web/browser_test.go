@@ -233,7 +233,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("a rained-out job folds behind the changes line", func(t *testing.T) {
 		require.NotEmpty(t, planned)
 		c, token, season := e.cadreOnBoard(t)
-		resp, _ := c.post("/board/rain", url.Values{"csrf": {token}, "season": {season}, "date": {planned}, "group": {"0"}, "reason": {"大雨"}})
+		resp, _ := c.post("/board/rain", url.Values{"csrf": {token}, "season": {season}, "date": {planned}, "group": {"0"}, "reason": {"大雨"}, "confirm": {"1"}})
 		require.Equal(t, 303, resp.StatusCode)
 		open := e.openRequests(t, h.ID)
 		require.Len(t, open, 1)

@@ -66,7 +66,7 @@ func TestPagesShowPlanChangesAndCrewCaps(t *testing.T) {
 		Task: r.Task, Earliest: day, Latest: day, HalfDays: 2000})
 	require.NoError(t, err)
 
-	resp, _ = c.post("/board/rain", url.Values{"csrf": {token}, "season": {season}, "date": {day}, "group": {"0"}, "reason": {"大雨"}})
+	resp, _ = c.post("/board/rain", url.Values{"csrf": {token}, "season": {season}, "date": {day}, "group": {"0"}, "reason": {"大雨"}, "confirm": {"1"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 
 	// The household of the rained-out job: its request's cancelled jobs

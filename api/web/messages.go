@@ -20,7 +20,7 @@ var catalogue = map[string][2]string{
 	"err.signedout":   {"您还没有登录，或者登录已失效。请重新扫描您的二维码。", "You are not signed in, or your sign-in has ended. Scan your card's QR code again."},
 	"err.crossorigin": {"不接受从其他网站提交的表单。", "Forms sent from another site are refused."},
 	"err.internal":    {"系统出了点问题，请稍后再试。", "Something went wrong on our side; try again later."},
-	"err.utf8":        {"“%s”里有无法识别的字符（不是UTF-8文字），请回到页面重新输入。", "“%s” holds characters that are not UTF-8 text; go back and type it again."},
+	"err.utf8":        {"“%s”里有无法识别的字符（空字符或不是UTF-8文字），请回到页面重新输入。", "“%s” holds a NUL or characters that are not UTF-8 text; go back and type it again."},
 
 	"form.note":    {"备注", "note"},
 	"form.comment": {"评价的话", "comment"},
@@ -153,14 +153,23 @@ var catalogue = map[string][2]string{
 	"plan.discard": {"不要了", "Discard"},
 	"plan.changed": {"计划已变化，请再看一遍：您试排之后有了新的求助或变动，下面是新的试排结果，还没有保存。", "The plan changed since your preview; review it again: a request or a job changed after your dry run. Below is the new dry run; nothing is saved yet."},
 
-	"rain.title":    {"雨天停工", "Rain-out day"},
-	"rain.date":     {"日期", "Date"},
-	"rain.group":    {"范围", "Where"},
-	"rain.all":      {"全村", "whole village"},
-	"rain.reason":   {"原因", "Reason"},
-	"rain.default":  {"大雨", "heavy rain"},
-	"rain.submit":   {"登记停工并重排", "Mark and plan again"},
-	"rain.badgroup": {"村民小组“%s”无效：请选一个村民小组，或者选全村。没有登记停工。", "“%s” is not a village group: choose a group, or the whole village. Nothing was marked."},
+	"rain.title":      {"雨天停工", "Rain-out day"},
+	"rain.date":       {"日期", "Date"},
+	"rain.group":      {"范围", "Where"},
+	"rain.all":        {"全村", "whole village"},
+	"rain.reason":     {"原因", "Reason"},
+	"rain.default":    {"大雨", "heavy rain"},
+	"rain.submit":     {"登记停工…", "Mark rained out…"},
+	"rain.confirm":    {"确认：%[1]s %[2]s停工，将取消 %[3]d 个派工，涉及 %[4]d 户，并重新安排。", "Confirm: %[1]s rained out for %[2]s; %[3]d jobs of %[4]d households will be cancelled and the season planned again."},
+	"rain.yes":        {"确认停工并重排", "Yes, mark and plan again"},
+	"rain.no":         {"不停工", "No, keep the day"},
+	"rain.undo":       {"撤销停工", "Take back"},
+	"unblock.baddate": {"日期“%s”无效。没有撤销停工。", "“%s” is not a date. Nothing was taken back."},
+	"flash.unblock":   {"%s 已撤销停工，并已重新安排。", "%s is no longer rained out; the season was planned again."},
+	"notice.sheet":    {"第 %d 页，共 %d 页；后面还有 %d 户。", "Sheet %d of %d; %d more households follow."},
+	"notice.next":     {"下一页", "Next sheet"},
+	"grid.more":       {"农时太长，另有 %d 天未显示。", "The season is too long: %d more days are not shown."},
+	"rain.badgroup":   {"村民小组“%s”无效：请选一个村民小组，或者选全村。没有登记停工。", "“%s” is not a village group: choose a group, or the whole village. Nothing was marked."},
 
 	"preview.title":    {"试排结果（尚未保存）", "Dry run (not saved)"},
 	"preview.summary":  {"新派工 %d 个，共 %s 个工日；期限内完成比例 %s（相对上界）；未能安排 %d 件，超期 %d 件；保留原派工 %d 个。", "%d new jobs, %s workdays; in-window %s of the bound; %d requests not placed, %d late; %d jobs kept."},
@@ -272,7 +281,11 @@ var funcs = template.FuncMap{
 	"wd":    workdays,
 	"add":   func(a, b int) int { return a + b },
 	"later": func(a, b string) string { return max(a, b) },
-	"neg":   func(n int64) int64 { return -n },
+	// unblockArgs hands the unblock form its page and a blocked day.
+	"unblockArgs": func(page any, date string, group int) map[string]any {
+		return map[string]any{"P": page, "Date": date, "Group": group}
+	},
+	"neg": func(n int64) int64 { return -n },
 	"countdown": func(n int) []int {
 		out := make([]int, n)
 		for i := range out {

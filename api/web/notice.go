@@ -21,11 +21,19 @@ type noticeView struct {
 	Fund    int64
 	Total   noticeRow // the season's sums over every household
 
+	Page, Pages int // this sheet of the household lines, and how many
+	More        int // households on later sheets
+
 	Completion string // "92%"
 	OnTime     string
 	Response   string // mean submitted → first confirmed job
 	Feedback   string // mean stars
 }
+
+// noticeRowsPerSheet bounds the household lines one notice page renders:
+// a village of thousands prints in sheets (?page=), never as one page
+// without end.
+var noticeRowsPerSheet = 500
 
 type noticeGroup struct {
 	Group int
@@ -85,7 +93,16 @@ func (p *Pages) notice(c *call) error {
 		return err
 	}
 	byGroup := map[int]*noticeGroup{}
-	for _, b := range rows {
+	v.Pages = max(1, (len(rows)+noticeRowsPerSheet-1)/noticeRowsPerSheet)
+	v.Page = min(max(1, atoi(c.r.URL.Query().Get("page"))), v.Pages)
+	first, last := (v.Page-1)*noticeRowsPerSheet, min(len(rows), v.Page*noticeRowsPerSheet)
+	v.More = len(rows) - last
+	for i, b := range rows {
+		v.Total.Given += given[b.HouseholdID]
+		v.Total.Received += received[b.HouseholdID]
+		if i < first || i >= last {
+			continue
+		}
 		g := byGroup[b.Group]
 		if g == nil {
 			g = &noticeGroup{Group: b.Group}
@@ -94,8 +111,6 @@ func (p *Pages) notice(c *call) error {
 		row := noticeRow{ID: b.HouseholdID, Name: b.HeadName, Given: given[b.HouseholdID], Received: received[b.HouseholdID],
 			Balance: b.Balance, Below: b.BelowLimit, Exempt: exempt[b.HouseholdID]}
 		g.Rows = append(g.Rows, row)
-		v.Total.Given += row.Given
-		v.Total.Received += row.Received
 	}
 	for _, g := range byGroup {
 		v.Groups = append(v.Groups, *g)

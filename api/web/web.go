@@ -26,7 +26,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"huangong/api"
 	"huangong/store"
@@ -81,6 +80,7 @@ func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	srv.Handle("POST /board/plan", p.guard("board-plan", cadreOnly, p.boardPlan))
 	srv.Handle("POST /board/rain", p.guard("board-rain", cadreOnly, p.boardRain))
 	srv.Handle("POST /board/disputes/{jid}", p.guard("board-resolve-dispute", cadreOnly, p.boardResolve))
+	srv.Handle("POST /board/unblock", p.guard("board-unblock", cadreOnly, p.boardUnblock))
 	srv.Handle("GET /notice", p.guard("notice", cadreOnly, p.notice))
 	return p
 }
@@ -242,17 +242,18 @@ func formError(field, detail string) *apiError {
 	return &apiError{Status: status, Detail: detail, Field: field}
 }
 
-// notText finds a form field whose name or value is not UTF-8 text: it
-// would be stored with U+FFFD in place of what was meant, so it is
-// refused instead, naming the field.
+// notText finds a form field whose name or value is not UTF-8 text or
+// holds a NUL (api.BadText): it would be stored with U+FFFD in place of
+// what was meant, or break the statement, so it is refused instead,
+// naming the field.
 func notText(form url.Values) (string, bool) {
 	names := slices.Sorted(maps.Keys(form))
 	for _, name := range names {
-		if !utf8.ValidString(name) {
-			return strconv.Quote(name), true
+		if api.BadText(name) != "" {
+			return strconv.QuoteToASCII(name), true
 		}
 		for _, v := range form[name] {
-			if !utf8.ValidString(v) {
+			if api.BadText(v) != "" {
 				return name, true
 			}
 		}

@@ -537,7 +537,7 @@ func TestBoardPlansAndRainsThroughTheAPI(t *testing.T) {
 	js, _, err := e.st.ListJobs(context.Background(), e.village.ID, store.JobFilter{From: "2027-01-01"}, store.Page{Limit: 1})
 	require.NoError(t, err)
 	day := js[0].Date
-	resp, _ = c.post("/board/rain", url.Values{"csrf": {token}, "season": {season}, "date": {day}, "group": {"0"}, "reason": {"大雨"}})
+	resp, _ = c.post("/board/rain", url.Values{"csrf": {token}, "season": {season}, "date": {day}, "group": {"0"}, "reason": {"大雨"}, "confirm": {"1"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	resp, body = c.get(resp.Header.Get("Location"))
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -764,7 +764,7 @@ func TestBoardRainGroup(t *testing.T) {
 		return bs
 	}
 	rain := func(date, group string) (*http.Response, string) {
-		return c.post("/board/rain", url.Values{"csrf": {token}, "season": {season}, "date": {date}, "group": {group}, "reason": {"大雨"}})
+		return c.post("/board/rain", url.Values{"csrf": {token}, "season": {season}, "date": {date}, "group": {group}, "reason": {"大雨"}, "confirm": {"1"}})
 	}
 	for _, bad := range []string{"abc", "-1", "1.5", "0x2", "２"} {
 		t.Run(bad, func(t *testing.T) {
