@@ -234,6 +234,63 @@ func (e HelpRequestTask) Valid() bool {
 	}
 }
 
+// Defines values for HouseholdPolicy.
+const (
+	HouseholdPolicyAssisted HouseholdPolicy = "assisted"
+	HouseholdPolicyExchange HouseholdPolicy = "exchange"
+)
+
+// Valid indicates whether the value is a known member of the HouseholdPolicy enum.
+func (e HouseholdPolicy) Valid() bool {
+	switch e {
+	case HouseholdPolicyAssisted:
+		return true
+	case HouseholdPolicyExchange:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HouseholdInputPolicy.
+const (
+	HouseholdInputPolicyAssisted HouseholdInputPolicy = "assisted"
+	HouseholdInputPolicyExchange HouseholdInputPolicy = "exchange"
+)
+
+// Valid indicates whether the value is a known member of the HouseholdInputPolicy enum.
+func (e HouseholdInputPolicy) Valid() bool {
+	switch e {
+	case HouseholdInputPolicyAssisted:
+		return true
+	case HouseholdInputPolicyExchange:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HouseholdPatchPolicy.
+const (
+	HouseholdPatchPolicyAssisted HouseholdPatchPolicy = "assisted"
+	HouseholdPatchPolicyDefault  HouseholdPatchPolicy = "default"
+	HouseholdPatchPolicyExchange HouseholdPatchPolicy = "exchange"
+)
+
+// Valid indicates whether the value is a known member of the HouseholdPatchPolicy enum.
+func (e HouseholdPatchPolicy) Valid() bool {
+	switch e {
+	case HouseholdPatchPolicyAssisted:
+		return true
+	case HouseholdPatchPolicyDefault:
+		return true
+	case HouseholdPatchPolicyExchange:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for JobState.
 const (
 	JobStateCancelled JobState = "cancelled"
@@ -1710,6 +1767,16 @@ type Household struct {
 	// Example: 13879312345
 	Phone string `json:"phone"`
 
+	// Policy How the help it receives is paid: assisted (帮扶: recorded in full, the village fund pays, its balance never goes below zero) or exchange (换工: owed back in workdays). By default assisted when vulnerable. 受助方式：帮扶（村公益账户承担）或换工
+	//
+	// Example: assisted
+	Policy HouseholdPolicy `json:"policy"`
+
+	// PolicySet A cadre chose the policy; false: it follows the flags 村干部已设定受助方式
+	//
+	// Example: false
+	PolicySet bool `json:"policySet"`
+
 	// UpdatedAt Last changed 修改时间
 	//
 	// Example: 2026-03-20T06:12:45Z
@@ -1725,6 +1792,11 @@ type Household struct {
 	// Example: true
 	Vulnerable bool `json:"vulnerable"`
 }
+
+// HouseholdPolicy How the help it receives is paid: assisted (帮扶: recorded in full, the village fund pays, its balance never goes below zero) or exchange (换工: owed back in workdays). By default assisted when vulnerable. 受助方式：帮扶（村公益账户承担）或换工
+//
+// Example: assisted
+type HouseholdPolicy string
 
 // HouseholdInput defines model for HouseholdInput.
 type HouseholdInput struct {
@@ -1787,7 +1859,17 @@ type HouseholdInput struct {
 	//
 	// Example: 13879312345
 	Phone *string `json:"phone,omitempty"`
+
+	// Policy assisted (帮扶) or exchange (换工); absent: assisted when vulnerable 受助方式
+	//
+	// Example: exchange
+	Policy *HouseholdInputPolicy `json:"policy,omitempty"`
 }
+
+// HouseholdInputPolicy assisted (帮扶) or exchange (换工); absent: assisted when vulnerable 受助方式
+//
+// Example: exchange
+type HouseholdInputPolicy string
 
 // HouseholdPatch defines model for HouseholdPatch.
 type HouseholdPatch struct {
@@ -1850,7 +1932,17 @@ type HouseholdPatch struct {
 	//
 	// Example: 0793-2212345
 	Phone *string `json:"phone,omitempty"`
+
+	// Policy assisted (帮扶: the village fund pays for the help it receives), exchange (换工: it owes the help back, for a household with labor to return), or default (follow the flags: assisted when vulnerable). Applies to postings from now on. 受助方式
+	//
+	// Example: exchange
+	Policy *HouseholdPatchPolicy `json:"policy,omitempty"`
 }
+
+// HouseholdPatchPolicy assisted (帮扶: the village fund pays for the help it receives), exchange (换工: it owes the help back, for a household with labor to return), or default (follow the flags: assisted when vulnerable). Applies to postings from now on. 受助方式
+//
+// Example: exchange
+type HouseholdPatchPolicy string
 
 // Job defines model for Job.
 type Job struct {

@@ -24,6 +24,7 @@ type householdView struct {
 	Received int64  // half days of help received, ever
 	Balance  int64
 	Below    bool // below the village's soft limit
+	Assisted bool // 帮扶: the village fund pays for its help; never worded as debt
 	Upcoming []jobView
 	Requests []requestView
 	Cadre    bool // a cadre looks on the household's behalf
@@ -101,6 +102,7 @@ func (p *Pages) showHousehold(c *call, id int64, status int, form askForm, formE
 	today := p.today(c)
 	v := &householdView{H: h, Form: form, Error: formErr, Cadre: c.who.Role == store.RoleCadre}
 	v.Flags = householdFlags(h)
+	v.Assisted = h.FundCovers()
 	if k := c.r.URL.Query().Get("done"); k == "asked" || k == "rated" {
 		v.Flash = "flash." + k
 	}
@@ -192,7 +194,8 @@ func householdFlags(h *store.Household) []string {
 		on  bool
 		key string
 	}{{h.Elderly, "flag.elderly"}, {h.LeftBehind, "flag.leftBehind"}, {h.Disabled, "flag.disabled"},
-		{h.FiveGuarantee, "flag.fiveGuarantee"}, {h.Exempt, "flag.exempt"}} {
+		{h.FiveGuarantee, "flag.fiveGuarantee"}, {h.Exempt, "flag.exempt"},
+		{!h.Exempt && h.EffectivePolicy() == store.PolicyAssisted, "flag.assisted"}} {
 		if f.on {
 			out = append(out, f.key)
 		}

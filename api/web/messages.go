@@ -52,6 +52,7 @@ var catalogue = map[string][2]string{
 	"flag.disabled":      {"残疾", "disabled"},
 	"flag.fiveGuarantee": {"五保户", "five-guarantee"},
 	"flag.exempt":        {"村公益兜底", "covered by the village fund"},
+	"flag.assisted":      {"帮扶户", "assisted"},
 	"flash.asked":        {"求助已登记，村里排好后会告诉您哪天哪个队来。", "Your request is registered. Once it is planned you will see which team comes on which day."},
 	"flash.rated":        {"谢谢您的评价！", "Thank you for your rating!"},
 
@@ -60,7 +61,11 @@ var catalogue = map[string][2]string{
 	"balance.owed":  {"乡亲们还欠您家 %s 天工。", "The village owes you %s days of help."},
 	"balance.owes":  {"您家还欠乡亲们 %s 天工。", "You owe the village %s days of help."},
 	"balance.even":  {"两清，不欠不差。", "All square."},
-	"balance.below": {"欠得有点多了，村干部会来商量；不影响您求助。", "That is past the village's limit; a cadre will talk it over with you. You can still ask for help."},
+	// An assisted (帮扶) household's balance is help given and received,
+	// never a debt: the village fund pays for the help it receives.
+	"balance.assisted":     {"得到帮助 %s 天工，帮别人 %s 天工。", "Help received: %s days. Help given: %s days."},
+	"balance.assistedNote": {"您家是帮扶户：乡亲们来帮忙的工日由村里公益账户承担，不用还工。", "Your household is assisted: the village fund covers the days of help you receive; nothing is to be paid back."},
+	"balance.below":        {"欠得有点多了，村干部会来商量；不影响您求助。", "That is past the village's limit; a cadre will talk it over with you. You can still ask for help."},
 
 	"upcoming.title": {"要来帮忙的", "Help coming"},
 	"job.people":     {"%d人", "people: %d"},
@@ -185,7 +190,7 @@ var catalogue = map[string][2]string{
 	"chart.title":   {"各户换工结余", "Workday balances"},
 	"chart.aria":    {"%d户的换工结余柱状图，警戒线 %s 个工日", "Bar chart of %d households' balances, soft limit %s workdays"},
 	"chart.limit":   {"警戒线 %s", "soft limit %s"},
-	"chart.explain": {"每根柱子是一户，从欠得最多到多帮得最多排列；柱子在0以上是乡亲欠这户的工，在0以下是这户欠的工；红色低于警戒线，只提醒，不影响求助。", "One bar per household, from the most owing to the most owed. Above 0 the village owes the household help; below 0 it owes help. Red bars are below the soft limit: a flag, never a refusal."},
+	"chart.explain": {"每根柱子是一户，从欠得最多到多帮得最多排列；柱子在0以上是乡亲欠这户的工，在0以下是这户欠的工；红色低于警戒线，只提醒，不影响求助。帮扶户受助由村公益账户承担，柱子不会低于0。", "One bar per household, from the most owing to the most owed. Above 0 the village owes the household help; below 0 it owes help. Red bars are below the soft limit: a flag, never a refusal. The village fund covers the help assisted households receive: their bars never fall below 0."},
 	"chart.below":   {"低于警戒线的 %d 户", "%d households below the soft limit"},
 
 	"notice.title":      {"换工公示", "Public notice"},
@@ -198,8 +203,8 @@ var catalogue = map[string][2]string{
 	"notice.jobs":       {"完工派工", "Jobs done"},
 	"notice.teamdays":   {"出工工日", "Workdays"},
 	"notice.households": {"各户换工", "Households"},
-	"notice.explain":    {"帮工、受助为本季派工记入换工账的工日（已扣除冲正）；结余为至今累计，正数是乡亲欠这户的工，负数是这户欠的工。", "Given and received are the workdays of this season's jobs as the ledger holds them, net of corrections; the balance is to date: positive, the village owes the household help; negative, it owes help."},
-	"notice.legend":     {"※ 五保等村公益兜底户，受助工日由村公益账户支付。加粗为低于警戒线。", "※ households whose help the village fund covers. Bold: below the soft limit."},
+	"notice.explain":    {"帮工、受助为本季派工记入换工账的工日（已扣除冲正）；结余为至今累计：正数是这户多帮了乡亲的工，负数是乡亲多帮了这户、日后以工还工的工日。", "Given and received are the workdays of this season's jobs as the ledger holds them, net of corrections; the balance is to date: positive, the household has helped more than it was helped; negative, it was helped more and returns the days in work."},
+	"notice.legend":     {"※ 帮扶户（老年、留守、残疾、五保等）：受助工日由村公益账户承担，不计入本户结余。加粗为低于警戒线。", "※ assisted households (elderly, left-behind, disabled, five-guarantee…): the village fund covers the help they receive; it is not counted against them. Bold: below the soft limit."},
 	"notice.objection":  {"公示期七天。如有异议，请向村委会或联户党员反映。", "Posted for seven days. Any objection to the village committee or your linked party member."},
 	"notice.sign":       {"%s村民委员会（盖章）　　　　年　　月　　日", "%s village committee (seal)          date"},
 	"fig.received":      {"收到求助", "Requests"},
