@@ -235,8 +235,8 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
 		specs := seasonSpecs(se)
 		for _, job := range CronJobs {
 			spec := specs[job]
-			if s.jobs[job] == nil {
-				continue
+			if s.jobs[job] == nil || (se.State != store.SeasonOpen && job != CronPlan) {
+				continue // a planned season takes requests: only its plan runs
 			}
 			slots, next, err := s.slots(v, se, job, spec, last[store.RunKey{SeasonID: se.ID, Job: job}], now)
 			if err != nil {
@@ -281,7 +281,8 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
 
 // slots are the job's slots after last (or from the season's first day)
 // up to now, inside the season's days in the village's timezone, and the
-// slot after them (zero when the season has none left).
+// slot after them (zero when the season has none left). The nightly plan's
+// days start earlier: from when the season was recorded.
 func (s *Scheduler) slots(v *store.Village, se *store.Season, job, spec string, last, now time.Time) (due []time.Time, next time.Time, err error) {
 	sched, err := parseSpec(spec)
 	if err != nil {
@@ -302,6 +303,19 @@ func (s *Scheduler) slots(v *store.Village, se *store.Season, job, spec string, 
 		return nil, time.Time{}, err
 	}
 	end = end.AddDate(0, 0, 1) // the season's days end at midnight after its last
+	if job == CronPlan {
+		// Requests for a season arrive from when it is recorded, so its
+		// nightly plan runs from then, not only on the season's days; of
+		// the nights before its first day only the catch-up window's are
+		// taken up, since a later plan covers whatever an earlier missed.
+		early := se.CreatedAt
+		if c := now.Add(-s.opts.CatchUp); c.After(early) {
+			early = c
+		}
+		if early.Before(first) {
+			first = early.In(loc)
+		}
+	}
 	from := first.Add(-time.Second)
 	if !last.IsZero() && last.After(from) {
 		from = last
@@ -344,14 +358,15 @@ func (s *Scheduler) holdLease(ctx context.Context, now time.Time) (bool, error) 
 	return true, nil
 }
 
-// runSlot claims a slot and runs it. A season no longer open by now
-// records the slot as missed instead; a slot already claimed is skipped.
+// runSlot claims a slot and runs it. A season no longer open by now (or,
+// for any job but the plan, not yet open) records the slot as missed
+// instead; a slot already claimed is skipped.
 func (s *Scheduler) runSlot(ctx context.Context, v *store.Village, d dueSlot) error {
 	se, err := s.store.GetSeason(ctx, v.ID, d.season.ID)
 	if err != nil {
 		return err
 	}
-	if se.State != store.SeasonOpen {
+	if se.State != store.SeasonOpen && (se.State != store.SeasonPlanned || d.job != CronPlan) {
 		_, err := s.store.RecordMissed(ctx, v.ID, se.ID, d.job, []time.Time{d.slot}, "农时已不在进行中 missed: the season is no longer open")
 		return err
 	}
