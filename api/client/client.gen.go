@@ -3753,7 +3753,7 @@ type ListBlockedDaysParams struct {
 
 // StreamEventsParams defines parameters for StreamEvents.
 type StreamEventsParams struct {
-	// After The same as Last-Event-ID, for clients that cannot set headers; 0 or absent: only new events 从此编号之后开始
+	// After The same as Last-Event-ID, for clients that cannot set headers; 0 or absent: the latest 10 first, then new ones 从此编号之后开始
 	After *int64 `form:"after,omitempty" json:"after,omitempty"`
 
 	// LastEventID The last event ID received; the stream resumes after it 最后收到的事件编号
@@ -4179,7 +4179,7 @@ type ClientInterface interface {
 
 	// StreamEvents 实时通知 Stream your notifications
 	//
-	// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream starts with the next event; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
+	// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream first replays the caller's latest events (up to 10), then goes on with new ones; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
 	//
 	// Corresponds with GET /v1/events (the `StreamEvents` operationId).
 	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4859,7 +4859,7 @@ func (c *Client) BlockDays(ctx context.Context, body BlockDaysJSONRequestBody, r
 
 // StreamEvents 实时通知 Stream your notifications
 //
-// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream starts with the next event; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
+// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream first replays the caller's latest events (up to 10), then goes on with new ones; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
 //
 // Corresponds with GET /v1/events (the `StreamEvents` operationId).
 func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -9140,7 +9140,7 @@ type ClientWithResponsesInterface interface {
 
 	// StreamEventsWithResponse 实时通知 Stream your notifications
 	//
-	// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream starts with the next event; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
+	// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream first replays the caller's latest events (up to 10), then goes on with new ones; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -14595,7 +14595,7 @@ func (c *ClientWithResponses) BlockDaysWithResponse(ctx context.Context, body Bl
 
 // StreamEventsWithResponse 实时通知 Stream your notifications
 //
-// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream starts with the next event; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
+// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream first replays the caller's latest events (up to 10), then goes on with new ones; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
 //
 // Returns a wrapper object for the known response body format(s).
 //
