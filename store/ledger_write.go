@@ -47,9 +47,7 @@ var ledgerSQL = struct{ read, entries, transaction, balances string }{
 		FROM villages AS v LEFT JOIN accounts AS a ON a.village_id = v.id AND a.key = '` + FundKey + `'
 		WHERE v.id = ?1
 		UNION ALL
-		SELECT NULL, NULL, NULL, NULL, NULL, a.id, a.key, a.household_id, a.balance, a.created_at,
-			h.exempt OR COALESCE(h.policy, CASE WHEN h.elderly OR h.left_behind OR h.disabled OR h.five_guarantee
-				THEN '` + PolicyAssisted + `' ELSE '` + PolicyExchange + `' END) = '` + PolicyAssisted + `'
+		SELECT NULL, NULL, NULL, NULL, NULL, a.id, a.key, a.household_id, a.balance, a.created_at, ` + fundCoversSQL + `
 		FROM json_each(?5) AS j CROSS JOIN accounts AS a ON a.household_id = j.value
 		JOIN households AS h ON h.id = a.household_id
 		WHERE a.village_id = ?1`,

@@ -66,3 +66,34 @@ func TestPolicy_AssistedFundPays(t *testing.T) {
 		assert.Equal(t, store.EINVALID, store.ErrorCode(err))
 	})
 }
+
+// TestPolicy_NeverFlaggedAsOwing: a household debited before it became
+// assisted (a posting under 换工, or a transfer) keeps its balance, as
+// the ledger says, but is never flagged below the soft limit.
+func TestPolicy_NeverFlaggedAsOwing(t *testing.T) {
+	ctx := context.Background()
+	st := ledgerStore(t)
+	v := ledgerVillage(t, st, "皇珠村", 0)
+	hs := ledgerHouseholds(t, st, v.ID, 2)
+	helped, worker := hs[0], hs[1]
+	_, _, err := st.PostJob(ctx, ledgerPosting(v.ID), 1, helped.ID, []store.Attendance{{HouseholdID: worker.ID, HalfDays: 30}})
+	require.NoError(t, err)
+	below, _, err := st.Balances(ctx, v.ID, store.BalanceQuery{BelowLimit: true})
+	require.NoError(t, err)
+	require.Len(t, below, 1, "换工: 15 days owed is below the −10 limit")
+
+	_, err = st.UpdateHousehold(ctx, v.ID, helped.ID, helped.Version, func(h *store.Household) error {
+		h.Elderly = true // now assisted by default
+		return nil
+	})
+	require.NoError(t, err)
+	rows, _, err := st.Balances(ctx, v.ID, store.BalanceQuery{HouseholdID: helped.ID})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	assert.EqualValues(t, -30, rows[0].Balance, "the ledger is as it was")
+	assert.True(t, rows[0].FundCovers)
+	assert.False(t, rows[0].BelowLimit, "but an assisted household is never flagged as owing")
+	below, _, err = st.Balances(ctx, v.ID, store.BalanceQuery{BelowLimit: true})
+	require.NoError(t, err)
+	assert.Empty(t, below)
+}

@@ -376,6 +376,7 @@ func TestBrowser(t *testing.T) {
 		require.NoError(t, chromedp.Do(ctx,
 			chromedp.SendKeys(css(item+` input[name=reason]`), "儿子回家了"),
 			chromedp.Click(css(item+` form.cancel button[type=submit]`)),
+			chromedp.WaitNotPresent(css(item+` form.cancel`)), // the page after the post: the request is cancelled
 			chromedp.WaitVisible(css(".flash")),
 		))
 		assert.Contains(t, run(t, ctx, chromedp.Text(css(".flash"))), "求助已撤销")
