@@ -49,7 +49,11 @@ func mustEnv(tb testing.TB) *testEnv {
 	e.villageB = &store.Village{Name: "邻村", County: "玉山县", Township: "四股桥乡"}
 	require.NoError(tb, st.CreateVillage(ctx, e.village))
 	require.NoError(tb, st.CreateVillage(ctx, e.villageB))
-	e.home = &store.Household{VillageID: e.village.ID, HeadName: "章仁标", Group: 3, Laborers: 1, Members: 2, Elderly: true}
+	// 章仁标 here has a laborer and owes help back (换工), so the tests
+	// can follow his balance; the default 帮扶 of an elderly household is
+	// TestHouseholdPolicy's.
+	exchange := store.PolicyExchange
+	e.home = &store.Household{VillageID: e.village.ID, HeadName: "章仁标", Group: 3, Laborers: 1, Members: 2, Elderly: true, Policy: &exchange}
 	e.neighbour = &store.Household{VillageID: e.village.ID, HeadName: "章吉仙", Group: 3, Laborers: 3, Members: 4}
 	require.NoError(tb, st.CreateHousehold(ctx, e.home))
 	require.NoError(tb, st.CreateHousehold(ctx, e.neighbour))

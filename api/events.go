@@ -21,6 +21,11 @@ var EventPoll = time.Second
 // it open and a phone that went away is noticed by a failed write.
 var EventKeepAlive = 25 * time.Second
 
+// EventBacklog is how many of the caller's latest events a stream opened
+// without a cursor replays first, so `curl -N /v1/events` shows what the
+// caller was last told instead of nothing until something happens.
+var EventBacklog = 10
+
 // Event is one notification from the outbox.
 type Event struct {
 	ID         int64     `json:"id" example:"42" doc:"Event ID, increasing; the stream's id, sent back as Last-Event-ID 事件编号"`
@@ -87,22 +92,34 @@ func (s *Server) streaming(ctx huma.Context, next func(huma.Context)) {
 	next(ctx)
 }
 
-// lastEvent is the ID of the newest event in the caller's slice, where a
-// stream without a cursor starts.
-func (s *Server) lastEvent(ctx context.Context, villageID int64, f store.OutboxFilter) (int64, error) {
+// backlogStart is where a stream without a cursor starts: after the
+// event backlog places before the newest in the caller's slice (0 when
+// it holds no more than backlog), so those are replayed first.
+func (s *Server) backlogStart(ctx context.Context, villageID int64, f store.OutboxFilter, backlog int) (int64, error) {
 	f.Limit = store.MaxPageLimit
+	var ids []int64 // the newest backlog+1 IDs seen
 	for {
 		rows, err := s.store.Outbox(ctx, villageID, f)
 		if err != nil {
 			return 0, err
 		}
+		for _, e := range rows {
+			ids = append(ids, e.ID)
+		}
+		if len(ids) > backlog+1 {
+			ids = ids[len(ids)-backlog-1:]
+		}
 		if len(rows) > 0 {
 			f.After = rows[len(rows)-1].ID
 		}
 		if len(rows) < f.Limit {
-			return f.After, nil
+			break
 		}
 	}
+	if len(ids) <= backlog {
+		return 0, nil
+	}
+	return ids[0], nil
 }
 
 func (s *Server) addEventRoutes() {
@@ -137,21 +154,21 @@ func (s *Server) addEventRoutes() {
 		OperationID: "stream-events", Method: http.MethodGet, Path: "/v1/events",
 		Summary: "实时通知 Stream your notifications", Tags: []string{"events"}, Security: roles,
 		Description: "Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, " +
-			"and a `ping` when the stream has been quiet. Without a cursor the stream starts with the next event; " +
+			"and a `ping` when the stream has been quiet. Without a cursor the stream first replays the caller's latest events (up to 10), then goes on with new ones; " +
 			"a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. " +
 			"服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。",
 		Errors:      []int{401, 403, 422},
 		Middlewares: huma.Middlewares{s.streaming},
 	}, map[string]any{"message": Event{}, "ping": Ping{}}, func(ctx context.Context, in *struct {
 		LastEventID int64 `header:"Last-Event-ID" minimum:"0" example:"41" doc:"The last event ID received; the stream resumes after it 最后收到的事件编号"`
-		After       int64 `query:"after" minimum:"0" example:"41" doc:"The same as Last-Event-ID, for clients that cannot set headers; 0 or absent: only new events 从此编号之后开始"`
+		After       int64 `query:"after" minimum:"0" example:"41" doc:"The same as Last-Event-ID, for clients that cannot set headers; 0 or absent: the latest 10 first, then new ones 从此编号之后开始"`
 	}, send sse.Sender) {
 		p, every, keepAlive := caller(ctx), EventPoll, EventKeepAlive
 		f := outboxFilter(p)
 		f.After, f.Limit = max(in.LastEventID, in.After), store.MaxPageLimit
 		if f.After == 0 {
 			var err error
-			if f.After, err = s.lastEvent(ctx, p.VillageID, f); err != nil {
+			if f.After, err = s.backlogStart(ctx, p.VillageID, f, EventBacklog); err != nil {
 				s.log.ErrorContext(ctx, "events: start", "err", err)
 				return
 			}
@@ -166,6 +183,36 @@ func (s *Server) addEventRoutes() {
 		poll, keep := time.NewTicker(every), time.NewTicker(keepAlive)
 		defer poll.Stop()
 		defer keep.Stop()
+		// drain sends every event after the cursor; false when the stream
+		// is over.
+		drain := func() bool {
+			sent := false
+			for {
+				rows, err := s.store.Outbox(ctx, p.VillageID, f)
+				if err != nil {
+					if ctx.Err() == nil {
+						s.log.ErrorContext(ctx, "events: poll", "err", err)
+					}
+					return false
+				}
+				for _, e := range rows {
+					if send(sse.Message{ID: int(e.ID), Data: eventOf(e)}) != nil {
+						return false
+					}
+					f.After, sent = e.ID, true
+				}
+				if len(rows) < f.Limit {
+					break
+				}
+			}
+			if sent {
+				keep.Reset(keepAlive)
+			}
+			return true
+		}
+		if !drain() { // the backlog, or what was missed, at once
+			return
+		}
 		for {
 			select {
 			case <-ctx.Done():
@@ -177,27 +224,8 @@ func (s *Server) addEventRoutes() {
 					return
 				}
 			case <-poll.C:
-				sent := false
-				for {
-					rows, err := s.store.Outbox(ctx, p.VillageID, f)
-					if err != nil {
-						if ctx.Err() == nil {
-							s.log.ErrorContext(ctx, "events: poll", "err", err)
-						}
-						return
-					}
-					for _, e := range rows {
-						if send(sse.Message{ID: int(e.ID), Data: eventOf(e)}) != nil {
-							return
-						}
-						f.After, sent = e.ID, true
-					}
-					if len(rows) < f.Limit {
-						break
-					}
-				}
-				if sent {
-					keep.Reset(keepAlive)
+				if !drain() {
+					return
 				}
 			}
 		}

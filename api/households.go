@@ -23,6 +23,8 @@ type Household struct {
 	FiveGuarantee bool      `json:"fiveGuarantee" example:"false" doc:"Five-guarantee household 五保户"`
 	Exempt        bool      `json:"exempt" example:"false" doc:"Help it receives is covered by the village fund 公益帮扶（由村公益账户承担）"`
 	Vulnerable    bool      `json:"vulnerable" example:"true" doc:"Any of the flags above but exempt: planned first 困难户，优先安排"`
+	Policy        string    `json:"policy" enum:"assisted,exchange" example:"assisted" doc:"How the help it receives is paid: assisted (帮扶: recorded in full, the village fund pays, its balance never goes below zero) or exchange (换工: owed back in workdays). By default assisted when vulnerable. 受助方式：帮扶（村公益账户承担）或换工"`
+	PolicySet     bool      `json:"policySet" example:"false" doc:"A cadre chose the policy; false: it follows the flags 村干部已设定受助方式"`
 	PartyMember   string    `json:"partyMember" example:"邱锦" doc:"Linked party member 联户党员"`
 	Phone         string    `json:"phone" example:"13879312345" doc:"Contact phone 联系电话"`
 	Version       int64     `json:"version" example:"3" doc:"Version; sent as the ETag 版本号"`
@@ -34,7 +36,7 @@ func householdOf(h *store.Household) Household {
 	return Household{
 		ID: h.ID, HeadName: h.HeadName, Group: h.Group, Laborers: h.Laborers, Members: h.Members,
 		Elderly: h.Elderly, LeftBehind: h.LeftBehind, Disabled: h.Disabled, FiveGuarantee: h.FiveGuarantee,
-		Exempt: h.Exempt, Vulnerable: h.Vulnerable(), PartyMember: h.PartyMember, Phone: h.Phone,
+		Exempt: h.Exempt, Vulnerable: h.Vulnerable(), Policy: h.EffectivePolicy(), PolicySet: h.Policy != nil, PartyMember: h.PartyMember, Phone: h.Phone,
 		Version: h.Version, CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt,
 	}
 }
@@ -50,6 +52,7 @@ type HouseholdInput struct {
 	Disabled      bool   `json:"disabled,omitempty" example:"false" doc:"A member is disabled 残疾"`
 	FiveGuarantee bool   `json:"fiveGuarantee,omitempty" example:"false" doc:"Five-guarantee household 五保户"`
 	Exempt        bool   `json:"exempt,omitempty" example:"false" doc:"Cover its received help from the village fund 公益帮扶"`
+	Policy        string `json:"policy,omitempty" enum:"assisted,exchange" example:"exchange" doc:"assisted (帮扶) or exchange (换工); absent: assisted when vulnerable 受助方式"`
 	PartyMember   string `json:"partyMember,omitempty" maxLength:"40" example:"邱锦" doc:"Linked party member 联户党员"`
 	Phone         string `json:"phone,omitempty" pattern:"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$" patternDescription:"a mobile number like 13879312345 or a landline like 0793-2212345 手机或座机号码" example:"13879312345" doc:"Contact phone 联系电话"`
 }
@@ -65,6 +68,7 @@ type HouseholdPatch struct {
 	Disabled      *bool   `json:"disabled,omitempty" example:"false" doc:"A member is disabled 残疾"`
 	FiveGuarantee *bool   `json:"fiveGuarantee,omitempty" example:"false" doc:"Five-guarantee household 五保户"`
 	Exempt        *bool   `json:"exempt,omitempty" example:"false" doc:"Cover its received help from the village fund 公益帮扶"`
+	Policy        *string `json:"policy,omitempty" enum:"assisted,exchange,default" example:"exchange" doc:"assisted (帮扶: the village fund pays for the help it receives), exchange (换工: it owes the help back, for a household with labor to return), or default (follow the flags: assisted when vulnerable). Applies to postings from now on. 受助方式"`
 	PartyMember   *string `json:"partyMember,omitempty" maxLength:"40" example:"邱锦" doc:"Linked party member 联户党员"`
 	Phone         *string `json:"phone,omitempty" pattern:"^$|^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$" patternDescription:"a mobile number like 13879312345, a landline like 0793-2212345, or empty to remove 手机或座机号码" example:"0793-2212345" doc:"Contact phone 联系电话"`
 }
@@ -79,6 +83,12 @@ func (p *HouseholdPatch) apply(h *store.Household) {
 	set(&h.Disabled, p.Disabled)
 	set(&h.FiveGuarantee, p.FiveGuarantee)
 	set(&h.Exempt, p.Exempt)
+	if p.Policy != nil {
+		h.Policy = p.Policy
+		if *p.Policy == "default" {
+			h.Policy = nil
+		}
+	}
 	set(&h.PartyMember, p.PartyMember)
 	set(&h.Phone, p.Phone)
 }
@@ -146,6 +156,9 @@ func (s *Server) addHouseholdRoutes() {
 			VillageID: caller(ctx).VillageID, HeadName: b.HeadName, Group: b.Group, Laborers: b.Laborers,
 			Members: b.Members, Elderly: b.Elderly, LeftBehind: b.LeftBehind, Disabled: b.Disabled,
 			FiveGuarantee: b.FiveGuarantee, Exempt: b.Exempt, PartyMember: b.PartyMember, Phone: b.Phone,
+		}
+		if b.Policy != "" {
+			h.Policy = &b.Policy
 		}
 		if err := s.store.CreateHousehold(ctx, h); err != nil {
 			return nil, s.problem(ctx, err)

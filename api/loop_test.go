@@ -700,6 +700,22 @@ func TestEventStream(t *testing.T) {
 		assert.NotEmpty(t, got.data["at"])
 	})
 
+	t.Run("a stream without a cursor replays the latest events first", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stream := connect(t, ctx, l.householdTok)
+		first, second := next(t, ctx, stream), next(t, ctx, stream)
+		assert.Equal(t, []any{"job.scheduled", "job.confirmed"}, []any{first.data["event"], second.data["event"]},
+			"the household's events so far, oldest first")
+		assert.Equal(t, ev.id, first.id)
+
+		backlog := api.EventBacklog
+		api.EventBacklog = 1
+		t.Cleanup(func() { api.EventBacklog = backlog })
+		got := next(t, ctx, connect(t, ctx, l.householdTok))
+		assert.Equal(t, "job.confirmed", got.data["event"], "only the latest, with a backlog of one")
+	})
+
 	t.Run("the log pages with after", func(t *testing.T) {
 		_, first := l.call(t, "GET", "/v1/events/log?limit=1", l.householdTok, nil)
 		require.Len(t, items(first), 1)

@@ -238,8 +238,8 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) error {
 		specs := seasonSpecs(se)
 		for _, job := range CronJobs {
 			spec := specs[job]
-			if s.jobs[job] == nil {
-				continue
+			if s.jobs[job] == nil || (se.State != store.SeasonOpen && job != CronPlan) {
+				continue // a planned season takes requests: only its plan runs
 			}
 			m, slots, next, err := s.slots(v, se, job, spec, last[store.RunKey{SeasonID: se.ID, Job: job}], now)
 			if err != nil {
@@ -346,7 +346,8 @@ const missedHorizon = 400 * 24 * time.Hour
 // up to now, inside the season's days in the village's timezone: those
 // older than the catch-up window (except season-close's) as missed, the
 // rest as due, and the slot after them (zero when the season has none
-// left).
+// left). The nightly plan's days start earlier: from when the season was
+// recorded.
 func (s *Scheduler) slots(v *store.Village, se *store.Season, job, spec string, last, now time.Time) (missed missedSlots, due []time.Time, next time.Time, err error) {
 	sched, err := parseSpec(spec)
 	if err != nil {
@@ -367,6 +368,19 @@ func (s *Scheduler) slots(v *store.Village, se *store.Season, job, spec string, 
 		return missed, nil, time.Time{}, err
 	}
 	end = end.AddDate(0, 0, 1) // the season's days end at midnight after its last
+	if job == CronPlan {
+		// Requests for a season arrive from when it is recorded, so its
+		// nightly plan runs from then, not only on the season's days; of
+		// the nights before its first day only the catch-up window's are
+		// taken up, since a later plan covers whatever an earlier missed.
+		early := se.CreatedAt
+		if c := now.Add(-s.opts.CatchUp); c.After(early) {
+			early = c
+		}
+		if early.Before(first) {
+			first = early.In(loc)
+		}
+	}
 	from := first.Add(-time.Second)
 	if !last.IsZero() && last.After(from) {
 		from = last
@@ -430,7 +444,7 @@ func (s *Scheduler) runSlot(ctx context.Context, v *store.Village, d dueSlot) (b
 	if err != nil {
 		return true, err
 	}
-	if se.State != store.SeasonOpen {
+	if se.State != store.SeasonOpen && (se.State != store.SeasonPlanned || d.job != CronPlan) {
 		return false, nil
 	}
 	run, ok, err := s.store.ClaimRun(ctx, v.ID, se.ID, d.job, d.slot)

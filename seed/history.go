@@ -532,7 +532,7 @@ func (h *history) complete(a *ask, j *store.Job, leader string) error {
 		h.balance[at.HouseholdID] += at.HalfDays
 		total += at.HalfDays
 	}
-	if !a.household.Exempt {
+	if !a.household.FundCovers() {
 		h.balance[a.household.ID] -= total
 	}
 	if a.left--; a.left > 0 || a.planned > 0 {

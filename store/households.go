@@ -30,6 +30,8 @@ func (h *Household) check(ctx context.Context, db bun.IDB) error {
 		return Invalid("body.laborers", "劳力数不能为负 laborers cannot be negative")
 	case h.Members < h.Laborers:
 		return Invalid("body.members", "家庭人口不能少于劳力数 members (%d) cannot be fewer than laborers (%d)", h.Members, h.Laborers)
+	case h.Policy != nil && *h.Policy != PolicyAssisted && *h.Policy != PolicyExchange:
+		return Invalid("body.policy", "政策只能是帮扶或换工 policy %q is neither %q nor %q", *h.Policy, PolicyAssisted, PolicyExchange)
 	case h.Phone != "" && !phoneRE.MatchString(h.Phone):
 		return Invalid("body.phone", "电话号码格式不对 phone %q is not a mobile (13812345678) or landline (0793-1234567) number", h.Phone)
 	}

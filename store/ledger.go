@@ -13,7 +13,8 @@ import (
 // The ledger counts workdays in half days. A household's account is
 // credited the help it gives and debited the help it receives, so a
 // positive balance is help the village owes it. The village fund (公益)
-// carries the help given to exempt households and receives donations.
+// carries the help given to exempt and assisted (帮扶) households and
+// receives donations.
 // Every transaction's entries sum to zero, so all balances sum to zero.
 
 // Transaction kinds.
@@ -139,7 +140,7 @@ func fundAccount(ctx context.Context, db bun.IDB, villageID int64) (*Account, er
 // that are of the village. postIn reads them with the posting's context.
 type postingAccounts struct {
 	fund       *Account
-	households map[int64]*Account // by household ID, with the household's ID and Exempt
+	households map[int64]*Account // by household ID, with the household's ID and FundCovers
 }
 
 // household returns a household's account, or EINVALID naming field when
@@ -152,7 +153,7 @@ func (pa *postingAccounts) household(id int64, field string) (*Account, error) {
 }
 
 // PostJob posts a finished job: the helped household (or, when it is
-// exempt, the village fund) is debited the total and each attending member
+// exempt or assisted, the village fund) is debited the total and each attending member
 // household credited its own half days. A job posts at most once: posting
 // the same job again returns the first transaction (replayed), or
 // ECONFLICT if the attendance differs; once that posting is reversed, the
@@ -163,7 +164,7 @@ func (s *Store) PostJob(ctx context.Context, p Posting, jobID, helpedID int64, a
 }
 
 // jobPosting is a job's posting: the helped household (or the fund, when
-// it is exempt) debited the total, each worker credited its own.
+// it is exempt or assisted) debited the total, each worker credited its own.
 func jobPosting(jobID, helpedID int64, attendance []Attendance) (txMeta, buildFunc) {
 	ids := []int64{helpedID}
 	for _, a := range attendance {
@@ -179,7 +180,7 @@ func jobPosting(jobID, helpedID int64, attendance []Attendance) (txMeta, buildFu
 			return nil, err
 		}
 		debit := helped
-		if helped.Household.Exempt {
+		if helped.Household.FundCovers() {
 			debit = accounts.fund
 		}
 		var lines []line

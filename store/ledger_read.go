@@ -16,8 +16,15 @@ type Balance struct {
 	Balance     int64 // half days: positive, the village owes it help
 	Given       int64 // half days credited by jobs (help given), net of reversals
 	Received    int64 // half days workers were credited on jobs helping it (help received), net of reversals
-	BelowLimit  bool  // below the village's soft limit: flagged, never refused
+	BelowLimit  bool  // below the village's soft limit: flagged, never refused; never a fund-covered household
+	FundCovers  bool  // exempt or assisted (帮扶): the fund pays for its help, it owes none
 }
+
+// fundCoversSQL is Household.FundCovers in SQL over the households table
+// aliased h: exempt, or policy assisted (chosen, or by default when
+// vulnerable).
+const fundCoversSQL = `(h.exempt OR COALESCE(h.policy, CASE WHEN h.elderly OR h.left_behind OR h.disabled OR h.five_guarantee
+	THEN '` + PolicyAssisted + `' ELSE '` + PolicyExchange + `' END) = '` + PolicyAssisted + `')`
 
 // BalanceQuery narrows and orders list-balances.
 type BalanceQuery struct {
@@ -64,6 +71,7 @@ func (s *Store) Balances(ctx context.Context, villageID int64, q BalanceQuery) (
 		Join("LEFT JOIN (?) AS r ON r.household_id = h.id", received).
 		ColumnExpr("h.id AS household_id, h.head_name, h.group_no AS \"group\", a.balance").
 		ColumnExpr("COALESCE(g.given, 0) AS given, COALESCE(r.received, 0) AS received").
+		ColumnExpr(fundCoversSQL+" AS fund_covers").
 		Where("a.village_id = ?", villageID)
 	if q.HouseholdID != 0 {
 		sel = sel.Where("a.household_id = ?", q.HouseholdID)
@@ -72,7 +80,9 @@ func (s *Store) Balances(ctx context.Context, villageID int64, q BalanceQuery) (
 		sel = sel.Where("a.household_id IN (SELECT household_id FROM team_members WHERE team_id = ?)", q.TeamID)
 	}
 	if q.BelowLimit {
-		sel = sel.Where("a.balance < ?", v.SoftLimit)
+		// A fund-covered household is never flagged as owing, even with a
+		// balance from before it was (a posting of an earlier policy).
+		sel = sel.Where("a.balance < ?", v.SoftLimit).Where("NOT " + fundCoversSQL)
 	}
 	switch q.Sort {
 	case "", "household":
@@ -88,7 +98,7 @@ func (s *Store) Balances(ctx context.Context, villageID int64, q BalanceQuery) (
 		return nil, 0, translate(err, "balances")
 	}
 	for _, r := range rows {
-		r.BelowLimit = r.Balance < v.SoftLimit
+		r.BelowLimit = r.Balance < v.SoftLimit && !r.FundCovers
 	}
 	f, err := fundAccount(ctx, s.db, villageID)
 	if err != nil {

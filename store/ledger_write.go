@@ -35,7 +35,9 @@ var ledgerSQL = struct{ read, entries, transaction, balances string }{
 	// UNIQUE(village, kind, source) index answers; '/' < '0'), and the
 	// village fund's account. Then a row for each household named (a JSON
 	// array of IDs, so the text is the same for any number) that has an
-	// account in the village, with its exempt flag.
+	// account in the village, with whether the fund covers the help it
+	// receives (exempt, or the assisted policy: chosen, or by default
+	// when vulnerable; see Household.FundCovers).
 	read: `SELECT v.timezone, (SELECT COALESCE(MAX(id), 0) + 1 FROM ledger_transactions),
 			(SELECT COALESCE(MAX(id), 0) + 1 FROM ledger_entries),
 			EXISTS (SELECT 1 FROM ledger_transactions WHERE village_id = v.id AND idempotency_key = ?2),
@@ -45,7 +47,7 @@ var ledgerSQL = struct{ read, entries, transaction, balances string }{
 		FROM villages AS v LEFT JOIN accounts AS a ON a.village_id = v.id AND a.key = '` + FundKey + `'
 		WHERE v.id = ?1
 		UNION ALL
-		SELECT NULL, NULL, NULL, NULL, NULL, a.id, a.key, a.household_id, a.balance, a.created_at, h.exempt
+		SELECT NULL, NULL, NULL, NULL, NULL, a.id, a.key, a.household_id, a.balance, a.created_at, ` + fundCoversSQL + `
 		FROM json_each(?5) AS j CROSS JOIN accounts AS a ON a.household_id = j.value
 		JOIN households AS h ON h.id = a.household_id
 		WHERE a.village_id = ?1`,
@@ -148,9 +150,9 @@ func (s *Store) readPosting(ctx context.Context, db bun.IDB, p Posting, m txMeta
 			householdID           *int64
 			balance               sql.NullInt64
 			createdAt             sql.NullTime
-			exempt                sql.NullBool
+			fundCovers            sql.NullBool
 		)
-		if err := rows.Scan(&tz, &nextID, &nextEntryID, &keyUsed, &sourcePosted, &id, &key, &householdID, &balance, &createdAt, &exempt); err != nil {
+		if err := rows.Scan(&tz, &nextID, &nextEntryID, &keyUsed, &sourcePosted, &id, &key, &householdID, &balance, &createdAt, &fundCovers); err != nil {
 			return nil, translate(err, "posting")
 		}
 		if tz.Valid {
@@ -165,7 +167,8 @@ func (s *Store) readPosting(ctx context.Context, db bun.IDB, p Posting, m txMeta
 			accounts.fund = a
 			continue
 		}
-		a.Household = &Household{ID: *householdID, Exempt: exempt.Bool}
+		// Exempt stands for FundCovers: the posting reads only that.
+		a.Household = &Household{ID: *householdID, Exempt: fundCovers.Bool}
 		accounts.households[*householdID] = a
 	}
 	if err := rows.Err(); err != nil {

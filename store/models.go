@@ -82,7 +82,10 @@ type Household struct {
 	Disabled      bool   `bun:",notnull"`
 	FiveGuarantee bool   `bun:",notnull"` // 五保户
 	// Exempt households have the help they receive covered by the village fund.
-	Exempt      bool      `bun:",notnull"`
+	Exempt bool `bun:",notnull"`
+	// Policy is the cadre's choice, PolicyAssisted or PolicyExchange; nil
+	// follows the flags (see EffectivePolicy).
+	Policy      *string   ``
 	PartyMember string    `bun:",notnull"` // 联户党员, the party member linked to the household
 	Phone       string    `bun:",notnull"`
 	Version     int64     `bun:",notnull"`
@@ -93,6 +96,35 @@ type Household struct {
 // Vulnerable reports whether any flag marks the household as short of help.
 func (h *Household) Vulnerable() bool {
 	return h.Elderly || h.LeftBehind || h.Disabled || h.FiveGuarantee
+}
+
+// Household policies: how the help a household receives is paid.
+const (
+	// PolicyAssisted (帮扶): help received is recorded in full but the
+	// village fund, not the household, is debited, so its balance never
+	// goes below zero and no page calls it a debtor.
+	PolicyAssisted = "assisted"
+	// PolicyExchange (换工): help received is owed back in workdays.
+	PolicyExchange = "exchange"
+)
+
+// EffectivePolicy is the household's policy: the cadre's choice when one
+// was made, else assisted for a vulnerable household and exchange for
+// any other.
+func (h *Household) EffectivePolicy() string {
+	if h.Policy != nil && *h.Policy != "" {
+		return *h.Policy
+	}
+	if h.Vulnerable() {
+		return PolicyAssisted
+	}
+	return PolicyExchange
+}
+
+// FundCovers reports whether the village fund pays for the help the
+// household receives: it is exempt or follows the assisted policy.
+func (h *Household) FundCovers() bool {
+	return h.Exempt || h.EffectivePolicy() == PolicyAssisted
 }
 
 // Field is one 田块. Its area is kept in hundredths of a mu so that sums

@@ -127,11 +127,12 @@ func (s *Store) RecordMissed(ctx context.Context, villageID, seasonID int64, job
 	return n, err
 }
 
-// OpenSeasons returns every village's open seasons, by village and start
-// date: the seasons whose cron jobs run.
+// OpenSeasons returns every village's seasons open for requests (planned
+// or open), by village and start date: the seasons whose cron jobs run.
+// A planned season runs only its nightly plan (see scheduler.Tick).
 func (s *Store) OpenSeasons(ctx context.Context) ([]*Season, error) {
 	var out []*Season
-	err := s.db.NewSelect().Model(&out).Where("state = ?", SeasonOpen).OrderExpr("village_id, start_date, id").Scan(ctx)
+	err := s.db.NewSelect().Model(&out).Where("state IN (?)", bun.In([]string{SeasonPlanned, SeasonOpen})).OrderExpr("village_id, start_date, id").Scan(ctx)
 	return out, translate(err, "seasons")
 }
 

@@ -234,6 +234,63 @@ func (e HelpRequestTask) Valid() bool {
 	}
 }
 
+// Defines values for HouseholdPolicy.
+const (
+	HouseholdPolicyAssisted HouseholdPolicy = "assisted"
+	HouseholdPolicyExchange HouseholdPolicy = "exchange"
+)
+
+// Valid indicates whether the value is a known member of the HouseholdPolicy enum.
+func (e HouseholdPolicy) Valid() bool {
+	switch e {
+	case HouseholdPolicyAssisted:
+		return true
+	case HouseholdPolicyExchange:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HouseholdInputPolicy.
+const (
+	HouseholdInputPolicyAssisted HouseholdInputPolicy = "assisted"
+	HouseholdInputPolicyExchange HouseholdInputPolicy = "exchange"
+)
+
+// Valid indicates whether the value is a known member of the HouseholdInputPolicy enum.
+func (e HouseholdInputPolicy) Valid() bool {
+	switch e {
+	case HouseholdInputPolicyAssisted:
+		return true
+	case HouseholdInputPolicyExchange:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HouseholdPatchPolicy.
+const (
+	HouseholdPatchPolicyAssisted HouseholdPatchPolicy = "assisted"
+	HouseholdPatchPolicyDefault  HouseholdPatchPolicy = "default"
+	HouseholdPatchPolicyExchange HouseholdPatchPolicy = "exchange"
+)
+
+// Valid indicates whether the value is a known member of the HouseholdPatchPolicy enum.
+func (e HouseholdPatchPolicy) Valid() bool {
+	switch e {
+	case HouseholdPatchPolicyAssisted:
+		return true
+	case HouseholdPatchPolicyDefault:
+		return true
+	case HouseholdPatchPolicyExchange:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for JobDispute.
 const (
 	JobDisputeConfirmed JobDispute = "confirmed"
@@ -1780,6 +1837,16 @@ type Household struct {
 	// Example: 13879312345
 	Phone string `json:"phone"`
 
+	// Policy How the help it receives is paid: assisted (帮扶: recorded in full, the village fund pays, its balance never goes below zero) or exchange (换工: owed back in workdays). By default assisted when vulnerable. 受助方式：帮扶（村公益账户承担）或换工
+	//
+	// Example: assisted
+	Policy HouseholdPolicy `json:"policy"`
+
+	// PolicySet A cadre chose the policy; false: it follows the flags 村干部已设定受助方式
+	//
+	// Example: false
+	PolicySet bool `json:"policySet"`
+
 	// UpdatedAt Last changed 修改时间
 	//
 	// Example: 2026-03-20T06:12:45Z
@@ -1795,6 +1862,11 @@ type Household struct {
 	// Example: true
 	Vulnerable bool `json:"vulnerable"`
 }
+
+// HouseholdPolicy How the help it receives is paid: assisted (帮扶: recorded in full, the village fund pays, its balance never goes below zero) or exchange (换工: owed back in workdays). By default assisted when vulnerable. 受助方式：帮扶（村公益账户承担）或换工
+//
+// Example: assisted
+type HouseholdPolicy string
 
 // HouseholdInput defines model for HouseholdInput.
 type HouseholdInput struct {
@@ -1857,7 +1929,17 @@ type HouseholdInput struct {
 	//
 	// Example: 13879312345
 	Phone *string `json:"phone,omitempty"`
+
+	// Policy assisted (帮扶) or exchange (换工); absent: assisted when vulnerable 受助方式
+	//
+	// Example: exchange
+	Policy *HouseholdInputPolicy `json:"policy,omitempty"`
 }
+
+// HouseholdInputPolicy assisted (帮扶) or exchange (换工); absent: assisted when vulnerable 受助方式
+//
+// Example: exchange
+type HouseholdInputPolicy string
 
 // HouseholdPatch defines model for HouseholdPatch.
 type HouseholdPatch struct {
@@ -1920,7 +2002,17 @@ type HouseholdPatch struct {
 	//
 	// Example: 0793-2212345
 	Phone *string `json:"phone,omitempty"`
+
+	// Policy assisted (帮扶: the village fund pays for the help it receives), exchange (换工: it owes the help back, for a household with labor to return), or default (follow the flags: assisted when vulnerable). Applies to postings from now on. 受助方式
+	//
+	// Example: exchange
+	Policy *HouseholdPatchPolicy `json:"policy,omitempty"`
 }
+
+// HouseholdPatchPolicy assisted (帮扶: the village fund pays for the help it receives), exchange (换工: it owes the help back, for a household with labor to return), or default (follow the flags: assisted when vulnerable). Applies to postings from now on. 受助方式
+//
+// Example: exchange
+type HouseholdPatchPolicy string
 
 // Job defines model for Job.
 type Job struct {
@@ -3837,7 +3929,7 @@ type UnblockDayParams struct {
 
 // StreamEventsParams defines parameters for StreamEvents.
 type StreamEventsParams struct {
-	// After The same as Last-Event-ID, for clients that cannot set headers; 0 or absent: only new events 从此编号之后开始
+	// After The same as Last-Event-ID, for clients that cannot set headers; 0 or absent: the latest 10 first, then new ones 从此编号之后开始
 	After *int64 `form:"after,omitempty" json:"after,omitempty"`
 
 	// LastEventID The last event ID received; the stream resumes after it 最后收到的事件编号
@@ -4276,7 +4368,7 @@ type ClientInterface interface {
 
 	// StreamEvents 实时通知 Stream your notifications
 	//
-	// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream starts with the next event; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
+	// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream first replays the caller's latest events (up to 10), then goes on with new ones; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
 	//
 	// Corresponds with GET /v1/events (the `StreamEvents` operationId).
 	StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5009,7 +5101,7 @@ func (c *Client) UnblockDay(ctx context.Context, date openapi_types.Date, params
 
 // StreamEvents 实时通知 Stream your notifications
 //
-// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream starts with the next event; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
+// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream first replays the caller's latest events (up to 10), then goes on with new ones; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
 //
 // Corresponds with GET /v1/events (the `StreamEvents` operationId).
 func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -9530,7 +9622,7 @@ type ClientWithResponsesInterface interface {
 
 	// StreamEventsWithResponse 实时通知 Stream your notifications
 	//
-	// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream starts with the next event; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
+	// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream first replays the caller's latest events (up to 10), then goes on with new ones; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -15320,7 +15412,7 @@ func (c *ClientWithResponses) UnblockDayWithResponse(ctx context.Context, date o
 
 // StreamEventsWithResponse 实时通知 Stream your notifications
 //
-// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream starts with the next event; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
+// Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, and a `ping` when the stream has been quiet. Without a cursor the stream first replays the caller's latest events (up to 10), then goes on with new ones; a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. 服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。
 //
 // Returns a wrapper object for the known response body format(s).
 //

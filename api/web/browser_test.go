@@ -356,4 +356,35 @@ func TestBrowser(t *testing.T) {
 		assert.Positive(t, pages)
 		assert.LessOrEqual(t, pages, 3, "150 households on a few sheets for the notice board")
 	})
+
+	t.Run("a household asks as the form stands, sees its note and cancels on its phone", func(t *testing.T) {
+		quiet, _ := e.quietHousehold(t)
+		ctx := person(t, b)
+		require.NoError(t, chromedp.Do(ctx,
+			noScript,
+			e.signIn(e.mint(t, &store.Token{VillageID: e.village.ID, Role: store.RoleHousehold, HouseholdID: &quiet.ID}), phone),
+			chromedp.WaitVisible(css("#ask-form")),
+			chromedp.SendKeys(css(`input[name=note]`), "腰不好，干不了重活"),
+			chromedp.Click(css(`#ask-form button[type=submit]`)),
+			chromedp.WaitVisible(css(".flash")),
+		))
+		open := e.openRequests(t, quiet.ID)
+		require.Len(t, open, 1, "the form as it stands registers a request")
+		item := fmt.Sprintf(`li[data-request="%d"]`, open[0].ID)
+		assert.Contains(t, run(t, ctx, chromedp.Text(css(item))), "备注：腰不好，干不了重活", "the note is shown")
+
+		require.NoError(t, chromedp.Do(ctx,
+			chromedp.SendKeys(css(item+` input[name=reason]`), "儿子回家了"),
+			chromedp.Click(css(item+` form.cancel button[type=submit]`)),
+			chromedp.WaitNotPresent(css(item+` form.cancel`)), // the page after the post: the request is cancelled
+			chromedp.WaitVisible(css(".flash")),
+		))
+		assert.Contains(t, run(t, ctx, chromedp.Text(css(".flash"))), "求助已撤销")
+		got, err := e.st.GetRequest(context.Background(), e.village.ID, open[0].ID)
+		require.NoError(t, err)
+		assert.Equal(t, store.RequestCancelled, got.State, "cancelled by the household from its phone")
+		assert.False(t, run(t, ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)),
+			"nothing is wider than a 360 px screen")
+		screenshot(t, ctx, dir, "household-cancel-360.png")
+	})
 }

@@ -24,10 +24,12 @@ type householdView struct {
 	Received int64  // half days of help received, ever
 	Balance  int64
 	Below    bool // below the village's soft limit
+	Assisted bool // 帮扶: the village fund pays for its help; never worded as debt
 	Upcoming []jobView
 	Requests []requestView
 	Postings []postingView // done jobs' postings against it, newest first
 	Cadre    bool          // a cadre looks on the household's behalf
+	AllAsked bool          // every field and task of the season has an open request
 }
 
 type fieldView struct {
@@ -74,6 +76,8 @@ type requestView struct {
 	Jobs             []jobView // the jobs that stand: planned, confirmed or done
 	Changes          []jobView // cancelled or declined ones, folded away
 	Unplaced         string    // why the last plan could not place it
+	Note             string    // what the household typed when it asked
+	CanCancel        bool      // open, and the page's viewer may cancel it
 	CanRate          bool
 	Stars            int
 }
@@ -102,7 +106,8 @@ func (p *Pages) showHousehold(c *call, id int64, status int, form askForm, formE
 	today := p.today(c)
 	v := &householdView{H: h, Form: form, Error: formErr, Cadre: c.who.Role == store.RoleCadre}
 	v.Flags = householdFlags(h)
-	if k := c.r.URL.Query().Get("done"); k == "asked" || k == "rated" || k == "disputed" {
+	v.Assisted = h.FundCovers()
+	if k := c.r.URL.Query().Get("done"); k == "asked" || k == "rated" || k == "disputed" || k == "cancelled" {
 		v.Flash = "flash." + k
 	}
 	fields, err := all(func(pg store.Page) ([]*store.Field, int64, error) {
@@ -154,11 +159,15 @@ func (p *Pages) showHousehold(c *call, id int64, status int, form askForm, formE
 		jv := jobView{ID: j.ID, Date: j.Date, Team: teams[j.TeamID], People: people(j), State: j.State, Late: j.Date > latest[j.RequestID]}
 		byRequest[j.RequestID] = append(byRequest[j.RequestID], jv)
 	}
+	if v.Season != nil && form.FieldID == 0 && form.Task == "" {
+		v.Form.FieldID, v.Form.Task = freeAsk(v.Fields, v.Season.Tasks, reqs)
+		v.AllAsked = v.Form.FieldID == 0 && len(v.Fields) > 0
+	}
 	// Newest first: what the household asked last is what it looks for.
 	for _, r := range slices.Backward(reqs) {
 		rv := requestView{ID: r.ID, Field: names[r.FieldID], Task: r.Task, Earliest: r.Earliest, Latest: r.Latest,
 			State: r.State, HalfDays: r.HalfDays, Overdue: r.Open() && r.Latest < today,
-			CanRate: r.State == store.RequestDone && c.who.Role == store.RoleHousehold}
+			CanRate: r.State == store.RequestDone && c.who.Role == store.RoleHousehold, Note: r.Note, CanCancel: r.Open()}
 		// The household looks for when help comes: the jobs that stand;
 		// those a re-plan, a decline or a cancellation replaced are history.
 		for _, j := range byRequest[r.ID] {
@@ -194,12 +203,61 @@ func householdFlags(h *store.Household) []string {
 		on  bool
 		key string
 	}{{h.Elderly, "flag.elderly"}, {h.LeftBehind, "flag.leftBehind"}, {h.Disabled, "flag.disabled"},
-		{h.FiveGuarantee, "flag.fiveGuarantee"}, {h.Exempt, "flag.exempt"}} {
+		{h.FiveGuarantee, "flag.fiveGuarantee"}, {h.Exempt, "flag.exempt"},
+		{!h.Exempt && h.EffectivePolicy() == store.PolicyAssisted, "flag.assisted"}} {
 		if f.on {
 			out = append(out, f.key)
 		}
 	}
 	return out
+}
+
+// freeAsk is the form's starting field and task: the first pair with no
+// open request, since asking again for one that has is a 409; none (0,
+// "") when every pair has one, so the household chooses.
+func freeAsk(fields []fieldView, tasks []string, reqs []*store.HelpRequest) (int64, string) {
+	if len(fields) == 0 || len(tasks) == 0 {
+		return 0, ""
+	}
+	open := map[string]bool{}
+	for _, r := range reqs {
+		if r.Open() {
+			open[itoa(r.FieldID)+":"+r.Task] = true
+		}
+	}
+	for _, t := range tasks {
+		for _, f := range fields {
+			if !open[itoa(f.ID)+":"+t] {
+				return f.ID, t
+			}
+		}
+	}
+	return 0, ""
+}
+
+// cancelRequest cancels one of the household's open requests, with the
+// reason it gave, through the API's cancel-request.
+func (p *Pages) cancelRequest(c *call) error {
+	id, err := strconv.ParseInt(c.r.PathValue("id"), 10, 64)
+	rid, rerr := strconv.ParseInt(c.r.PathValue("rid"), 10, 64)
+	if err != nil || rerr != nil || (c.who.Role == store.RoleHousehold && c.who.HouseholdID != id) {
+		return p.deny(c)
+	}
+	r, err := p.store.GetRequest(c.ctx(), c.v.ID, rid)
+	if err != nil || r.HouseholdID != id {
+		return p.deny(c)
+	}
+	body := map[string]any{"reason": strings.TrimSpace(c.r.PostFormValue("reason"))}
+	err = p.callAPI(c, http.MethodPost, "/v1/requests/"+itoa(rid)+"/cancel", body, nil)
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return p.showHousehold(c, id, ae.Status, askForm{}, ae.Detail)
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(c.w, c.r, "/h/"+itoa(id)+"?done=cancelled#requests", http.StatusSeeOther)
+	return nil
 }
 
 // currentSeason is the season a household can ask for help in now: the

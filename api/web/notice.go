@@ -120,6 +120,8 @@ func (p *Pages) notice(c *call) error {
 	return nil
 }
 
+// exemptHouseholds are those whose help the village fund pays for: exempt
+// or assisted (帮扶). The notice marks them and never lists them as owing.
 func (p *Pages) exemptHouseholds(c *call) (map[int64]bool, error) {
 	hs, err := all(func(pg store.Page) ([]*store.Household, int64, error) {
 		return p.store.ListHouseholds(c.ctx(), c.v.ID, store.HouseholdFilter{}, pg)
@@ -129,7 +131,7 @@ func (p *Pages) exemptHouseholds(c *call) (map[int64]bool, error) {
 	}
 	out := map[int64]bool{}
 	for _, h := range hs {
-		if h.Exempt {
+		if h.FundCovers() {
 			out[h.ID] = true
 		}
 	}

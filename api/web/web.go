@@ -75,6 +75,7 @@ func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	srv.Handle("POST /h/{id}/requests", p.guard("household-request", householdRoles, p.askForHelp))
 	srv.Handle("POST /h/{id}/requests/{rid}/feedback", p.guard("household-feedback", householdRoles, p.feedback))
 	srv.Handle("POST /h/{id}/jobs/{jid}/dispute", p.guard("household-dispute", householdRoles, p.disputeJob))
+	srv.Handle("POST /h/{id}/requests/{rid}/cancel", p.guard("household-cancel", householdRoles, p.cancelRequest))
 	srv.Handle("GET /board", p.guard("board", cadreOnly, p.board))
 	srv.Handle("GET /board/live", p.guard("board-live", cadreOnly, p.boardLive))
 	srv.Handle("POST /board/plan", p.guard("board-plan", cadreOnly, p.boardPlan))

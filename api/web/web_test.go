@@ -728,7 +728,7 @@ func TestNoticeFollowsTheLedger(t *testing.T) {
 	}
 	f := want[helped.ID]
 	f[1] -= total
-	if !helped.Exempt {
+	if !helped.FundCovers() { // exempt or assisted (帮扶): the fund was debited
 		f[2] += total
 	}
 	want[helped.ID] = f

@@ -37,7 +37,7 @@ func TestLedgerCommands(t *testing.T) {
 	hs, _, err := st.ListHouseholds(ctx, v.ID, store.HouseholdFilter{}, store.Page{Limit: 2})
 	require.NoError(t, err)
 	require.Equal(t, seed.StoryHead, hs[0].HeadName)
-	before, _, err := st.Balances(ctx, v.ID, store.BalanceQuery{HouseholdID: hs[0].ID})
+	before, fundBefore, err := st.Balances(ctx, v.ID, store.BalanceQuery{HouseholdID: hs[0].ID})
 	require.NoError(t, err)
 	_, _, err = st.PostJob(ctx, store.Posting{VillageID: v.ID, Actor: "test"}, 1_000_000, hs[0].ID,
 		[]store.Attendance{{HouseholdID: hs[1].ID, HalfDays: 3}})
@@ -45,7 +45,9 @@ func TestLedgerCommands(t *testing.T) {
 	balances, fund, err := st.Balances(ctx, v.ID, store.BalanceQuery{})
 	require.NoError(t, err)
 	require.NoError(t, st.Close())
-	assert.Equal(t, before[0].Balance-3, balances[0].Balance)
+	// 章仁标 is assisted (帮扶, issue 15): the village fund, not he, pays.
+	assert.Equal(t, before[0].Balance, balances[0].Balance)
+	assert.Equal(t, fundBefore-3, fund)
 
 	out, err := runCmd("ledger", "verify", "--db", db)
 	require.NoError(t, err, out)

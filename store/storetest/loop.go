@@ -60,7 +60,11 @@ func NewLoop(t *testing.T) *Loop {
 			}
 		})
 	}
-	e.Helped = hh("章仁标", 1, 2, func(h *store.Household) { h.Elderly = true })
+	// The loop's helped household owes its help back (换工): the tests
+	// follow its balance. An elderly household is assisted (帮扶) unless a
+	// cadre chooses otherwise; policy_test.go covers that default.
+	exchange := store.PolicyExchange
+	e.Helped = hh("章仁标", 1, 2, func(h *store.Household) { h.Elderly, h.Policy = true, &exchange })
 	e.Exempt = hh("李五保", 0, 1, func(h *store.Household) { h.FiveGuarantee, h.Elderly, h.Exempt = true, true, true })
 	e.Outsider = hh("徐冬生", 1, 2, nil)
 	e.A = hh("章吉仙", 2, 4, nil)
