@@ -44,12 +44,7 @@ func TestPagesShowPlanChangesAndCrewCaps(t *testing.T) {
 	e := mustEnv(t)
 	ctx := context.Background()
 	c, token, season := e.cadreOnBoard(t)
-	resp, body := c.post("/board/plan", url.Values{"csrf": {token}, "season": {season}, "mode": {"dry"}})
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	seen := planFingerprint.FindStringSubmatch(body)
-	require.NotNil(t, seen)
-	resp, _ = c.post("/board/plan", url.Values{"csrf": {token}, "season": {season}, "mode": {"apply"}, "plan": {seen[1]}})
-	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	savePlan(t, c, token, season)
 
 	js, _, err := e.st.ListJobs(ctx, e.village.ID, store.JobFilter{From: "2027-01-01"}, store.Page{Limit: 1})
 	require.NoError(t, err)
@@ -66,7 +61,7 @@ func TestPagesShowPlanChangesAndCrewCaps(t *testing.T) {
 		Task: r.Task, Earliest: day, Latest: day, HalfDays: 2000})
 	require.NoError(t, err)
 
-	resp, _ = c.post("/board/rain", url.Values{"csrf": {token}, "season": {season}, "date": {day}, "group": {"0"}, "reason": {"大雨"}, "confirm": {"1"}})
+	resp, _ := c.post("/board/rain", url.Values{"csrf": {token}, "season": {season}, "date": {day}, "group": {"0"}, "reason": {"大雨"}, "confirm": {"1"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 
 	// The household of the rained-out job: its request's cancelled jobs

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,23 +19,7 @@ import (
 func TestDisputeOnThePages(t *testing.T) {
 	e := mustEnv(t)
 	ctx := context.Background()
-	h, f := e.quietHousehold(t)
-	r, err := e.st.CreateRequest(ctx, e.village.ID, "test", store.NewRequest{HouseholdID: h.ID, FieldID: f.ID,
-		Task: store.TaskPrepare, Earliest: "2027-04-06", Latest: "2027-04-10"})
-	require.NoError(t, err)
-	teams, _, err := e.st.ListTeams(ctx, e.village.ID, store.Page{Limit: 1})
-	require.NoError(t, err)
-	m := teams[0].Members[0]
-	j, err := e.st.CreateJob(ctx, e.village.ID, "test", store.NewJob{TeamID: teams[0].ID, RequestID: r.ID, Date: "2027-04-07",
-		Workers: []store.PlannedWorker{{HouseholdID: m.HouseholdID, Workers: 1}}})
-	require.NoError(t, err)
-	_, err = e.st.ConfirmJob(ctx, e.village.ID, j.ID, "test")
-	require.NoError(t, err)
-	now := time.Date(2027, 4, 7, 18, 0, 0, 0, cst)
-	e.st.Now = func() time.Time { return now }
-	_, _, err = e.st.CompleteJob(ctx, e.village.ID, j.ID, "test", store.Completion{
-		Attendance: []store.JobAttendance{{HouseholdID: m.HouseholdID, HalfDays: 2}}})
-	require.NoError(t, err)
+	h, _, j := e.doneJob(t)
 
 	c := e.signedIn(t, e.mint(t, &store.Token{VillageID: e.village.ID, Role: store.RoleHousehold, HouseholdID: &h.ID}))
 	_, body := c.get(hpath(h))

@@ -49,12 +49,7 @@ func TestRainOutAsksToConfirmAndCanBeTakenBack(t *testing.T) {
 	e := mustEnv(t)
 	ctx := context.Background()
 	c, token, season := e.cadreOnBoard(t)
-	resp, body := c.post("/board/plan", url.Values{"csrf": {token}, "season": {season}, "mode": {"dry"}})
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	seen := planFingerprint.FindStringSubmatch(body)
-	require.NotNil(t, seen)
-	resp, _ = c.post("/board/plan", url.Values{"csrf": {token}, "season": {season}, "mode": {"apply"}, "plan": {seen[1]}})
-	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	savePlan(t, c, token, season)
 
 	js, _, err := e.st.ListJobs(ctx, e.village.ID, store.JobFilter{From: "2027-01-01"}, store.Page{Limit: 1})
 	require.NoError(t, err)
@@ -80,7 +75,7 @@ func TestRainOutAsksToConfirmAndCanBeTakenBack(t *testing.T) {
 	}
 
 	form := url.Values{"csrf": {token}, "season": {season}, "date": {day}, "group": {"0"}, "reason": {"大雨"}}
-	resp, body = c.post("/board/rain", form)
+	resp, body := c.post("/board/rain", form)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "a page to confirm, not a redirect")
 	assert.Contains(t, body, `id="rain-confirm"`)
 	assert.Contains(t, body, "将取消 "+strconv.Itoa(jobs)+" 个派工，涉及 "+strconv.Itoa(len(households))+" 户")

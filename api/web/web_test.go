@@ -443,10 +443,12 @@ func TestAskForHelp(t *testing.T) {
 	assert.True(t, open[1].OnBehalf, "entered by the cadre on its behalf")
 }
 
-// TestFeedbackStars: once a team has done the job, the household rates it
-// with stars on its page, through the API's submit-feedback, once.
-func TestFeedbackStars(t *testing.T) {
-	e := mustEnv(t)
+// doneJob is a quiet household's prepare request with a job of one
+// team member on 2027-04-07, confirmed and completed (one workday) that
+// evening; the store's clock stays at that evening.
+func (e *env) doneJob(tb testing.TB) (*store.Household, *store.HelpRequest, *store.Job) {
+	tb.Helper()
+	t := tb
 	ctx := context.Background()
 	h, f := e.quietHousehold(t)
 	r, err := e.st.CreateRequest(ctx, e.village.ID, "test", store.NewRequest{HouseholdID: h.ID, FieldID: f.ID,
@@ -464,6 +466,15 @@ func TestFeedbackStars(t *testing.T) {
 	_, _, err = e.st.CompleteJob(ctx, e.village.ID, j.ID, "test", store.Completion{
 		Attendance: []store.JobAttendance{{HouseholdID: m.HouseholdID, HalfDays: 2}}})
 	require.NoError(t, err)
+	return h, r, j
+}
+
+// TestFeedbackStars: once a team has done the job, the household rates it
+// with stars on its page, through the API's submit-feedback, once.
+func TestFeedbackStars(t *testing.T) {
+	e := mustEnv(t)
+	ctx := context.Background()
+	h, r, _ := e.doneJob(t)
 
 	c := e.signedIn(t, e.mint(t, &store.Token{VillageID: e.village.ID, Role: store.RoleHousehold, HouseholdID: &h.ID}))
 	_, body := c.get(hpath(h))
@@ -609,6 +620,17 @@ var seasonRE = regexp.MustCompile(`name="season" value="(\d+)"`)
 
 // cadreOnBoard is the cadre's browser with the board open: the client,
 // the board's form token and the season it shows.
+// savePlan previews the season's plan on the board and saves it.
+func savePlan(tb testing.TB, c *client, token, season string) {
+	tb.Helper()
+	resp, body := c.post("/board/plan", url.Values{"csrf": {token}, "season": {season}, "mode": {"dry"}})
+	require.Equal(tb, http.StatusOK, resp.StatusCode)
+	seen := planFingerprint.FindStringSubmatch(body)
+	require.NotNil(tb, seen)
+	resp, _ = c.post("/board/plan", url.Values{"csrf": {token}, "season": {season}, "mode": {"apply"}, "plan": {seen[1]}})
+	require.Equal(tb, http.StatusSeeOther, resp.StatusCode)
+}
+
 func (e *env) cadreOnBoard(tb testing.TB) (c *client, token, season string) {
 	tb.Helper()
 	c = e.signedIn(tb, e.cadre)
