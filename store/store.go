@@ -170,7 +170,21 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return err
 }
 
-// inTx runs fn in one write transaction.
+// inTx runs fn in one write transaction. When ctx carries a request's
+// unwritten audit line (WithAudit), the line is inserted after fn, in the
+// same transaction: the change and its line commit together or not at all.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return s.db.RunInTx(ctx, nil, fn)
+	pa := pendingAudit(ctx)
+	if pa == nil {
+		return s.db.RunInTx(ctx, nil, fn)
+	}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		pa.Entry.Outcome, pa.Entry.At = OutcomeOK, time.Time{}
+		return s.insertAudit(ctx, tx, &pa.Entry)
+	})
+	pa.done(err == nil)
+	return err
 }
