@@ -3,8 +3,11 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
+
+	"github.com/uptrace/bun"
 
 	"github.com/stretchr/testify/require"
 
@@ -67,4 +70,90 @@ func BenchmarkRawSQLiteInsertCommit(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "commits/s")
+}
+
+// BenchmarkHouseholdLedger reads one household's figures — its balance
+// with help given and received, and its whole statement — in a village
+// whose ledger holds 50 transactions and in one holding 50,000. The
+// household's own postings are the same 20 in both, so the two should
+// cost the same: nothing on the read sums the village's ledger. The goal
+// is a ratio of at most 1.5 between the two.
+func BenchmarkHouseholdLedger(b *testing.B) {
+	for _, village := range []int{50, 50_000} {
+		b.Run(fmt.Sprintf("village=%d", village), func(b *testing.B) {
+			ctx := context.Background()
+			st := ledgerStore(b)
+			v := ledgerVillage(b, st, "基准村", 0)
+			hs := ledgerHouseholds(b, st, v.ID, 40, 39) // hs[39]'s help is paid by the fund
+			const own = 20
+			for i := range own {
+				// The household helped and helping, by turns; one job of
+				// each kind reversed and posted again.
+				helped, worker := hs[0], hs[1+i%38]
+				if i%2 == 1 {
+					helped, worker = worker, hs[0]
+				}
+				tx, _, err := st.PostJob(ctx, ledgerPosting(v.ID), int64(i+1), helped.ID, []store.Attendance{{HouseholdID: worker.ID, HalfDays: 2}})
+				require.NoError(b, err)
+				if i < 2 {
+					_, _, err = st.Reverse(ctx, ledgerPosting(v.ID), tx.ID)
+					require.NoError(b, err)
+				}
+			}
+			bulkJobs(b, st, v.ID, hs[0].ID, village-own-2)
+			books := ledgerCheckBooks(b, st, v.ID)
+			require.Equal(b, village, books[v.ID].Transactions)
+			b.ReportAllocs()
+			for b.Loop() {
+				bal, _, err := st.Balances(ctx, v.ID, store.BalanceQuery{HouseholdID: hs[0].ID})
+				if err != nil || len(bal) != 1 {
+					b.Fatal(bal, err)
+				}
+				stmt, err := st.Statement(ctx, v.ID, hs[0].ID, "", "")
+				if err != nil || len(stmt.Lines) != own+2 || stmt.Closing != bal[0].Balance {
+					b.Fatal(stmt, err)
+				}
+			}
+		})
+	}
+}
+
+// bulkJobs writes n job postings between the village's households other
+// than skip, straight into the tables in one transaction (50,000 postings
+// one commit at a time would take the benchmark a minute), then sets the
+// balances and totals from the entries as the migrations would.
+func bulkJobs(tb ledgerT, st *store.Store, villageID, skip int64, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	err := st.DB().RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for _, q := range []string{
+			`CREATE TEMP TABLE bulk_accounts AS SELECT ROW_NUMBER() OVER (ORDER BY id) - 1 AS k, id, household_id
+				FROM accounts WHERE village_id = ?0 AND household_id IS NOT NULL AND household_id <> ?1`,
+			`CREATE TEMP TABLE bulk_n AS WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?2)
+				SELECT i, (SELECT MAX(id) FROM ledger_transactions) + 1 + i AS tid,
+					(SELECT MAX(id) FROM ledger_entries) + 1 + 2 * i AS eid,
+					i % (SELECT COUNT(*) FROM bulk_accounts) AS helped,
+					(i + 1 + i / 7) % (SELECT COUNT(*) FROM bulk_accounts) AS worker FROM n`,
+			`INSERT INTO ledger_entries (id, transaction_id, account_id, amount)
+				SELECT eid, tid, a.id, -2 FROM bulk_n JOIN bulk_accounts AS a ON a.k = helped
+				UNION ALL SELECT eid + 1, tid, a.id, 2 FROM bulk_n JOIN bulk_accounts AS a ON a.k = worker`,
+			`INSERT INTO ledger_transactions (id, village_id, kind, memo, actor, source_kind, source_id, request_hash,
+				beneficiary_id, entry_count, date, posted_at)
+				SELECT tid, ?0, 'job', '批量', 'bench', 'job', 'bulk:' || i, '', a.household_id, 2,
+					date('2026-03-01', '+' || (i % 200) || ' days'), '2026-03-01 08:00:00+00:00'
+				FROM bulk_n JOIN bulk_accounts AS a ON a.k = helped`,
+			`UPDATE accounts SET balance = (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account_id = accounts.id)
+				WHERE village_id = ?0`,
+			`DROP TABLE bulk_n`,
+			`DROP TABLE bulk_accounts`,
+		} {
+			// bun's numbered placeholders: ?0 the village, ?1 skip, ?2 n.
+			if _, err := tx.ExecContext(ctx, q, villageID, skip, n); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		return nil
+	})
+	require.NoError(tb, err)
+	refillTotals(tb, st)
 }

@@ -55,17 +55,7 @@ func TestLedger_TotalsBackfillAndVerify(t *testing.T) {
 	}
 	require.Equal(t, want, figures(kept), "kept with the postings")
 
-	// Undo the migration and apply it again: the backfill from entries.
-	var step *migrate.Migration
-	for _, m := range migrations.Migrations.Sorted() {
-		if m.Name == "20261207120000" {
-			step = &m
-		}
-	}
-	require.NotNil(t, step)
-	migrator := migrate.NewMigrator(st.DB(), migrations.Migrations)
-	require.NoError(t, step.Down(ctx, migrator, step))
-	require.NoError(t, step.Up(ctx, migrator, step))
+	refillTotals(t, st) // undo the migration and apply it again
 	filled, _, err := st.Balances(ctx, v.ID, store.BalanceQuery{})
 	require.NoError(t, err)
 	assert.Equal(t, want, figures(filled), "backfilled from the postings")
@@ -77,4 +67,21 @@ func TestLedger_TotalsBackfillAndVerify(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ver.OK())
 	assert.Equal(t, fmt.Sprintf("account household:%d: given 0, received 5; entries sum to 0 and 3", hs[3].ID), strings.Join(ver.Mismatches, "\n"))
+}
+
+// refillTotals undoes the ledger-totals migration and applies it again,
+// so every account's totals are backfilled from the entries.
+func refillTotals(t ledgerT, st *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	var step *migrate.Migration
+	for _, m := range migrations.Migrations.Sorted() {
+		if m.Name == "20261207120000" {
+			step = &m
+		}
+	}
+	require.NotNil(t, step)
+	migrator := migrate.NewMigrator(st.DB(), migrations.Migrations)
+	require.NoError(t, step.Down(ctx, migrator, step))
+	require.NoError(t, step.Up(ctx, migrator, step))
 }
