@@ -130,8 +130,8 @@ func bulkJobs(tb ledgerT, st *store.Store, villageID, skip int64, n int) {
 			`CREATE TEMP TABLE bulk_accounts AS SELECT ROW_NUMBER() OVER (ORDER BY id) - 1 AS k, id, household_id
 				FROM accounts WHERE village_id = ?0 AND household_id IS NOT NULL AND household_id <> ?1`,
 			`CREATE TEMP TABLE bulk_n AS WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?2)
-				SELECT i, (SELECT MAX(id) FROM ledger_transactions) + 1 + i AS tid,
-					(SELECT MAX(id) FROM ledger_entries) + 1 + 2 * i AS eid,
+				SELECT i, (SELECT COALESCE(MAX(id), 0) FROM ledger_transactions) + 1 + i AS tid,
+					(SELECT COALESCE(MAX(id), 0) FROM ledger_entries) + 1 + 2 * i AS eid,
 					i % (SELECT COUNT(*) FROM bulk_accounts) AS helped,
 					(i + 1 + i / 7) % (SELECT COUNT(*) FROM bulk_accounts) AS worker FROM n`,
 			`INSERT INTO ledger_entries (id, transaction_id, account_id, amount)

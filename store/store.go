@@ -60,7 +60,7 @@ func DSN(path string) string {
 	if !strings.HasPrefix(base, "file:") {
 		// SQLite reads a file: URI's %XX escapes and cuts it at '#'; a
 		// plain path means its characters literally.
-		base = "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(base)
+		base = "file:" + escapePath(base)
 	}
 	q, _ := url.ParseQuery(query)
 	for _, p := range pragmas {
@@ -70,6 +70,12 @@ func DSN(path string) string {
 		q.Set("_txlock", "immediate")
 	}
 	return base + "?" + q.Encode()
+}
+
+// escapePath makes a plain path safe inside a file: URI: SQLite reads its
+// %XX escapes and cuts it at '#' (and '?' starts the parameters).
+func escapePath(path string) string {
+	return strings.NewReplacer("%", "%25", "#", "%23", "?", "%3f").Replace(path)
 }
 
 // Open opens (creating if needed) the database at path, checks the pragmas
