@@ -23,11 +23,7 @@ func TestBackupRestore(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "live.db")
-	runCmd := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, args, &out, io.Discard)
-		return out.String(), err
-	}
+	runCmd := commandRunner(ctx)
 	_, err := runCmd("seed", "--db", db)
 	require.NoError(t, err)
 	transactions := func(path string) int {
@@ -84,5 +80,15 @@ func TestBackupRestore(t *testing.T) {
 	require.NoError(t, err)
 	for _, e := range entries {
 		assert.NotContains(t, e.Name(), ".restoring", "no leftovers")
+	}
+}
+
+// commandRunner runs command lines as main does, returning what each
+// printed on standard output.
+func commandRunner(ctx context.Context) func(args ...string) (string, error) {
+	return func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, args, &out, io.Discard)
+		return out.String(), err
 	}
 }
