@@ -11,9 +11,10 @@ import (
 // received on jobs (net of reversals) beside its balance, updated in the
 // posting's transaction, so a household's figures are read from its row
 // instead of summed over the village's ledger on every page. The totals
-// are backfilled here from the postings already made. Indexes serve the
-// date-bounded reads that still sum entries (a balance as of a date, a
-// season's ledger).
+// are backfilled here from the postings already made. An index serves the
+// date-bounded read that still sums entries across the village: a
+// season's job postings (its reversals are found by UNIQUE(reverses_id);
+// a household's balance as of a date reads its own entries by account).
 func init() {
 	type account struct {
 		bun.BaseModel `bun:"table:accounts"`
@@ -46,13 +47,13 @@ func init() {
 				}
 			}
 			return createIndexes(ctx, tx, (*transaction)(nil), map[string][]string{
-				"ledger_transactions_date_idx": {"village_id", "date"},
+				"ledger_transactions_kind_date_idx": {"village_id", "kind", "date"},
 			})
 		})
 	}
 	down := func(ctx context.Context, db *bun.DB) error {
 		return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.NewDropIndex().Index("ledger_transactions_date_idx").IfExists().Exec(ctx); err != nil {
+			if _, err := tx.NewDropIndex().Index("ledger_transactions_kind_date_idx").IfExists().Exec(ctx); err != nil {
 				return err
 			}
 			for _, col := range []string{"given", "received"} {
