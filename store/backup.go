@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
 )
 
 // Backup writes a consistent copy of the whole database to path while the
@@ -41,6 +44,23 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	return syncFile(filepath.Dir(path))
+}
+
+// BackupFile backs up the SQLite database at path (see Store.Backup)
+// without opening it as a store: no migration runs, so a newer binary
+// taking the nightly copy never changes the schema under the server that
+// is running on the file.
+func BackupFile(ctx context.Context, path, out string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	sqldb, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return fmt.Errorf("backup: open %s: %w", path, err)
+	}
+	defer sqldb.Close()
+	s := &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), Now: time.Now}
+	return s.Backup(ctx, out)
 }
 
 // CheckBackup opens a backup file read-only and runs SQLite's integrity

@@ -12,7 +12,7 @@ import (
 )
 
 // backupCmd writes a consistent copy of a database the service may be
-// serving at that moment (see store.Backup).
+// serving at that moment (see store.Backup); it never migrates the file.
 func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, db := newFlags("backup")
 	out := fs.String("out", "", "备份文件 the backup file to write (must not exist)")
@@ -22,12 +22,10 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if *out == "" {
 		return usageErrorf("backup: --out FILE is needed")
 	}
-	st, err := store.Open(ctx, *db)
-	if err != nil {
-		return err
+	if strings.Contains(*db, "://") {
+		return usageErrorf("backup: %s is not a SQLite file; back up PostgreSQL with pg_dump (see the README)", *db)
 	}
-	defer st.Close()
-	if err := st.Backup(ctx, *out); err != nil {
+	if err := store.BackupFile(ctx, *db, *out); err != nil {
 		return err
 	}
 	info, err := os.Stat(*out)

@@ -55,6 +55,12 @@ func TestBackupRestore(t *testing.T) {
 	_, err = runCmd("backup", "--db", db, "--out", backup)
 	assert.Error(t, err, "an existing backup is not overwritten")
 	post(1_000_002)
+	missing := filepath.Join(dir, "missing.db")
+	_, err = runCmd("backup", "--db", missing, "--out", filepath.Join(dir, "m.db"))
+	assert.Error(t, err)
+	assert.NoFileExists(t, missing, "backup never creates the database it copies")
+	_, err = runCmd("backup", "--db", "postgres://localhost/huangong", "--out", filepath.Join(dir, "pg.db"))
+	assert.ErrorContains(t, err, "pg_dump")
 
 	fresh := filepath.Join(dir, "fresh.db")
 	out, err = runCmd("restore", "--from", backup, "--db", fresh)
