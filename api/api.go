@@ -34,6 +34,13 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 
+	// TrustProxy: the service is behind a reverse proxy, so the client's
+	// address is the one the proxy appends to X-Forwarded-For.
+	TrustProxy bool
+	throttle   *throttle
+	floods     *floods
+	streams    streams
+
 	// PlanTimeout bounds one plan run (run-plan, and each season block-days
 	// plans again): DefaultPlanTimeout unless a test shortens it.
 	PlanTimeout time.Duration
@@ -41,7 +48,8 @@ type Server struct {
 
 // NewServer registers every operation over st.
 func NewServer(st *store.Store, log *slog.Logger) *Server {
-	s := &Server{store: st, log: log, mux: http.NewServeMux(), closing: make(chan struct{}), PlanTimeout: DefaultPlanTimeout}
+	s := &Server{store: st, log: log, mux: http.NewServeMux(), closing: make(chan struct{}), PlanTimeout: DefaultPlanTimeout,
+		throttle: newThrottle(), floods: newFloods(st, log.Error), streams: streams{open: map[int64]int{}}}
 	s.api = humago.New(s.mux, Config())
 	s.api.UseMiddleware(s.authenticate)
 	s.addRoutes()
@@ -53,8 +61,10 @@ func NewServer(st *store.Store, log *slog.Logger) *Server {
 			// the log keeps, even where no operation matched.
 			e := &store.AuditEntry{Action: "unknown", Target: r.URL.Path, Status: http.StatusNotFound,
 				Actor: "anonymous", Outcome: store.OutcomeDenied}
-			if err := st.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
-				log.Error("audit", "err", err, "target", e.Target)
+			if s.floods.record(s.clientAddr(r.RemoteAddr, r.Header.Get), e) {
+				if err := st.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
+					log.Error("audit", "err", err, "target", e.Target)
+				}
 			}
 		}
 		w.Header().Set("Content-Type", "application/problem+json")
@@ -139,6 +149,13 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 // CloseStreams ends every open event stream; call it when shutdown starts
 // (http.Server.RegisterOnShutdown). Other requests are left to finish.
 func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
+
+// Close ends the open event streams and writes the audit lines still
+// being counted; call it once the server has stopped serving.
+func (s *Server) Close() {
+	s.CloseStreams()
+	s.floods.close()
+}
 
 // OpenAPI is the 3.1 document the server serves.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
