@@ -53,6 +53,7 @@ func NewServer(st *store.Store, log *slog.Logger) *Server {
 	s.api = humago.New(s.mux, Config())
 	s.api.UseMiddleware(s.authenticate)
 	s.addRoutes()
+	s.addDocs()
 	finishDocument(s.api.OpenAPI())
 	// Anything no operation serves is a problem too, not a text/plain 404.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -92,6 +93,13 @@ func Config() huma.Config {
 	cfg.Servers = []*huma.Server{{URL: "/", Description: "本服务 This service"}}
 	cfg.Tags = tags
 	cfg.RejectUnknownQueryParameters = true
+	// No $schema field in answers nor Link header to it: huma builds that
+	// link from the Host header and the document's first server ("/"),
+	// which gives https:////schemas/… here, and a Host a client chose is
+	// no base for a link anyway. The document describes every body.
+	cfg.CreateHooks = nil
+	// /docs is served from the binary (docs.go), not from a CDN.
+	cfg.DocsPath = ""
 	return cfg
 }
 
@@ -211,6 +219,7 @@ func (s *Server) addSystemRoutes() {
 		Summary:     "健康检查 Health check",
 		Tags:        []string{"system"},
 		Description: "数据库可用时返回ok，供负载均衡探测，无需令牌。 ok when the database answers; for load balancers, no token needed.",
+		Security:    public,
 		// 422: like every operation, it refuses unknown query parameters.
 		Errors: []int{http.StatusUnprocessableEntity, http.StatusServiceUnavailable},
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {

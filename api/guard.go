@@ -32,6 +32,10 @@ var (
 // bucket would be full again.
 const failureAddrs = 10000
 
+// public is the security of an operation anyone may call: declared empty,
+// so the document says so instead of leaving it unsaid.
+var public = []map[string][]string{}
+
 // Subject is whom a token speaks for, without the token: "cadre",
 // "leader:team2", "household:5". Idempotency keys are scoped to it, so a
 // retry still replays after a card is reissued, while two callers never
