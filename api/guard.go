@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -117,9 +118,30 @@ func (s *Server) clientAddr(remoteAddr string, header func(string) string) strin
 	return remoteAddr
 }
 
+// AuthWait is how long the client of r must wait before its next
+// authentication is looked at; 0 when it may try now. The web sign-in
+// shares the API's throttle: a card's token guessed through a sign-in link
+// is guessed all the same.
+func (s *Server) AuthWait(r *http.Request) time.Duration {
+	return s.throttle.wait(s.clientAddr(r.RemoteAddr, r.Header.Get))
+}
+
+// AuthFailed counts a failed authentication by the client of r.
+func (s *Server) AuthFailed(r *http.Request) { s.throttle.fail(s.clientAddr(r.RemoteAddr, r.Header.Get)) }
+
+// CountDenial notes an anonymous denial by the client of r for the audit
+// log and says whether its line is to be written now (the first of the
+// address's minute); the others are counted into one line.
+func (s *Server) CountDenial(r *http.Request, e *store.AuditEntry) bool {
+	return s.floods.record(s.clientAddr(r.RemoteAddr, r.Header.Get), e)
+}
+
+// RetryAfter is a wait as a Retry-After value: whole seconds, rounded up.
+func RetryAfter(wait time.Duration) string { return strconv.Itoa(int(math.Ceil(wait.Seconds()))) }
+
 // tooMany answers a throttled address: 429 with Retry-After in whole seconds.
 func (s *Server) tooMany(ctx huma.Context, wait time.Duration, msg string) {
-	ctx.SetHeader("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	ctx.SetHeader("Retry-After", RetryAfter(wait))
 	s.writeProblem(ctx, store.Errorf(store.ETOOMANY, "%s", msg))
 }
 
