@@ -127,7 +127,9 @@ func (s *Server) AuthWait(r *http.Request) time.Duration {
 }
 
 // AuthFailed counts a failed authentication by the client of r.
-func (s *Server) AuthFailed(r *http.Request) { s.throttle.fail(s.clientAddr(r.RemoteAddr, r.Header.Get)) }
+func (s *Server) AuthFailed(r *http.Request) {
+	s.throttle.fail(s.clientAddr(r.RemoteAddr, r.Header.Get))
+}
 
 // CountDenial notes an anonymous denial by the client of r for the audit
 // log and says whether its line is to be written now (the first of the
