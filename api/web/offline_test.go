@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -93,4 +96,25 @@ func TestNoPageLoadsFromAnotherHost(t *testing.T) {
 		assert.True(t, found, "the crawl reached %s", must)
 	}
 	assert.Greater(t, scanned, 10, "pages scanned")
+}
+
+// TestDocsRenderOffline opens /docs in a real browser, which reaches no
+// host but the service here as on a village network, and waits for the
+// embedded renderer to show the document: a CDN link or a CSP that
+// blocks the bundle leaves the page blank.
+func TestDocsRenderOffline(t *testing.T) {
+	e := mustEnv(t)
+	ctx := person(t, browser(t))
+	run(t, ctx, chromedp.Navigate(e.url+"/docs"))
+	var text string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		text = run(t, ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		if strings.Contains(text, "ENDPOINTS") && strings.Contains(text, "农忙换工互助") {
+			break
+		}
+	}
+	assert.Contains(t, text, "ENDPOINTS", "the renderer listed the operations' tags")
+	assert.Contains(t, text, "households")
+	assert.Contains(t, text, "农忙换工互助", "and the document's description")
+	screenshot(t, ctx, artifacts(t), "docs.png")
 }
