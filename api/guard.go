@@ -70,7 +70,19 @@ func newThrottle() *throttle {
 	return &throttle{limiters: expirable.NewLRU[string, *rate.Limiter](failureAddrs, nil, ttl)}
 }
 
+// bucket is the part of an address the throttle counts by: an IPv4
+// address, or an IPv6 address's /64, which one subscriber usually holds
+// whole and could otherwise walk through.
+func bucket(addr string) string {
+	ip := net.ParseIP(addr)
+	if ip == nil || ip.To4() != nil {
+		return addr
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
 func (t *throttle) limiter(addr string) *rate.Limiter {
+	addr = bucket(addr)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	lim, ok := t.limiters.Get(addr)
@@ -86,7 +98,7 @@ func (t *throttle) limiter(addr string) *rate.Limiter {
 // 0 when it may try now.
 func (t *throttle) wait(addr string) time.Duration {
 	t.mu.Lock()
-	lim, ok := t.limiters.Peek(addr)
+	lim, ok := t.limiters.Peek(bucket(addr))
 	t.mu.Unlock()
 	if !ok {
 		return 0
@@ -161,6 +173,7 @@ type floods struct {
 	pending map[string]*store.AuditEntry // address → this minute's aggregate
 	stop    chan struct{}
 	done    chan struct{}
+	once    sync.Once
 }
 
 func newFloods(st *store.Store, logError func(string, ...any)) *floods {
@@ -244,7 +257,7 @@ func (f *floods) write(entries []*store.AuditEntry) {
 
 // close writes what is pending and stops the minute's timer.
 func (f *floods) close() {
-	close(f.stop)
+	f.once.Do(func() { close(f.stop) })
 	<-f.done
 }
 

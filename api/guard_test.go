@@ -84,6 +84,16 @@ func TestWrongTokensAreThrottledAndAggregated(t *testing.T) {
 	assert.EqualValues(t, guesses+1, requests, "every denial is counted")
 }
 
+func TestIPv6IsThrottledByItsSlash64(t *testing.T) {
+	e := mustEnv(t)
+	e.srv.TrustProxy = true
+	for i := range api.FailureBurst {
+		assert.Equal(t, http.StatusUnauthorized, e.from(t, "2001:db8:1:2::"+strconv.Itoa(i+1), "hg_wrong").StatusCode)
+	}
+	assert.Equal(t, http.StatusTooManyRequests, e.from(t, "2001:db8:1:2:ffff::9", "hg_wrong").StatusCode, "same /64")
+	assert.Equal(t, http.StatusUnauthorized, e.from(t, "2001:db8:1:3::1", "hg_wrong").StatusCode, "another /64")
+}
+
 func TestForwardedForIsIgnoredUnlessTrusted(t *testing.T) {
 	e := mustEnv(t)
 	// Without a trusted proxy a client cannot escape the throttle by
