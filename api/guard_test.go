@@ -225,3 +225,58 @@ func TestEventStreamsPerTokenAreCapped(t *testing.T) {
 	again.Body.Close()
 	assert.Equal(t, http.StatusOK, again.StatusCode)
 }
+
+// BenchmarkPostingDuringFlood posts transfers, quietly and while other
+// goroutines send wrong tokens from one address as fast as they can, and
+// reports the audit lines the flood wrote per thousand wrong requests.
+//
+//	go test ./api -run '^$' -bench PostingDuringFlood -benchtime 200x
+func BenchmarkPostingDuringFlood(b *testing.B) {
+	for _, flood := range []bool{false, true} {
+		name := "quiet"
+		if flood {
+			name = "flood"
+		}
+		b.Run(name, func(b *testing.B) {
+			e := mustEnv(b)
+			e.srv.TrustProxy = true // the flood comes from another address than the cadre
+			stop, done := make(chan struct{}), make(chan int)
+			for range 4 {
+				go func() {
+					n := 0
+					for flood {
+						select {
+						case <-stop:
+							done <- n
+							return
+						default:
+						}
+						e.from(b, "198.51.100.66", "hg_wrong")
+						n++
+					}
+					done <- n
+				}()
+			}
+			transfer := map[string]any{"from": e.neighbour.ID, "to": e.home.ID, "workdays": 0.5, "memo": "补记"}
+			b.ResetTimer()
+			for i := range b.N {
+				resp, body := e.raw(b, "/v1/transfers", e.cadre, transfer, "bench-"+strconv.Itoa(i))
+				if resp.StatusCode != http.StatusCreated {
+					b.Fatalf("%d: %s", resp.StatusCode, body)
+				}
+			}
+			b.StopTimer()
+			if flood {
+				close(stop)
+			}
+			wrong := 0
+			for range 4 {
+				wrong += <-done
+			}
+			var lines int64
+			require.NoError(b, e.st.DB().QueryRow("SELECT COUNT(*) FROM audit_log WHERE village_id IS NULL").Scan(&lines))
+			b.ReportMetric(float64(wrong)/b.Elapsed().Seconds(), "wrong-req/s")
+			b.ReportMetric(float64(lines), "anon-audit-lines")
+		})
+	}
+}
