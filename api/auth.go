@@ -57,6 +57,9 @@ type requestAudit struct {
 	addr      string // the client's address (clientAddr)
 	denied    bool
 	refused   bool // input refused before the handler: audited even for a read
+	// pending is a change's line, written by the store inside the
+	// change's own transaction (one commit per posting); nil for a read.
+	pending *store.PendingAudit
 }
 
 // deny marks the request as denied in the audit log and returns the 404 the
@@ -66,6 +69,15 @@ func deny(ctx context.Context, what string, id int64) error {
 		ra.denied = true
 	}
 	return toProblem(store.Errorf(store.ENOTFOUND, "未找到 %s %d not found", what, id))
+}
+
+// auditStatus sets the status a change's audit line carries when it is
+// written with the change, for a handler that answers other than its
+// operation's default status (a dry run's 200).
+func auditStatus(ctx context.Context, status int) {
+	if ra, ok := ctx.Value(auditKey).(*requestAudit); ok && ra.pending != nil {
+		ra.pending.SetStatus(status)
+	}
 }
 
 // secured declares the roles allowed to call an operation. The roles are
@@ -126,6 +138,10 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	}
 	ctx = huma.WithValue(ctx, principalKey, p)
 	ctx = huma.WithValue(ctx, auditKey, ra)
+	if op.Method != http.MethodGet && op.Method != http.MethodHead {
+		ra.pending = &store.PendingAudit{Entry: s.auditEntry(ctx, op, op.DefaultStatus, ra)}
+		ctx = huma.WithContext(ctx, store.WithAudit(ctx.Context(), ra.pending))
+	}
 	next(ctx)
 }
 
@@ -162,8 +178,11 @@ func (s *Server) unauthorized(ctx huma.Context, msg string) {
 }
 
 // audit writes one line for a mutating request, a denial, or input
-// refused before the handler. It runs after
-// the response is written, so a failure here is logged, not shown.
+// refused before the handler, unless the store already wrote the change's
+// line in the change's transaction and the answer is the success it
+// recorded. It runs after the response is written, so a failure here is
+// logged, not shown. A change committed before the request then failed
+// keeps both lines: the change was made, and the answer was a failure.
 // Anonymous denials after an address's first in a minute are counted into
 // one line (floods) instead.
 func (s *Server) audit(ctx huma.Context, op *huma.Operation, ra *requestAudit) {
@@ -172,17 +191,16 @@ func (s *Server) audit(ctx huma.Context, op *huma.Operation, ra *requestAudit) {
 	if !mutating && !ra.denied && !ra.refused {
 		return
 	}
-	e := &store.AuditEntry{Action: op.OperationID, Target: ctx.URL().Path, Status: status, Actor: "anonymous"}
-	if p := ra.principal; p != nil {
-		e.Actor, e.VillageID, e.TokenID = p.String(), &p.VillageID, &p.TokenID
+	if ra.pending != nil && ra.pending.Written() && AuditOutcome(status, ra.denied) == store.OutcomeOK {
+		return
 	}
-	e.Outcome = AuditOutcome(status, ra.denied)
-	if ra.principal == nil && e.Outcome == store.OutcomeDenied && !s.floods.record(ra.addr, e) {
+	e := s.auditEntry(ctx, op, status, ra)
+	if ra.principal == nil && e.Outcome == store.OutcomeDenied && !s.floods.record(ra.addr, &e) {
 		return
 	}
 	// The request's context may already be cancelled by a client that
 	// left; the audit line is written regardless.
-	if err := s.store.AppendAudit(context.WithoutCancel(ctx.Context()), e); err != nil {
+	if err := s.store.AppendAudit(context.WithoutCancel(ctx.Context()), &e); err != nil {
 		s.log.Error("audit", "err", err, "action", e.Action, "target", e.Target)
 	}
 }
@@ -201,4 +219,14 @@ func AuditOutcome(status int, denied bool) string {
 		return store.OutcomeRejected
 	}
 	return store.OutcomeOK
+}
+
+// auditEntry is a request's audit line answered with status.
+func (s *Server) auditEntry(ctx huma.Context, op *huma.Operation, status int, ra *requestAudit) store.AuditEntry {
+	e := store.AuditEntry{Action: op.OperationID, Target: ctx.URL().Path, Status: status, Actor: "anonymous"}
+	if p := ra.principal; p != nil {
+		e.Actor, e.VillageID, e.TokenID = p.String(), &p.VillageID, &p.TokenID
+	}
+	e.Outcome = AuditOutcome(status, ra.denied)
+	return e
 }

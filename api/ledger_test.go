@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -194,4 +195,33 @@ func TestLeaderReadsTeamBalances(t *testing.T) {
 			assertProblem(t, resp, body, http.StatusNotFound, "")
 		})
 	}
+}
+
+// TestPostingAuditLine: an HTTP posting's audit line is the one the store
+// commits with the posting (ok, the status answered), a replay's too, and
+// a refused posting still gets its own line.
+func TestPostingAuditLine(t *testing.T) {
+	e := mustEnv(t)
+	transfer := map[string]any{"from": e.neighbour.ID, "to": e.home.ID, "workdays": 1, "memo": "补记"}
+	lines := func() []string {
+		rows, err := e.st.DB().Query("SELECT outcome, status, target FROM audit_log WHERE action = 'create-transfer' ORDER BY id")
+		require.NoError(t, err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var outcome, target string
+			var status int
+			require.NoError(t, rows.Scan(&outcome, &status, &target))
+			out = append(out, fmt.Sprintf("%s %d %s", outcome, status, target))
+		}
+		return out
+	}
+	resp, body := e.call(t, "POST", "/v1/transfers", e.cadre, transfer, "Idempotency-Key", "a-1")
+	require.Equal(t, 201, resp.StatusCode, body)
+	resp, body = e.call(t, "POST", "/v1/transfers", e.cadre, transfer, "Idempotency-Key", "a-1")
+	require.Equal(t, "true", resp.Header.Get("Idempotent-Replayed"), body)
+	transfer["to"] = e.neighbour.ID
+	resp, body = e.call(t, "POST", "/v1/transfers", e.cadre, transfer, "Idempotency-Key", "a-2")
+	assertProblem(t, resp, body, http.StatusUnprocessableEntity, "body.to")
+	assert.Equal(t, []string{"ok 201 /v1/transfers", "ok 201 /v1/transfers", "rejected 422 /v1/transfers"}, lines())
 }

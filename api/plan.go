@@ -242,6 +242,7 @@ func (s *Server) addPlanRoutes() {
 		block := s.store.BlockDays
 		if b.DryRun {
 			block = s.store.PreviewBlockDays
+			auditStatus(ctx, http.StatusOK)
 		}
 		blocking, err := block(ctx, p.VillageID, p.String(), b.Dates, b.Group, b.Reason)
 		if err != nil {

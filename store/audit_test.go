@@ -87,3 +87,56 @@ func TestAudit_ListPages(t *testing.T) {
 		})
 	}
 }
+
+// TestAudit_WrittenWithTheChange: a change's audit line commits in the
+// change's own transaction — both or neither — and a refused change
+// leaves its line to the caller.
+func TestAudit_WrittenWithTheChange(t *testing.T) {
+	ctx := t.Context()
+	st := ledgerStore(t)
+	v := ledgerVillage(t, st, "皇珠村", 0)
+	hs := ledgerHouseholds(t, st, v.ID, 2)
+	p := store.Posting{VillageID: v.ID, Actor: "cadre#token1"}
+	pending := func(target string) *store.PendingAudit {
+		return &store.PendingAudit{Entry: store.AuditEntry{VillageID: &v.ID, Actor: "cadre#token1", Action: "create-transfer", Target: target, Status: 201}}
+	}
+
+	ok := pending("/v1/transfers")
+	tx, _, err := st.Transfer(store.WithAudit(ctx, ok), p, hs[0].ID, hs[1].ID, 2)
+	require.NoError(t, err)
+	require.True(t, ok.Written())
+	lines, _, err := st.ListAudit(ctx, v.ID, store.Page{})
+	require.NoError(t, err)
+	require.Len(t, lines, 1)
+	assert.Equal(t, "create-transfer", lines[0].Action)
+	assert.Equal(t, store.OutcomeOK, lines[0].Outcome)
+	assert.Equal(t, 201, lines[0].Status)
+
+	refused := pending("/v1/transfers")
+	_, _, err = st.Transfer(store.WithAudit(ctx, refused), p, hs[0].ID, hs[0].ID, 2)
+	assert.Equal(t, store.EINVALID, store.ErrorCode(err))
+	assert.False(t, refused.Written(), "nothing committed, the caller writes the refusal's line")
+	assert.Equal(t, 1, CountRows(t, st, "audit_log"))
+
+	// The line cannot be written: the posting rolls back with it.
+	_, err = st.DB().ExecContext(ctx, `CREATE TRIGGER audit_refuse BEFORE INSERT ON audit_log WHEN NEW.target = '/boom'
+		BEGIN SELECT RAISE(ABORT, 'refused'); END`)
+	require.NoError(t, err)
+	boom := pending("/boom")
+	_, _, err = st.Transfer(store.WithAudit(ctx, boom), p, hs[0].ID, hs[1].ID, 3)
+	require.Error(t, err)
+	assert.False(t, boom.Written())
+	assert.Equal(t, 1, CountRows(t, st, "ledger_transactions"), "no posting without its audit line")
+	assert.Equal(t, 1, CountRows(t, st, "audit_log"))
+
+	// A second write of the same request does not write the line again.
+	twice := pending("/v1/transfers")
+	actx := store.WithAudit(ctx, twice)
+	_, _, err = st.Transfer(actx, p, hs[1].ID, hs[0].ID, 1)
+	require.NoError(t, err)
+	_, replayed, err := st.Reverse(actx, p, tx.ID)
+	require.NoError(t, err)
+	require.False(t, replayed)
+	assert.Equal(t, 2, CountRows(t, st, "audit_log"))
+	assert.Equal(t, 3, CountRows(t, st, "ledger_transactions"))
+}

@@ -38,12 +38,16 @@ func householdKey(id int64) string { return "household:" + strconv.FormatInt(id,
 type Account struct {
 	bun.BaseModel `bun:"table:accounts"`
 
-	ID          int64     `bun:",pk,autoincrement"`
-	VillageID   int64     `bun:",notnull"`
-	Key         string    `bun:",notnull"`
-	HouseholdID *int64    ``
-	Balance     int64     `bun:",notnull"` // half days; kept with every posting
-	CreatedAt   time.Time `bun:",notnull"`
+	ID          int64  `bun:",pk,autoincrement"`
+	VillageID   int64  `bun:",notnull"`
+	Key         string `bun:",notnull"`
+	HouseholdID *int64 ``
+	Balance     int64  `bun:",notnull"` // half days; kept with every posting
+	// Given and Received are the household's work on jobs, net of their
+	// reversals, kept with every posting like the balance (see Balance).
+	Given     int64     `bun:",notnull"`
+	Received  int64     `bun:",notnull"`
+	CreatedAt time.Time `bun:",notnull"`
 
 	Household *Household `bun:"rel:belongs-to,join:household_id=id"`
 }
@@ -99,10 +103,15 @@ type Attendance struct {
 	HalfDays    int64
 }
 
-// line is one side of a transaction before accounts are resolved.
+// line is one side of a transaction before accounts are resolved, with
+// what it moves on the account's totals: a posting keeps an account's
+// help given and received with its balance, so a household's figures are
+// read from its row, not summed over the village's ledger.
 type line struct {
-	account *Account
-	amount  int64
+	account  *Account
+	amount   int64 // the entry; 0 for a line that moves a total only
+	given    int64 // work credited to the account on a job, negated on the job's reversal
+	received int64 // work done on a job for the account's household, also when the fund paid
 }
 
 func (s *Store) createAccount(ctx context.Context, db bun.IDB, villageID int64, householdID *int64) error {
@@ -201,10 +210,11 @@ func jobPosting(jobID, helpedID int64, attendance []Attendance) (txMeta, buildFu
 			if err != nil {
 				return nil, err
 			}
-			lines = append(lines, line{acct, a.HalfDays})
+			lines = append(lines, line{account: acct, amount: a.HalfDays, given: a.HalfDays})
 			total += a.HalfDays
 		}
-		return append([]line{{debit, -total}}, lines...), nil
+		lines = append([]line{{account: debit, amount: -total}}, lines...)
+		return append(lines, line{account: helped, received: total}), nil
 	}
 }
 
@@ -227,7 +237,7 @@ func (s *Store) Transfer(ctx context.Context, p Posting, fromID, toID, halfDays 
 		if err != nil {
 			return nil, err
 		}
-		return []line{{from, -halfDays}, {to, halfDays}}, nil
+		return []line{{account: from, amount: -halfDays}, {account: to, amount: halfDays}}, nil
 	})
 }
 
@@ -242,7 +252,7 @@ func (s *Store) Donate(ctx context.Context, p Posting, fromID, halfDays int64) (
 		if err != nil {
 			return nil, err
 		}
-		return []line{{from, -halfDays}, {accounts.fund, halfDays}}, nil
+		return []line{{account: from, amount: -halfDays}, {account: accounts.fund, amount: halfDays}}, nil
 	})
 }
 
@@ -267,10 +277,28 @@ func reversal(p Posting, txID int64) (txMeta, buildFunc) {
 			return nil, Errorf(ECONFLICT, "冲正记录不能再冲正 transaction %d is itself a reversal; post a new transaction instead", txID)
 		}
 		lines := make([]line, len(orig.Entries))
+		var work int64 // the job's workers' credit, taken back
 		for i, e := range orig.Entries {
-			lines[i] = line{e.Account, -e.Amount}
+			lines[i] = line{account: e.Account, amount: -e.Amount}
+			if orig.Kind == TxJob && e.Amount > 0 {
+				lines[i].given = -e.Amount
+				work += e.Amount
+			}
 		}
-		return lines, nil
+		if work == 0 || orig.BeneficiaryID == nil {
+			return lines, nil
+		}
+		// The helped household's account: among the entries unless the
+		// fund paid for its help.
+		i := slices.IndexFunc(orig.Entries, func(e *Entry) bool { return equalPtr(e.Account.HouseholdID, orig.BeneficiaryID) })
+		if i >= 0 {
+			return append(lines, line{account: orig.Entries[i].Account, received: -work}), nil
+		}
+		helped, err := householdAccount(ctx, db, p.VillageID, *orig.BeneficiaryID, "path.id")
+		if err != nil {
+			return nil, err
+		}
+		return append(lines, line{account: helped, received: -work}), nil
 	}
 }
 
@@ -309,17 +337,18 @@ func (s *Store) postIn(ctx context.Context, db bun.IDB, p Posting, m txMeta, bui
 			return err
 		}
 		lines = merge(lines)
-		sourceID, prev, err := nextSource(ctx, db, p.VillageID, m, lines, pc.sourcePosted)
+		entries := entryLines(lines)
+		sourceID, prev, err := nextSource(ctx, db, p.VillageID, m, entries, pc.sourcePosted)
 		if prev != nil || err != nil {
 			out, replayed = prev, prev != nil
 			return err
 		}
 		var sum int64
-		for _, l := range lines {
+		for _, l := range entries {
 			sum += l.amount
 		}
-		if len(lines) < 2 || sum != 0 {
-			return Errorf(EINVALID, "借贷不平 a transaction needs two or more entries summing to zero (got %d entries, sum %d)", len(lines), sum)
+		if len(entries) < 2 || sum != 0 {
+			return Errorf(EINVALID, "借贷不平 a transaction needs two or more entries summing to zero (got %d entries, sum %d)", len(entries), sum)
 		}
 		date := p.Date
 		if date == "" {
@@ -330,7 +359,7 @@ func (s *Store) postIn(ctx context.Context, db bun.IDB, p Posting, m txMeta, bui
 		out = &Transaction{
 			ID: pc.nextID, VillageID: p.VillageID, Kind: kind, Memo: p.Memo, Actor: p.Actor,
 			SourceKind: kind, SourceID: sourceID, RequestHash: p.RequestHash, ReversesID: reverses, BeneficiaryID: m.beneficiary,
-			EntryCount: len(lines), Date: date, PostedAt: s.stamp(),
+			EntryCount: len(entries), Date: date, PostedAt: s.stamp(),
 		}
 		if p.IdempotencyKey != "" {
 			out.IdempotencyKey = &p.IdempotencyKey
@@ -457,8 +486,15 @@ func merge(lines []line) []line {
 			continue
 		}
 		out[i].amount += l.amount
+		out[i].given += l.given
+		out[i].received += l.received
 	}
-	return slices.DeleteFunc(out, func(l line) bool { return l.amount == 0 })
+	return slices.DeleteFunc(out, func(l line) bool { return l == line{account: l.account} })
+}
+
+// entryLines are the lines that write an entry: those moving the balance.
+func entryLines(lines []line) []line {
+	return slices.DeleteFunc(slices.Clone(lines), func(l line) bool { return l.amount == 0 })
 }
 
 func getTransaction(ctx context.Context, db bun.IDB, villageID, id int64) (*Transaction, error) {

@@ -41,36 +41,14 @@ func (s *Store) Balances(ctx context.Context, villageID int64, q BalanceQuery) (
 	if err != nil {
 		return nil, 0, err
 	}
-	// Given and received count job postings and the reversals of job
-	// postings, so a household's "helped 6 days, been helped 4.5" reads
-	// true after a fix; transfers, donations and their reversals do not
-	// count. Given is what a household's account was credited for work;
-	// received is what workers were credited on jobs that helped it, also
-	// when the village fund paid (an exempt household).
-	work := func() *bun.SelectQuery {
-		return s.db.NewSelect().TableExpr("ledger_entries AS e").
-			Join("JOIN ledger_transactions AS t ON t.id = e.transaction_id").
-			Join("LEFT JOIN ledger_transactions AS o ON o.id = t.reverses_id").
-			Where("t.village_id = ?", villageID).
-			Where("(t.kind = ? OR (t.kind = ? AND o.kind = ?))", TxJob, TxReversal, TxJob)
-	}
-	// A worker's credit: positive on a job, negative on its reversal.
-	const credit = "CASE WHEN (t.kind = 'job' AND e.amount > 0) OR (t.kind = 'reversal' AND e.amount < 0) THEN e.amount ELSE 0 END"
-	given := work().ColumnExpr("e.account_id").ColumnExpr("SUM(" + credit + ") AS given").GroupExpr("e.account_id")
-	received := work().ColumnExpr("COALESCE(t.beneficiary_id, o.beneficiary_id) AS household_id").
-		ColumnExpr("SUM(" + credit + ") AS received").GroupExpr("COALESCE(t.beneficiary_id, o.beneficiary_id)")
-	if q.HouseholdID != 0 {
-		// One household's figures read their own rows through indexes
-		// (an "=" lets SQLite drive the join from them), not the village's.
-		given = given.Where("e.account_id = (SELECT id FROM accounts WHERE household_id = ?)", q.HouseholdID)
-		received = received.Where("(t.beneficiary_id = ? OR o.beneficiary_id = ?)", q.HouseholdID, q.HouseholdID)
-	}
+	// Given and received are kept on the account row with every posting
+	// (see line): job postings and the reversals of job postings count;
+	// transfers, donations and their reversals do not. Given is what a
+	// household's account was credited for work; received is what workers
+	// were credited on jobs that helped it, also when the fund paid.
 	sel := s.db.NewSelect().TableExpr("accounts AS a").
 		Join("JOIN households AS h ON h.id = a.household_id").
-		Join("LEFT JOIN (?) AS g ON g.account_id = a.id", given).
-		Join("LEFT JOIN (?) AS r ON r.household_id = h.id", received).
-		ColumnExpr("h.id AS household_id, h.head_name, h.group_no AS \"group\", a.balance").
-		ColumnExpr("COALESCE(g.given, 0) AS given, COALESCE(r.received, 0) AS received").
+		ColumnExpr("h.id AS household_id, h.head_name, h.group_no AS \"group\", a.balance, a.given, a.received").
 		ColumnExpr(fundCoversSQL+" AS fund_covers").
 		Where("a.village_id = ?", villageID)
 	if q.HouseholdID != 0 {
@@ -216,6 +194,11 @@ func (s *Store) VerifyLedger(ctx context.Context, villageID int64) (*Verificatio
 			out.Mismatches = append(out.Mismatches, fmt.Sprintf("account %s: balance %d, entries sum to %d", a.Key, a.Balance, a.Recomputed))
 		}
 	}
+	totals, err := s.verifyTotals(ctx, villageID)
+	if err != nil {
+		return nil, err
+	}
+	out.Mismatches = append(out.Mismatches, totals...)
 	if out.Total != 0 {
 		out.Mismatches = append(out.Mismatches, fmt.Sprintf("balances sum to %d, not 0", out.Total))
 	}
@@ -236,6 +219,41 @@ func (s *Store) VerifyLedger(ctx context.Context, villageID int64) (*Verificatio
 		out.Entries += t.Seen
 		if t.Sum != 0 || t.Seen != t.EntryCount || t.Seen < 2 {
 			out.Mismatches = append(out.Mismatches, fmt.Sprintf("transaction %d: %d of %d entries, sum %d", t.ID, t.Seen, t.EntryCount, t.Sum))
+		}
+	}
+	return out, nil
+}
+
+// workSQL selects a village's job postings and the reversals of job
+// postings (t, o the reversed), each entry a worker's credit (e.amount):
+// positive on a job, negative on its reversal.
+const workSQL = `FROM ledger_entries AS e
+	JOIN ledger_transactions AS t ON t.id = e.transaction_id
+	LEFT JOIN ledger_transactions AS o ON o.id = t.reverses_id
+	WHERE t.village_id = ? AND ((t.kind = '` + TxJob + `' AND e.amount > 0)
+		OR (t.kind = '` + TxReversal + `' AND o.kind = '` + TxJob + `' AND e.amount < 0))`
+
+// verifyTotals recomputes every household's help given and received from
+// the entries and names the accounts whose kept totals differ.
+func (s *Store) verifyTotals(ctx context.Context, villageID int64) ([]string, error) {
+	var rows []struct {
+		Key                   string
+		Given, Received       int64
+		SumGiven, SumReceived int64
+	}
+	err := s.db.NewSelect().TableExpr("accounts AS a").
+		Join("LEFT JOIN (SELECT e.account_id AS id, SUM(e.amount) AS total "+workSQL+" GROUP BY e.account_id) AS g ON g.id = a.id", villageID).
+		Join("LEFT JOIN (SELECT COALESCE(t.beneficiary_id, o.beneficiary_id) AS household_id, SUM(e.amount) AS total "+workSQL+
+			" GROUP BY COALESCE(t.beneficiary_id, o.beneficiary_id)) AS r ON r.household_id = a.household_id", villageID).
+		ColumnExpr("a.key, a.given, a.received, COALESCE(g.total, 0) AS sum_given, COALESCE(r.total, 0) AS sum_received").
+		Where("a.village_id = ?", villageID).OrderExpr("a.id").Scan(ctx, &rows)
+	if err != nil {
+		return nil, translate(err, "verify totals")
+	}
+	var out []string
+	for _, r := range rows {
+		if r.Given != r.SumGiven || r.Received != r.SumReceived {
+			out = append(out, fmt.Sprintf("account %s: given %d, received %d; entries sum to %d and %d", r.Key, r.Given, r.Received, r.SumGiven, r.SumReceived))
 		}
 	}
 	return out, nil

@@ -59,10 +59,12 @@ var ledgerSQL = struct{ read, entries, transaction, balances string }{
 	transaction: `INSERT INTO ledger_transactions (id, village_id, kind, memo, actor, source_kind, source_id,
 		idempotency_key, request_hash, reverses_id, beneficiary_id, entry_count, date, posted_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	// Every balance moves by its entry in the transaction: one statement,
-	// and the balances follow what the database holds.
-	balances: `UPDATE accounts SET balance = balance + e.amount
-		FROM ledger_entries AS e WHERE e.transaction_id = ?1 AND e.account_id = accounts.id`,
+	// Every account the posting moves, from a JSON array of [account,
+	// amount, given, received]: its balance by its entry, and its help
+	// given and received on jobs (see line), in one statement.
+	balances: `UPDATE accounts SET balance = balance + (j.value ->> 1), given = given + (j.value ->> 2),
+		received = received + (j.value ->> 3)
+		FROM json_each(?1) AS j WHERE accounts.id = j.value ->> 0`,
 }
 
 // prepareLedger prepares the posting path's statements.
@@ -183,15 +185,16 @@ func (s *Store) readPosting(ctx context.Context, db bun.IDB, p Posting, m txMeta
 	return pc, nil
 }
 
-// writePosting writes a transaction's entries, numbered from
-// firstEntryID, then its row (the database accepts it only if its entries
-// are all there and sum to zero: see the ledger migration's triggers),
-// then moves the balances; it fills in the entries and the accounts' new
-// balances.
+// writePosting writes a transaction's entries (the lines with an
+// amount), numbered from firstEntryID, then its row (the database accepts
+// it only if its entries are all there and sum to zero: see the ledger
+// migration's triggers), then moves the accounts' balances and totals; it
+// fills in the entries and the accounts' new figures.
 func (s *Store) writePosting(ctx context.Context, db bun.IDB, t *Transaction, firstEntryID int64, lines []line) error {
-	moves := make([][2]int64, len(lines))
-	t.Entries = make([]*Entry, len(lines))
-	for i, l := range lines {
+	entries := entryLines(lines)
+	moves := make([][2]int64, len(entries))
+	t.Entries = make([]*Entry, len(entries))
+	for i, l := range entries {
 		moves[i] = [2]int64{l.account.ID, l.amount}
 		t.Entries[i] = &Entry{ID: firstEntryID + int64(i), TransactionID: t.ID, AccountID: l.account.ID, Amount: l.amount, Account: l.account}
 	}
@@ -199,19 +202,27 @@ func (s *Store) writePosting(ctx context.Context, db bun.IDB, t *Transaction, fi
 	if err != nil {
 		return err
 	}
+	totals := make([][4]int64, len(lines))
+	for i, l := range lines {
+		totals[i] = [4]int64{l.account.ID, l.amount, l.given, l.received}
+	}
+	tjs, err := json.Marshal(totals)
+	if err != nil {
+		return err
+	}
 	res, err := s.execLedger(ctx, db, s.stmts.entries, t.ID, firstEntryID, string(js))
 	if err != nil {
 		return translate(err, "ledger entries")
 	}
-	if n, _ := res.RowsAffected(); n != int64(len(lines)) {
-		return fmt.Errorf("ledger entries: %d of %d written", n, len(lines))
+	if n, _ := res.RowsAffected(); n != int64(len(entries)) {
+		return fmt.Errorf("ledger entries: %d of %d written", n, len(entries))
 	}
 	_, err = s.execLedger(ctx, db, s.stmts.transaction, t.ID, t.VillageID, t.Kind, t.Memo, t.Actor, t.SourceKind, t.SourceID,
 		t.IdempotencyKey, t.RequestHash, t.ReversesID, t.BeneficiaryID, t.EntryCount, t.Date, bunTime(t.PostedAt))
 	if err != nil {
 		return translate(err, "transaction")
 	}
-	if res, err = s.execLedger(ctx, db, s.stmts.balances, t.ID); err != nil {
+	if res, err = s.execLedger(ctx, db, s.stmts.balances, string(tjs)); err != nil {
 		return translate(err, "account balances")
 	}
 	if n, _ := res.RowsAffected(); n != int64(len(lines)) {
@@ -219,6 +230,8 @@ func (s *Store) writePosting(ctx context.Context, db bun.IDB, t *Transaction, fi
 	}
 	for _, l := range lines {
 		l.account.Balance += l.amount
+		l.account.Given += l.given
+		l.account.Received += l.received
 	}
 	return nil
 }

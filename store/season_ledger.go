@@ -43,16 +43,23 @@ func (s *Store) Exchanged(ctx context.Context, villageID int64, from, to string)
 		Source        string
 		HalfDays      int64
 	}
-	err := s.db.NewSelect().TableExpr("ledger_entries AS e").
-		Join("JOIN ledger_transactions AS t ON t.id = e.transaction_id").
-		Join("LEFT JOIN ledger_transactions AS o ON o.id = t.reverses_id").
+	// The season's job postings are found by the (village, kind, date)
+	// index, their reversals by UNIQUE(reverses_id): a reversal counts on
+	// its job's date, against its job's household and source. Workers'
+	// credits only: positive on a job, negative on its reversal.
+	jobs := func() *bun.SelectQuery {
+		return s.db.NewSelect().TableExpr("ledger_transactions AS j").
+			Where("j.village_id = ?", villageID).Where("j.kind = ?", TxJob).Where("j.date BETWEEN ? AND ?", from, to)
+	}
+	work := jobs().ColumnExpr("j.id AS tx, j.beneficiary_id, j.source_id, 1 AS sign").
+		UnionAll(jobs().Join("JOIN ledger_transactions AS r ON r.reverses_id = j.id").
+			ColumnExpr("r.id AS tx, j.beneficiary_id, j.source_id, -1 AS sign"))
+	err := s.db.NewSelect().TableExpr("(?) AS w", work).
+		Join("JOIN ledger_entries AS e ON e.transaction_id = w.tx").
 		Join("JOIN accounts AS a ON a.id = e.account_id").
-		ColumnExpr("a.household_id, COALESCE(t.beneficiary_id, o.beneficiary_id) AS beneficiary_id").
-		ColumnExpr("COALESCE(o.source_id, t.source_id) AS source, SUM(e.amount) AS half_days").
-		Where("t.village_id = ?", villageID).
-		Where("((t.kind = ? AND e.amount > 0) OR (t.kind = ? AND o.kind = ? AND e.amount < 0))", TxJob, TxReversal, TxJob).
-		Where("COALESCE(o.date, t.date) BETWEEN ? AND ?", from, to).
-		GroupExpr("a.household_id, COALESCE(t.beneficiary_id, o.beneficiary_id), COALESCE(o.source_id, t.source_id)").
+		ColumnExpr("a.household_id, w.beneficiary_id, w.source_id AS source, SUM(e.amount) AS half_days").
+		Where("e.amount * w.sign > 0").
+		GroupExpr("a.household_id, w.beneficiary_id, w.source_id").
 		Scan(ctx, &rows)
 	if err != nil {
 		return nil, translate(err, "ledger")

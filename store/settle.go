@@ -261,7 +261,7 @@ func (s *Store) SettleSeason(ctx context.Context, villageID, seasonID int64, act
 					if err != nil {
 						return nil, err
 					}
-					return []line{{acct, -acct.Balance}, {accounts.fund, acct.Balance}}, nil
+					return []line{{account: acct, amount: -acct.Balance}, {account: accounts.fund, amount: acct.Balance}}, nil
 				})
 				if err != nil {
 					return err

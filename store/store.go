@@ -60,7 +60,7 @@ func DSN(path string) string {
 	if !strings.HasPrefix(base, "file:") {
 		// SQLite reads a file: URI's %XX escapes and cuts it at '#'; a
 		// plain path means its characters literally.
-		base = "file:" + strings.NewReplacer("%", "%25", "#", "%23").Replace(base)
+		base = "file:" + escapePath(base)
 	}
 	q, _ := url.ParseQuery(query)
 	for _, p := range pragmas {
@@ -70,6 +70,12 @@ func DSN(path string) string {
 		q.Set("_txlock", "immediate")
 	}
 	return base + "?" + q.Encode()
+}
+
+// escapePath makes a plain path safe inside a file: URI: SQLite reads its
+// %XX escapes and cuts it at '#' (and '?' starts the parameters).
+func escapePath(path string) string {
+	return strings.NewReplacer("%", "%25", "#", "%23", "?", "%3f").Replace(path)
 }
 
 // Open opens (creating if needed) the database at path, checks the pragmas
@@ -170,9 +176,23 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return err
 }
 
-// inTx runs fn in one write transaction.
+// inTx runs fn in one write transaction. When ctx carries a request's
+// unwritten audit line (WithAudit), the line is inserted after fn, in the
+// same transaction: the change and its line commit together or not at all.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return s.db.RunInTx(ctx, nil, fn)
+	pa := pendingAudit(ctx)
+	if pa == nil {
+		return s.db.RunInTx(ctx, nil, fn)
+	}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		pa.Entry.Outcome, pa.Entry.At = OutcomeOK, time.Time{}
+		return s.insertAudit(ctx, tx, &pa.Entry)
+	})
+	pa.done(err == nil)
+	return err
 }
 
 // stamp is the time a record is written with, as the database keeps it

@@ -88,10 +88,6 @@ func (p *Pages) notice(c *call) error {
 		return err
 	}
 	v.Fund = fund
-	exempt, err := p.exemptHouseholds(c)
-	if err != nil {
-		return err
-	}
 	byGroup := map[int]*noticeGroup{}
 	v.Pages = max(1, (len(rows)+noticeRowsPerSheet-1)/noticeRowsPerSheet)
 	v.Page = min(max(1, atoi(c.r.URL.Query().Get("page"))), v.Pages)
@@ -109,7 +105,7 @@ func (p *Pages) notice(c *call) error {
 			byGroup[b.Group] = g
 		}
 		row := noticeRow{ID: b.HouseholdID, Name: b.HeadName, Given: given[b.HouseholdID], Received: received[b.HouseholdID],
-			Balance: b.Balance, Below: b.BelowLimit, Exempt: exempt[b.HouseholdID]}
+			Balance: b.Balance, Below: b.BelowLimit, Exempt: b.FundCovers}
 		g.Rows = append(g.Rows, row)
 	}
 	for _, g := range byGroup {
@@ -118,24 +114,6 @@ func (p *Pages) notice(c *call) error {
 	slices.SortFunc(v.Groups, func(a, b noticeGroup) int { return a.Group - b.Group })
 	p.render(c, http.StatusOK, "notice", "notice.title", v)
 	return nil
-}
-
-// exemptHouseholds are those whose help the village fund pays for: exempt
-// or assisted (帮扶). The notice marks them and never lists them as owing.
-func (p *Pages) exemptHouseholds(c *call) (map[int64]bool, error) {
-	hs, err := all(func(pg store.Page) ([]*store.Household, int64, error) {
-		return p.store.ListHouseholds(c.ctx(), c.v.ID, store.HouseholdFilter{}, pg)
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := map[int64]bool{}
-	for _, h := range hs {
-		if h.FundCovers() {
-			out[h.ID] = true
-		}
-	}
-	return out, nil
 }
 
 func percent(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" }

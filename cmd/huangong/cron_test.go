@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,11 +18,7 @@ import (
 func TestCronList(t *testing.T) {
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "cron.db")
-	runCmd := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, args, &out, io.Discard)
-		return out.String(), err
-	}
+	runCmd := commandRunner(ctx)
 
 	st, err := store.Open(ctx, db)
 	require.NoError(t, err)

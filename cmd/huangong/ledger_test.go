@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
-	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,11 +18,7 @@ import (
 func TestLedgerCommands(t *testing.T) {
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "ledger.db")
-	runCmd := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, args, &out, io.Discard)
-		return out.String(), err
-	}
+	runCmd := commandRunner(ctx)
 	_, err := runCmd("seed", "--db", db)
 	require.NoError(t, err)
 

@@ -32,6 +32,8 @@ Usage:
   huangong token card --role cadre [--base URL]                 # a cadre's link to the season board
   huangong ledger verify [--village ID]           # exits 1 if any balance or transaction does not add up
   huangong ledger export --csv [--village ID] [--out FILE]
+  huangong backup --out FILE [--db …]              # a consistent copy while the service runs, 在线备份
+  huangong restore --from FILE [--db …] [--force] # checks and verifies the copy first, 恢复
   huangong cron list [--village ID] [--job J --state S --season ID]  # the seasons' cron runs, 定时任务记录
   huangong plan --in instance.json [--out plan.json] [--iterations N --seed S]
   huangong plan schema                            # the instance's JSON Schema
@@ -108,6 +110,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return ledgerCmd(ctx, args, stdout)
 	case "cron":
 		return cronCmd(ctx, args, stdout)
+	case "backup":
+		return backupCmd(ctx, args, stdout)
+	case "restore":
+		return restoreCmd(ctx, args, stdout)
 	case "plan":
 		if len(args) > 0 && args[0] == "run" {
 			return planRunCmd(ctx, args[1:], stdout, stderr)

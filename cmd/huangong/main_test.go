@@ -179,11 +179,7 @@ func TestCommands(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "cli.db")
-	runCmd := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, args, &out, io.Discard)
-		return out.String(), err
-	}
+	runCmd := commandRunner(ctx)
 
 	out, err := runCmd("migrate", "--db", db)
 	require.NoError(t, err)
