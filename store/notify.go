@@ -212,7 +212,7 @@ func (c *Channel) check() error {
 			return Invalid("body.body", "GET请求不带正文 a GET request has no body")
 		}
 		if JSONTemplate(c) {
-			sample := strings.NewReplacer(PlaceholderPhone, "1", PlaceholderText, "x", PlaceholderID, "x").Replace(c.Body)
+			sample := strings.NewReplacer(PlaceholderPhone, "x", PlaceholderText, "x", PlaceholderID, "x").Replace(c.Body)
 			if !json.Valid([]byte(sample)) {
 				return Invalid("body.body", "JSON正文模板无效（占位符应放在引号内，如\"{text}\"） the JSON body is not valid JSON with the placeholders filled in; put them inside quotes: \"{text}\"")
 			}

@@ -22,8 +22,18 @@ import (
 // hours is folded into the one already held for it, so a night of changes
 // is one message in the morning. It returns how many events it read.
 func (s *Store) EnqueueDeliveries(ctx context.Context, limit int) (int, error) {
+	// Most ticks find nothing new: find that out without a write
+	// transaction, which would take the database's write lock.
+	var last, newest int64
+	err := s.db.NewSelect().Model((*relayCursor)(nil)).ColumnExpr("COALESCE(MAX(last_event), 0)").Scan(ctx, &last)
+	if err == nil {
+		err = s.db.NewSelect().Model((*OutboxEvent)(nil)).ColumnExpr("COALESCE(MAX(id), 0)").Scan(ctx, &newest)
+	}
+	if err != nil || newest <= last {
+		return 0, translate(err, "outbox")
+	}
 	n := 0
-	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		now := s.Now().UTC()
 		var curs []*relayCursor
 		if err := tx.NewSelect().Model(&curs).Where("id = 1").Scan(ctx); err != nil {
@@ -115,7 +125,7 @@ func (q *enqueue) event(ctx context.Context, e *OutboxEvent) error {
 	for _, c := range targets {
 		d := &Delivery{VillageID: e.VillageID, EventID: e.ID, ChannelID: c.ID, Kind: c.Kind,
 			MessageID: fmt.Sprintf("hg-%d-%d-%d", e.VillageID, e.ID, c.ID),
-			Audience: e.Audience, AudienceID: e.AudienceID, Event: e.Event, Subject: e.Subject, SubjectID: e.SubjectID,
+			Audience:  e.Audience, AudienceID: e.AudienceID, Event: e.Event, Subject: e.Subject, SubjectID: e.SubjectID,
 			Text: text, Urgent: urgent, State: DeliveryPending, DueAt: q.now, CreatedAt: q.now}
 		if c.Kind == ChannelWebhook {
 			d.Text = e.Message // machines get the event as it is; the webhook carries the rest as fields

@@ -64,7 +64,7 @@ func TestCrash_KillNine(t *testing.T) {
 	require.NoError(t, err) // the child runs on the real clock: no quiet hours
 
 	var mu sync.Mutex
-	var ids []string      // message IDs in the order requests arrived
+	var ids []string // message IDs in the order requests arrived
 	entered := make(chan string, 100)
 	slow := newFake(t, nil)
 	slow.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

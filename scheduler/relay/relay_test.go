@@ -83,7 +83,7 @@ func (e *env) channel(t *testing.T, c store.Channel) *store.Channel {
 func (e *env) smsChannel(t *testing.T, url string) *store.Channel {
 	return e.channel(t, store.Channel{Kind: store.ChannelSMS, URL: url + "/sms?key=sms-secret-key", Method: "POST",
 		Headers: map[string]string{"Content-Type": "application/json", "Authorization": "Bearer sms-secret-token"},
-		Body: `{"to":"{phone}","content":"{text}","ref":"{id}"}`, Enabled: true})
+		Body:    `{"to":"{phone}","content":"{text}","ref":"{id}"}`, Enabled: true})
 }
 
 func (e *env) deliveries(t *testing.T) []*store.Delivery {
