@@ -192,7 +192,7 @@ func (s *Server) addNotifyRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "delete-notify-channel", Method: http.MethodDelete, Path: "/v1/notify/channels/{id}",
 		Summary: "删除通知渠道 Remove a notification channel", Tags: []string{tag}, Security: secured(store.RoleCadre),
-		Description: "连同其发送记录一起删除；只想暂停请改为不启用。 Removes the channel and its deliveries; to pause it, set enabled false.",
+		Description:   "连同其发送记录一起删除；只想暂停请改为不启用。 Removes the channel and its deliveries; to pause it, set enabled false.",
 		DefaultStatus: http.StatusNoContent, Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *IDPath) (*struct{}, error) {
 		if err := s.store.DeleteChannel(ctx, caller(ctx).VillageID, in.ID); err != nil {
