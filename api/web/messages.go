@@ -95,6 +95,13 @@ var catalogue = map[string][2]string{
 	"job.cancelled":  {"已取消", "cancelled"},
 	"job.late":       {"晚于期限", "after the due date"},
 
+	"msgs.title":         {"发给您家的短信", "Text messages to you"},
+	"delivery.pending":   {"待发送", "waiting"},
+	"delivery.delivered": {"已发出", "sent"},
+	"delivery.failed":    {"未发出", "not sent"},
+	"delivery.merged":    {"合并在一条里发", "sent with another"},
+	"delivery.next":      {"%s发送", "goes at %s"},
+
 	"ask.title":     {"请求帮忙", "Ask for help"},
 	"ask.window":    {"%s：%s 至 %s", "%s: %s to %s"},
 	"ask.notopen":   {"尚未开始，可以先登记", "not started yet; you can ask now"},
