@@ -484,3 +484,24 @@ func TestRun_StopsWithContext(t *testing.T) {
 		t.Fatal("Run did not stop")
 	}
 }
+
+func TestLease_OneInstanceSends(t *testing.T) {
+	e := newEnv(t)
+	sms := newFake(t, nil)
+	e.smsChannel(t, sms.URL)
+	e.Job(t, e.Request(t, nil), e.Team1, e.Day())
+	a := relay.New(e.St, relay.Options{Holder: "a", Now: e.Clock.Now})
+	b := relay.New(e.St, relay.Options{Holder: "b", Now: e.Clock.Now})
+	n, err := a.Tick(e.Ctx, e.Clock.Now())
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	e.Job(t, e.Request(t, nil), e.Team1, e.Day())
+	n, err = b.Tick(e.Ctx, e.Clock.Now())
+	require.NoError(t, err)
+	assert.Zero(t, n, "b does not hold the lease")
+	e.Clock.Advance(relay.DefaultLeaseTTL + time.Second) // a stopped: its lease runs out
+	n, err = b.Tick(e.Ctx, e.Clock.Now())
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "b takes over")
+	assert.Len(t, sms.got(), 2)
+}
