@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -136,26 +137,24 @@ func (p *Pages) notifyAdd(c *call) error {
 }
 
 func (p *Pages) notifyRemove(c *call) error {
-	id := c.r.PathValue("id")
-	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
-		return p.deny(c)
-	}
-	if err := p.callAPI(c, http.MethodDelete, "/v1/notify/channels/"+id, nil, nil); err != nil {
-		return p.notifyError(c, err)
-	}
-	redirectNotify(c, "removed")
-	return nil
+	return p.notifyOnID(c, http.MethodDelete, "/v1/notify/channels/%d", "removed")
 }
 
 func (p *Pages) notifyRetry(c *call) error {
-	id := c.r.PathValue("id")
-	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+	return p.notifyOnID(c, http.MethodPost, "/v1/notify/deliveries/%d/retry", "retried")
+}
+
+// notifyOnID sends a form's post to the operation at path, which names
+// the record of the page's {id}, and shows the page again saying done.
+func (p *Pages) notifyOnID(c *call, method, path, done string) error {
+	id, err := strconv.ParseInt(c.r.PathValue("id"), 10, 64)
+	if err != nil {
 		return p.deny(c)
 	}
-	if err := p.callAPI(c, http.MethodPost, "/v1/notify/deliveries/"+id+"/retry", nil, nil); err != nil {
+	if err := p.callAPI(c, method, fmt.Sprintf(path, id), nil, nil); err != nil {
 		return p.notifyError(c, err)
 	}
-	redirectNotify(c, "retried")
+	redirectNotify(c, done)
 	return nil
 }
 

@@ -131,16 +131,7 @@ func notifyAdd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func notifyRemove(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newClientFlags("notify remove")
-	pos, err := f.parse(args, stdout)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("notify remove", "ID", pos)
-	if err != nil {
-		return err
-	}
-	c, err := f.connect(stdout, stderr)
+	c, id, err := openWithID("notify remove", args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -150,6 +141,21 @@ func notifyRemove(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "已删除通知渠道 channel %d removed\n", id)
 	return nil
+}
+
+// openWithID parses a command that takes one record ID and connects.
+func openWithID(name string, args []string, stdout, stderr io.Writer) (*conn, int64, error) {
+	f := newClientFlags(name)
+	pos, err := f.parse(args, stdout)
+	if err != nil {
+		return nil, 0, err
+	}
+	id, err := oneID(name, "ID", pos)
+	if err != nil {
+		return nil, 0, err
+	}
+	c, err := f.connect(stdout, stderr)
+	return c, id, err
 }
 
 var deliveryStateNames = map[string]string{"pending": "待发送 pending", "delivered": "已送达 delivered", "failed": "失败 failed", "merged": "已合并 merged"}
@@ -199,16 +205,7 @@ func notifyDeliveries(ctx context.Context, args []string, stdout, stderr io.Writ
 }
 
 func notifyRetry(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f := newClientFlags("notify retry")
-	pos, err := f.parse(args, stdout)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("notify retry", "ID", pos)
-	if err != nil {
-		return err
-	}
-	c, err := f.connect(stdout, stderr)
+	c, id, err := openWithID("notify retry", args, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,16 @@ func (e *env) smsChannel(t *testing.T, url string) *store.Channel {
 		Body:    `{"to":"{phone}","content":"{text}","ref":"{id}"}`, Enabled: true})
 }
 
+// smsJob configures an SMS gateway answering with status (nil: 200) and
+// makes one job for 章仁标: one SMS to send.
+func (e *env) smsJob(t *testing.T, status func(n int, w http.ResponseWriter) int) *fake {
+	t.Helper()
+	sms := newFake(t, status)
+	e.smsChannel(t, sms.URL)
+	e.Job(t, e.Request(t, nil), e.Team1, e.Day())
+	return sms
+}
+
 func (e *env) deliveries(t *testing.T) []*store.Delivery {
 	t.Helper()
 	ds, _, err := e.St.ListDeliveries(e.Ctx, e.V.ID, store.DeliveryFilter{}, store.Page{Limit: 100})
@@ -224,14 +234,12 @@ func mustInt(t *testing.T, s string) int64 {
 
 func TestRetry_ServerErrorsThenOK(t *testing.T) {
 	e := newEnv(t)
-	sms := newFake(t, func(n int, _ http.ResponseWriter) int {
+	sms := e.smsJob(t, func(n int, _ http.ResponseWriter) int {
 		if n <= 3 {
 			return http.StatusInternalServerError
 		}
 		return http.StatusOK
 	})
-	e.smsChannel(t, sms.URL)
-	e.Job(t, e.Request(t, nil), e.Team1, e.Day())
 	for i := 0; i < 6; i++ {
 		e.tick(t)
 		e.Clock.Advance(time.Minute) // past the longest backoff
@@ -250,9 +258,7 @@ func TestRetry_ServerErrorsThenOK(t *testing.T) {
 
 func TestRetry_Backoff(t *testing.T) {
 	e := newEnv(t)
-	sms := newFake(t, func(int, http.ResponseWriter) int { return http.StatusBadGateway })
-	e.smsChannel(t, sms.URL)
-	e.Job(t, e.Request(t, nil), e.Team1, e.Day())
+	sms := e.smsJob(t, func(int, http.ResponseWriter) int { return http.StatusBadGateway })
 	start := e.Clock.Now()
 	var gaps []time.Duration
 	for i := 0; i < 4; i++ {
@@ -269,15 +275,13 @@ func TestRetry_Backoff(t *testing.T) {
 
 func TestRetry_TooManyRequestsHonoursRetryAfter(t *testing.T) {
 	e := newEnv(t)
-	sms := newFake(t, func(n int, w http.ResponseWriter) int {
+	sms := e.smsJob(t, func(n int, w http.ResponseWriter) int {
 		if n == 1 {
 			w.Header().Set("Retry-After", "120")
 			return http.StatusTooManyRequests
 		}
 		return http.StatusOK
 	})
-	e.smsChannel(t, sms.URL)
-	e.Job(t, e.Request(t, nil), e.Team1, e.Day())
 	e.tick(t)
 	require.Len(t, sms.got(), 1)
 	e.Clock.Advance(119 * time.Second)
@@ -318,10 +322,11 @@ func TestRetry_GivesUpWithReason(t *testing.T) {
 
 func TestRetry_ClientErrorFailsAtOnce(t *testing.T) {
 	e := newEnv(t)
-	sms := newFake(t, func(int, http.ResponseWriter) int { return http.StatusUnauthorized })
-	e.smsChannel(t, sms.URL)
-	e.Job(t, e.Request(t, nil), e.Team1, e.Day())
+	sms := e.smsJob(t, func(int, http.ResponseWriter) int { return http.StatusUnauthorized })
 	e.tick(t)
+	e.Clock.Advance(time.Hour)
+	e.tick(t)
+	assert.Len(t, sms.got(), 1, "a 401 is not retried")
 	d := e.deliveries(t)[0]
 	assert.Equal(t, store.DeliveryFailed, d.State)
 	assert.Contains(t, d.LastError, "HTTP 401")
@@ -487,9 +492,7 @@ func TestRun_StopsWithContext(t *testing.T) {
 
 func TestLease_OneInstanceSends(t *testing.T) {
 	e := newEnv(t)
-	sms := newFake(t, nil)
-	e.smsChannel(t, sms.URL)
-	e.Job(t, e.Request(t, nil), e.Team1, e.Day())
+	sms := e.smsJob(t, nil)
 	a := relay.New(e.St, relay.Options{Holder: "a", Now: e.Clock.Now})
 	b := relay.New(e.St, relay.Options{Holder: "b", Now: e.Clock.Now})
 	n, err := a.Tick(e.Ctx, e.Clock.Now())
