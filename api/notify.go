@@ -45,9 +45,20 @@ func notifyChannelOf(c *store.Channel) NotifyChannel {
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
-// maskBody shows an SMS template with every literal value of more than
-// a few characters starred: providers put keys in the body too.
+// maskBody shows an SMS template with its literal values starred:
+// providers put keys in the body too. In a JSON body every quoted string
+// of more than a few characters without a placeholder, in a form body
+// every value without one.
 func maskBody(b string) string {
+	if t := strings.TrimSpace(b); !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[") && strings.Contains(t, "=") {
+		parts := strings.Split(b, "&")
+		for i, kv := range parts {
+			if k, v, ok := strings.Cut(kv, "="); ok && !strings.Contains(v, "{") {
+				parts[i] = k + "=***"
+			}
+		}
+		return strings.Join(parts, "&")
+	}
 	var out strings.Builder
 	for i, part := range strings.Split(b, `"`) {
 		if i > 0 {

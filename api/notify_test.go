@@ -49,6 +49,15 @@ func TestNotifyChannels_SecretsNeverShown(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", patched)
 	keep(resp, patched)
 	assert.Equal(t, true, patched["secretSet"], "a patch without the secret keeps it")
+	resp, patched = e.call(t, "PATCH", "/v1/notify/channels/"+itoa(int64(sms["id"].(float64))), e.cadre,
+		map[string]any{"body": `{"to":"{phone}","content":"{text}","apikey":"sms-secret-key-1"}`})
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", patched)
+	keep(resp, patched)
+	resp, patched = e.call(t, "PATCH", "/v1/notify/channels/"+itoa(int64(sms["id"].(float64))), e.cadre,
+		map[string]any{"body": `to={phone}&msg={text}&key=sms-secret-key-1`, "headers": map[string]string{"Content-Type": "application/x-www-form-urlencoded"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", patched)
+	keep(resp, patched)
+	assert.Equal(t, "to={phone}&msg={text}&key=***", patched["body"])
 	// Wrong input that carries a secret: the problem must not echo it.
 	keep(e.call(t, "POST", "/v1/notify/channels", e.cadre, map[string]any{
 		"kind": "sms", "url": "ftp://sms-secret-key-1", "body": "{text}"}))

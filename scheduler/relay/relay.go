@@ -330,28 +330,47 @@ func retryAfter(h string, now time.Time) time.Duration {
 // redact stars every secret of the channel found in s: an error text or
 // a receiver's answer may echo a URL's token or a header's key.
 func redact(s string, c *store.Channel) string {
-	var secrets []string
-	if c.Secret != "" {
-		secrets = append(secrets, c.Secret)
-	}
+	// Known secrets are starred whatever they look like; the parts of a
+	// template that may be one only when they do not look like a word
+	// ("Bearer", "content"), or the reason would be unreadable.
+	known := []string{c.Secret}
+	var maybe []string
 	for _, v := range c.Headers {
-		secrets = append(secrets, v)
+		known = append(known, v)
+		maybe = append(maybe, strings.Fields(v)...) // "Bearer KEY": the key alone too
 	}
 	if u, err := url.Parse(c.URL); err == nil {
 		for _, vs := range u.Query() {
-			secrets = append(secrets, vs...)
+			known = append(known, vs...)
 		}
-		secrets = append(secrets, strings.Split(u.Path, "/")...)
 		if u.User != nil {
-			secrets = append(secrets, u.User.String())
+			known = append(known, u.User.String())
+		}
+		maybe = append(maybe, strings.Split(u.Path, "/")...)
+	}
+	maybe = append(maybe, strings.FieldsFunc(c.Body, func(r rune) bool { return strings.ContainsRune("\"&=,:{} \n", r) })...)
+	for _, x := range known {
+		if len(x) >= 4 && !strings.Contains(x, "{") {
+			s = strings.ReplaceAll(s, x, "***")
 		}
 	}
-	for _, x := range secrets {
-		if len(x) >= 6 && !strings.Contains(x, "{") {
+	for _, x := range maybe {
+		if len(x) >= 6 && !strings.Contains(x, "{") && !isWord(x) {
 			s = strings.ReplaceAll(s, x, "***")
 		}
 	}
 	return s
+}
+
+// isWord reports whether s is a plain word of letters, like a JSON key
+// ("content") or an auth scheme ("Bearer"), under 16 letters.
+func isWord(s string) bool {
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') {
+			return false
+		}
+	}
+	return len(s) < 16
 }
 
 // Message-ID headers: receivers de-duplicate on either.
