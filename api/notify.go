@@ -145,7 +145,7 @@ func (s *Server) addNotifyRoutes() {
 		Summary: "通知渠道 List the notification channels", Tags: []string{tag}, Security: secured(store.RoleCadre),
 		Description: "短信网关、各队群机器人和通用回调；密钥不显示。 The village's SMS gateway, the teams' group robots and the " +
 			"webhook. Secrets are never shown: a masked URL, header names and secretSet.",
-		Errors: []int{401, 403},
+		Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, _ *struct{}) (*ListOutput[NotifyChannel], error) {
 		cs, err := s.store.ListChannels(ctx, caller(ctx).VillageID)
 		if err != nil {
@@ -215,7 +215,7 @@ func (s *Server) addNotifyRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-notify-settings", Method: http.MethodGet, Path: "/v1/notify/settings",
 		Summary: "通知设置 Quiet hours and retries", Tags: []string{tag}, Security: secured(store.RoleCadre),
-		Errors: []int{401, 403},
+		Errors: []int{401, 403, 422},
 	}, func(ctx context.Context, _ *struct{}) (*struct{ Body NotifySettings }, error) {
 		n, err := s.store.GetNotifySettings(ctx, caller(ctx).VillageID)
 		if err != nil {
