@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -507,4 +508,56 @@ func TestLease_OneInstanceSends(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, n, "b takes over")
 	assert.Len(t, sms.got(), 2)
+}
+
+// TestSMS_Templates: a gateway's template gets the phone, the text and
+// the message ID escaped for where they go — the URL, a form body, a JSON
+// body — whatever the text holds.
+func TestSMS_Templates(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		channel func(url string) store.Channel
+		read    func(t *testing.T, h hit) (phone, text, id string)
+	}{
+		{"GET with the URL", func(u string) store.Channel {
+			return store.Channel{URL: u + "/send?to={phone}&msg={text}&ref={id}", Method: "GET"}
+		}, func(t *testing.T, h hit) (string, string, string) {
+			assert.Empty(t, h.Body)
+			return h.Query["to"][0], h.Query["msg"][0], h.Query["ref"][0]
+		}},
+		{"form body", func(u string) store.Channel {
+			return store.Channel{URL: u + "/send", Body: "to={phone}&msg={text}&ref={id}",
+				Headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}
+		}, func(t *testing.T, h hit) (string, string, string) {
+			q, err := url.ParseQuery(string(h.Body))
+			require.NoError(t, err)
+			return q.Get("to"), q.Get("msg"), q.Get("ref")
+		}},
+		{"JSON body", func(u string) store.Channel {
+			return store.Channel{URL: u + "/send", Body: `{"mobile":"{phone}","content":"【皇珠村】{text}","outId":"{id}"}`}
+		}, func(t *testing.T, h hit) (string, string, string) {
+			var b struct{ Mobile, Content, OutID string }
+			require.NoError(t, json.Unmarshal(h.Body, &b), "%s", h.Body)
+			assert.Equal(t, "application/json; charset=utf-8", h.Header.Get("Content-Type"))
+			return b.Mobile, strings.TrimPrefix(b.Content, "【皇珠村】"), b.OutID
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			sms := newFake(t, nil)
+			ch := c.channel(sms.URL)
+			ch.Kind, ch.Enabled = store.ChannelSMS, true
+			e.channel(t, ch)
+			field := storetest.MustField(t, e.St, e.Helped, func(f *store.Field) { f.Name = `田"东"&a=1` })
+			e.Job(t, e.Request(t, func(in *store.NewRequest) { in.FieldID = field.ID }), e.Team1, e.Day())
+			e.tick(t)
+			require.Len(t, sms.got(), 1)
+			d := e.deliveries(t)[0]
+			phone, text, id := c.read(t, sms.got()[0])
+			assert.Equal(t, helpedPhone, phone)
+			assert.Equal(t, d.Text, text)
+			assert.Contains(t, text, `田"东"&a=1`)
+			assert.Equal(t, d.MessageID, id)
+		})
+	}
 }
