@@ -94,7 +94,7 @@ type NotifyChannelPatch struct {
 	Headers *map[string]string `json:"headers,omitempty" example:"{\"Authorization\":\"Bearer KEY\"}" doc:"Replaces the headers 请求头（整体替换）"`
 	Body    *string            `json:"body,omitempty" maxLength:"4000" example:"{\"to\":\"{phone}\",\"content\":\"{text}\"}" doc:"SMS body template 短信正文模板"`
 	Secret  *string            `json:"secret,omitempty" maxLength:"200" example:"SEC0123456789abcdef" doc:"Replaces the secret; empty removes it 签名密钥"`
-	Enabled *bool              `json:"enabled,omitempty" example:"false" doc:"Pause or resume 启用或暂停"`
+	Enabled *bool              `json:"enabled,omitempty" example:"false" doc:"Pause or resume: while paused nothing is queued for it, and what was queued waits 启用或暂停"`
 }
 
 // NotifySettings are the village's quiet hours and retry limit.

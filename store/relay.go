@@ -243,11 +243,13 @@ func (q *enqueue) text(ctx context.Context, e *OutboxEvent) (string, error) {
 }
 
 // DueDeliveries returns up to limit pending deliveries due at now, the
-// oldest first, with their channels.
+// oldest first, with their channels. A paused channel's wait for it to be
+// enabled again.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*Delivery, map[int64]*Channel, error) {
 	var ds []*Delivery
+	enabled := s.db.NewSelect().Model((*Channel)(nil)).Column("id").Where("enabled = ?", true)
 	err := s.db.NewSelect().Model(&ds).Where("state = ?", DeliveryPending).Where("next_at <= ?", now.UTC()).
-		OrderExpr("next_at, id").Limit(int64(limit)).Scan(ctx)
+		Where("channel_id IN (?)", enabled).OrderExpr("next_at, id").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
 		return nil, nil, translate(err, "deliveries")
 	}

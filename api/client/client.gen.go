@@ -2990,7 +2990,7 @@ type NotifyChannelPatch struct {
 	// Example: {"to":"{phone}","content":"{text}"}
 	Body *string `json:"body,omitempty"`
 
-	// Enabled Pause or resume 启用或暂停
+	// Enabled Pause or resume: while paused nothing is queued for it, and what was queued waits 启用或暂停
 	//
 	// Example: false
 	Enabled *bool `json:"enabled,omitempty"`

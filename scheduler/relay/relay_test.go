@@ -561,3 +561,24 @@ func TestSMS_Templates(t *testing.T) {
 		})
 	}
 }
+
+func TestPausedChannelHoldsItsMessages(t *testing.T) {
+	e := newEnv(t)
+	sms := e.smsJob(t, nil)
+	chans, err := e.St.ListChannels(e.Ctx, e.V.ID)
+	require.NoError(t, err)
+	off, on := false, true
+	pause := func(enabled *bool) {
+		_, err := e.St.UpdateChannel(e.Ctx, e.V.ID, chans[0].ID, func(c *store.Channel) { c.Enabled = *enabled })
+		require.NoError(t, err)
+	}
+	_, err = e.St.EnqueueDeliveries(e.Ctx, 100) // queued before the pause
+	require.NoError(t, err)
+	pause(&off)
+	e.Job(t, e.Request(t, nil), e.Team1, e.Day()) // during it: not queued for the gateway
+	e.tick(t)
+	assert.Empty(t, sms.got(), "a paused gateway sends nothing")
+	pause(&on)
+	e.tick(t)
+	assert.Len(t, sms.got(), 1, "what waited goes when it is enabled again; what came meanwhile never will")
+}
