@@ -263,7 +263,7 @@ func MaskURL(raw string) string {
 	}
 	segs := strings.Split(u.EscapedPath(), "/")
 	for i, s := range segs {
-		if len(s) > 16 || strings.ContainsAny(s, "{}") && !strings.Contains(s, "{phone}") && !strings.Contains(s, "{text}") {
+		if len(s) > 16 && !strings.Contains(s, "{") {
 			segs[i] = "***"
 		}
 	}
@@ -272,7 +272,7 @@ func MaskURL(raw string) string {
 		var q []string
 		for _, kv := range strings.Split(u.RawQuery, "&") {
 			k, v, _ := strings.Cut(kv, "=")
-			if v == "{phone}" || v == "{text}" || v == "{id}" {
+			if v == PlaceholderPhone || v == PlaceholderText || v == PlaceholderID {
 				q = append(q, k+"="+v)
 			} else {
 				q = append(q, k+"=***")

@@ -83,7 +83,9 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.server.RegisterOnShutdown(srv.CloseStreams)
 	a.Scheduler = scheduler.NewScheduler(st, scheduler.CronOptions{Log: log})
-	a.Relay = relay.New(st, relay.Options{Holder: a.Scheduler.Holder(), Log: log})
+	// The relay reads the store's clock, so a test's clock rules when
+	// messages are due as it rules when they were queued.
+	a.Relay = relay.New(st, relay.Options{Holder: a.Scheduler.Holder(), Log: log, Now: func() time.Time { return st.Now() }})
 	return a, nil
 }
 
