@@ -117,7 +117,12 @@ func (q *enqueue) event(ctx context.Context, e *OutboxEvent) error {
 	if err != nil {
 		return err
 	}
+	// A record the message names that is gone must not stop the relay
+	// at this event: the message goes without the contact line.
 	text, err := q.text(ctx, e)
+	if ErrorCode(err) == ENOTFOUND {
+		text, err = e.Message, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -135,11 +140,13 @@ func (q *enqueue) event(ctx context.Context, e *OutboxEvent) error {
 		d.NextAt = d.DueAt
 		if c.Kind == ChannelSMS {
 			h, err := getOne[Household](ctx, q.db, e.VillageID, e.AudienceID, "household")
-			if err != nil {
+			if err != nil && ErrorCode(err) != ENOTFOUND {
 				return err
 			}
-			d.Recipient = h.Phone
-			if h.Phone == "" {
+			if h != nil {
+				d.Recipient = h.Phone
+			}
+			if d.Recipient == "" {
 				d.State, d.LastError = DeliveryFailed, "农户未登记电话 the household has no phone on record"
 			} else if d.DueAt.After(q.now) {
 				merged, err := q.merge(ctx, d)
