@@ -1,13 +1,18 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"huangong/api"
 )
 
 // Secrets of the notification tests: none may come back in an answer.
@@ -117,4 +122,29 @@ func toJSON(t *testing.T, v any) string {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// TestNotifyChannels_SecretsNotLogged: the server's log and the audit log
+// of channel changes, good and refused, carry no secret.
+func TestNotifyChannels_SecretsNotLogged(t *testing.T) {
+	e := mustEnv(t)
+	var buf bytes.Buffer
+	srv := httptest.NewServer(api.NewServer(e.st, slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))).Handler())
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	for _, body := range []map[string]any{
+		{"kind": "sms", "url": "https://sms.example.com/send?key=sms-secret-key-1", "body": `{"to":"{phone}","content":"{text}"}`,
+			"headers": map[string]string{"Authorization": "Bearer sms-secret-token"}},
+		{"kind": "dingtalk", "teamId": e.team.ID, "url": "https://oapi.dingtalk.com/robot/send?access_token=ding-secret-token-2", "secret": "SECding-signing-3"},
+		{"kind": "webhook", "url": "ftp://hook-hmac-key-4"},
+	} {
+		e.call(t, "POST", "/v1/notify/channels", e.cadre, body)
+	}
+	_, audit := e.call(t, "GET", "/v1/audit", e.cadre, nil)
+	require.GreaterOrEqual(t, len(audit["items"].([]any)), 3, "the changes were audited")
+	out := buf.String() + toJSON(t, audit)
+	require.Contains(t, buf.String(), "/v1/notify/channels", "the requests were logged")
+	for _, s := range notifySecrets {
+		assert.NotContains(t, out, s)
+	}
 }
