@@ -118,6 +118,7 @@ var tags = []*huma.Tag{
 	{Name: "jobs", Description: "派工 One team's work for one request on one day: confirm, decline, record attendance."},
 	{Name: "ledger", Description: "工日台账 The double-entry ledger of exchanged workdays: balances, statements, transfers, reversals."},
 	{Name: "events", Description: "通知 Notifications to households, team leaders and the village office, as a log and a live stream."},
+	{Name: "notifications", Description: "短信与群机器人 The channels that carry notifications to phones — an SMS gateway, team group robots, a webhook — quiet hours, and each message's delivery."},
 	{Name: "audit", Description: "操作日志 Every change and every denial, append-only."},
 	{Name: "system", Description: "系统 The service itself: health."},
 }
@@ -203,6 +204,7 @@ func (s *Server) addRoutes() {
 	s.addPlanRoutes()
 	s.addRunRoutes()
 	s.addEventRoutes()
+	s.addNotifyRoutes()
 }
 
 type healthOutput struct {

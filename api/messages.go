@@ -145,6 +145,9 @@ func chineseNewError(status int, msg string, errs ...error) huma.StatusError {
 			d = &huma.ErrorDetail{Message: e.Error()}
 		}
 		d.Message = chinese(status, d.Message)
+		if secretLocation(d.Location) {
+			d.Value = nil // a channel's credentials are never echoed, not even when wrong
+		}
 		out = append(out, d)
 	}
 	return defaultNewError(status, chinese(status, msg), out...)

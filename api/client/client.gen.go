@@ -81,6 +81,75 @@ func (e DefaultSeasonsInputSystem) Valid() bool {
 	}
 }
 
+// Defines values for DeliveryAudience.
+const (
+	DeliveryAudienceCadre     DeliveryAudience = "cadre"
+	DeliveryAudienceHousehold DeliveryAudience = "household"
+	DeliveryAudienceTeam      DeliveryAudience = "team"
+)
+
+// Valid indicates whether the value is a known member of the DeliveryAudience enum.
+func (e DeliveryAudience) Valid() bool {
+	switch e {
+	case DeliveryAudienceCadre:
+		return true
+	case DeliveryAudienceHousehold:
+		return true
+	case DeliveryAudienceTeam:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeliveryKind.
+const (
+	DeliveryKindDingtalk DeliveryKind = "dingtalk"
+	DeliveryKindSms      DeliveryKind = "sms"
+	DeliveryKindWebhook  DeliveryKind = "webhook"
+	DeliveryKindWecom    DeliveryKind = "wecom"
+)
+
+// Valid indicates whether the value is a known member of the DeliveryKind enum.
+func (e DeliveryKind) Valid() bool {
+	switch e {
+	case DeliveryKindDingtalk:
+		return true
+	case DeliveryKindSms:
+		return true
+	case DeliveryKindWebhook:
+		return true
+	case DeliveryKindWecom:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeliveryState.
+const (
+	DeliveryStateDelivered DeliveryState = "delivered"
+	DeliveryStateFailed    DeliveryState = "failed"
+	DeliveryStateMerged    DeliveryState = "merged"
+	DeliveryStatePending   DeliveryState = "pending"
+)
+
+// Valid indicates whether the value is a known member of the DeliveryState enum.
+func (e DeliveryState) Valid() bool {
+	switch e {
+	case DeliveryStateDelivered:
+		return true
+	case DeliveryStateFailed:
+		return true
+	case DeliveryStateMerged:
+		return true
+	case DeliveryStatePending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EventAudience.
 const (
 	EventAudienceCadre     EventAudience = "cadre"
@@ -426,6 +495,96 @@ func (e NormTask) Valid() bool {
 	case NormTaskPrepare:
 		return true
 	case NormTaskTransplant:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotifyChannelKind.
+const (
+	NotifyChannelKindDingtalk NotifyChannelKind = "dingtalk"
+	NotifyChannelKindSms      NotifyChannelKind = "sms"
+	NotifyChannelKindWebhook  NotifyChannelKind = "webhook"
+	NotifyChannelKindWecom    NotifyChannelKind = "wecom"
+)
+
+// Valid indicates whether the value is a known member of the NotifyChannelKind enum.
+func (e NotifyChannelKind) Valid() bool {
+	switch e {
+	case NotifyChannelKindDingtalk:
+		return true
+	case NotifyChannelKindSms:
+		return true
+	case NotifyChannelKindWebhook:
+		return true
+	case NotifyChannelKindWecom:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotifyChannelInputKind.
+const (
+	NotifyChannelInputKindDingtalk NotifyChannelInputKind = "dingtalk"
+	NotifyChannelInputKindSms      NotifyChannelInputKind = "sms"
+	NotifyChannelInputKindWebhook  NotifyChannelInputKind = "webhook"
+	NotifyChannelInputKindWecom    NotifyChannelInputKind = "wecom"
+)
+
+// Valid indicates whether the value is a known member of the NotifyChannelInputKind enum.
+func (e NotifyChannelInputKind) Valid() bool {
+	switch e {
+	case NotifyChannelInputKindDingtalk:
+		return true
+	case NotifyChannelInputKindSms:
+		return true
+	case NotifyChannelInputKindWebhook:
+		return true
+	case NotifyChannelInputKindWecom:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotifyChannelInputMethod.
+const (
+	NotifyChannelInputMethodGET  NotifyChannelInputMethod = "GET"
+	NotifyChannelInputMethodPOST NotifyChannelInputMethod = "POST"
+	NotifyChannelInputMethodPUT  NotifyChannelInputMethod = "PUT"
+)
+
+// Valid indicates whether the value is a known member of the NotifyChannelInputMethod enum.
+func (e NotifyChannelInputMethod) Valid() bool {
+	switch e {
+	case NotifyChannelInputMethodGET:
+		return true
+	case NotifyChannelInputMethodPOST:
+		return true
+	case NotifyChannelInputMethodPUT:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotifyChannelPatchMethod.
+const (
+	NotifyChannelPatchMethodGET  NotifyChannelPatchMethod = "GET"
+	NotifyChannelPatchMethodPOST NotifyChannelPatchMethod = "POST"
+	NotifyChannelPatchMethodPUT  NotifyChannelPatchMethod = "PUT"
+)
+
+// Valid indicates whether the value is a known member of the NotifyChannelPatchMethod enum.
+func (e NotifyChannelPatchMethod) Valid() bool {
+	switch e {
+	case NotifyChannelPatchMethodGET:
+		return true
+	case NotifyChannelPatchMethodPOST:
+		return true
+	case NotifyChannelPatchMethodPUT:
 		return true
 	default:
 		return false
@@ -966,6 +1125,30 @@ func (e ListJobsParamsState) Valid() bool {
 	}
 }
 
+// Defines values for ListDeliveriesParamsState.
+const (
+	ListDeliveriesParamsStateDelivered ListDeliveriesParamsState = "delivered"
+	ListDeliveriesParamsStateFailed    ListDeliveriesParamsState = "failed"
+	ListDeliveriesParamsStateMerged    ListDeliveriesParamsState = "merged"
+	ListDeliveriesParamsStatePending   ListDeliveriesParamsState = "pending"
+)
+
+// Valid indicates whether the value is a known member of the ListDeliveriesParamsState enum.
+func (e ListDeliveriesParamsState) Valid() bool {
+	switch e {
+	case ListDeliveriesParamsStateDelivered:
+		return true
+	case ListDeliveriesParamsStateFailed:
+		return true
+	case ListDeliveriesParamsStateMerged:
+		return true
+	case ListDeliveriesParamsStatePending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListRequestsParamsState.
 const (
 	ListRequestsParamsStateCancelled ListRequestsParamsState = "cancelled"
@@ -1306,6 +1489,114 @@ type DefaultSeasonsInput struct {
 //
 // Example: double_rice
 type DefaultSeasonsInputSystem string
+
+// Delivery defines model for Delivery.
+type Delivery struct {
+	// Attempts Attempts so far 尝试次数
+	//
+	// Example: 1
+	Attempts int64 `json:"attempts"`
+
+	// Audience Who it is for 接收方
+	//
+	// Example: household
+	Audience DeliveryAudience `json:"audience"`
+
+	// AudienceId The household, team or village 接收方编号
+	//
+	// Example: 5
+	AudienceId int64 `json:"audienceId"`
+
+	// ChannelId Channel 渠道
+	//
+	// Example: 3
+	ChannelId int64 `json:"channelId"`
+
+	// CreatedAt Queued 生成时间
+	//
+	// Example: 2026-04-20T00:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// DeliveredAt Delivered 送达时间
+	//
+	// Example: 2026-04-20T00:00:01Z
+	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
+
+	// Event Event type 事件类型
+	//
+	// Example: plan.updated
+	Event string `json:"event"`
+
+	// EventId The outbox event 通知事件
+	//
+	// Example: 42
+	EventId int64 `json:"eventId"`
+
+	// Id Delivery ID 发送编号
+	//
+	// Example: 17
+	Id int64 `json:"id"`
+
+	// Kind Channel kind 渠道类型
+	//
+	// Example: sms
+	Kind DeliveryKind `json:"kind"`
+
+	// LastAttemptAt Last attempt 最后尝试
+	//
+	// Example: 2026-04-20T00:00:01Z
+	LastAttemptAt *time.Time `json:"lastAttemptAt,omitempty"`
+
+	// LastError Why the last attempt failed 失败原因
+	//
+	// Example: HTTP 503
+	LastError *string `json:"lastError,omitempty"`
+
+	// MessageId Sent as Idempotency-Key and X-Huangong-Message-Id, the same on every retry 消息编号
+	//
+	// Example: hg-1-42-3
+	MessageId string `json:"messageId"`
+
+	// NextAt When a pending message is tried next (after quiet hours or a retry delay) 下次发送时间
+	//
+	// Example: 2026-04-20T23:00:00Z
+	NextAt *time.Time `json:"nextAt,omitempty"`
+
+	// Recipient The phone, for SMS 手机号
+	//
+	// Example: 13812345678
+	Recipient *string `json:"recipient,omitempty"`
+
+	// State pending 待发送, delivered 已送达, failed 发送失败, merged 已并入同一条短信 状态
+	//
+	// Example: delivered
+	State DeliveryState `json:"state"`
+
+	// Text What was sent 内容
+	//
+	// Example: 第一互助队 将于2026-04-25来帮您插秧（田1），计划3人。
+	Text string `json:"text"`
+
+	// Urgent A rain-out 紧急
+	//
+	// Example: false
+	Urgent bool `json:"urgent"`
+}
+
+// DeliveryAudience Who it is for 接收方
+//
+// Example: household
+type DeliveryAudience string
+
+// DeliveryKind Channel kind 渠道类型
+//
+// Example: sms
+type DeliveryKind string
+
+// DeliveryState pending 待发送, delivered 已送达, failed 发送失败, merged 已并入同一条短信 状态
+//
+// Example: delivered
+type DeliveryState string
 
 // DisputeInput defines model for DisputeInput.
 type DisputeInput struct {
@@ -2168,6 +2459,17 @@ type ListBodyBlockedDay struct {
 	NextCursor *string `json:"nextCursor,omitempty"`
 }
 
+// ListBodyDelivery defines model for ListBodyDelivery.
+type ListBodyDelivery struct {
+	// Items The records on this page 本页记录
+	Items *[]Delivery `json:"items"`
+
+	// NextCursor Pass as ?cursor= for the next page; absent on the last page 下一页游标
+	//
+	// Example: djE6NTA
+	NextCursor *string `json:"nextCursor,omitempty"`
+}
+
 // ListBodyField defines model for ListBodyField.
 type ListBodyField struct {
 	// Items The records on this page 本页记录
@@ -2205,6 +2507,17 @@ type ListBodyHousehold struct {
 type ListBodyJob struct {
 	// Items The records on this page 本页记录
 	Items *[]Job `json:"items"`
+
+	// NextCursor Pass as ?cursor= for the next page; absent on the last page 下一页游标
+	//
+	// Example: djE6NTA
+	NextCursor *string `json:"nextCursor,omitempty"`
+}
+
+// ListBodyNotifyChannel defines model for ListBodyNotifyChannel.
+type ListBodyNotifyChannel struct {
+	// Items The records on this page 本页记录
+	Items *[]NotifyChannel `json:"items"`
 
 	// NextCursor Pass as ?cursor= for the next page; absent on the last page 下一页游标
 	//
@@ -2347,6 +2660,203 @@ type NormTask string
 type NormsBody struct {
 	// Norms Norms by crop and task 各作物各农活的用工定额
 	Norms *[]Norm `json:"norms"`
+}
+
+// NotifyChannel defines model for NotifyChannel.
+type NotifyChannel struct {
+	// Body The SMS body template 短信正文模板
+	//
+	// Example: {"to":"{phone}","content":"{text}"}
+	Body *string `json:"body,omitempty"`
+
+	// CreatedAt Configured 配置时间
+	//
+	// Example: 2026-04-01T02:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Enabled Messages go through it 启用
+	//
+	// Example: true
+	Enabled bool `json:"enabled"`
+
+	// HeaderKeys Names of the headers sent; their values are never shown 请求头名称（不显示值）
+	//
+	// Example: ["Authorization"]
+	HeaderKeys *[]string `json:"headerKeys"`
+
+	// Id Channel ID 渠道编号
+	//
+	// Example: 3
+	Id int64 `json:"id"`
+
+	// Kind sms 短信网关 (households), wecom 企业微信群机器人 / dingtalk 钉钉群机器人 (a team), webhook 通用回调 (every event) 渠道类型
+	//
+	// Example: wecom
+	Kind NotifyChannelKind `json:"kind"`
+
+	// Method HTTP method 请求方法
+	//
+	// Example: POST
+	Method string `json:"method"`
+
+	// Name A name for the cadre 名称
+	//
+	// Example: 第一互助队群
+	Name string `json:"name"`
+
+	// SecretSet A signing secret is stored 已设置签名密钥
+	//
+	// Example: true
+	SecretSet bool `json:"secretSet"`
+
+	// TeamId The robot's team 所属互助队
+	//
+	// Example: 1
+	TeamId *int64 `json:"teamId,omitempty"`
+
+	// UpdatedAt Last changed 修改时间
+	//
+	// Example: 2026-04-01T02:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Url The address, query values and long path parts masked 地址（已隐去密钥）
+	//
+	// Example: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***
+	Url string `json:"url"`
+
+	// Version Version 版本号
+	//
+	// Example: 1
+	Version int64 `json:"version"`
+}
+
+// NotifyChannelKind sms 短信网关 (households), wecom 企业微信群机器人 / dingtalk 钉钉群机器人 (a team), webhook 通用回调 (every event) 渠道类型
+//
+// Example: wecom
+type NotifyChannelKind string
+
+// NotifyChannelInput defines model for NotifyChannelInput.
+type NotifyChannelInput struct {
+	// Body SMS body template with {phone}, {text}, {id}; JSON-escaped in a JSON body, URL-escaped in a form body 短信正文模板
+	//
+	// Example: {"to":"{phone}","content":"{text}","ref":"{id}"}
+	Body *string `json:"body,omitempty"`
+
+	// Enabled Default true 启用
+	//
+	// Example: true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Headers Headers sent with each message, e.g. an API key; stored, never shown back 请求头（保存后不再显示）
+	//
+	// Example: {"Authorization":"Bearer KEY"}
+	Headers *map[string]string `json:"headers,omitempty"`
+
+	// Kind sms: the village's SMS gateway; wecom, dingtalk: a team's group robot; webhook: the village's JSON webhook 渠道类型
+	//
+	// Example: sms
+	Kind NotifyChannelInputKind `json:"kind"`
+
+	// Method SMS gateway only, default POST; robots and webhooks POST 请求方法
+	//
+	// Example: POST
+	Method *NotifyChannelInputMethod `json:"method,omitempty"`
+
+	// Name A name 名称
+	//
+	// Example: 村短信平台
+	Name *string `json:"name,omitempty"`
+
+	// Secret DingTalk signing secret (加签), or the webhook's HMAC key; stored, never shown back 签名密钥
+	//
+	// Example: SEC0123456789abcdef
+	Secret *string `json:"secret,omitempty"`
+
+	// TeamId The team, for a group robot only 群机器人所属互助队
+	//
+	// Example: 1
+	TeamId *int64 `json:"teamId,omitempty"`
+
+	// Url The address; an SMS gateway's may hold {phone}, {text} and {id} (URL-escaped) 地址
+	//
+	// Example: https://sms.example.com/api/send?key=KEY
+	Url string `json:"url"`
+}
+
+// NotifyChannelInputKind sms: the village's SMS gateway; wecom, dingtalk: a team's group robot; webhook: the village's JSON webhook 渠道类型
+//
+// Example: sms
+type NotifyChannelInputKind string
+
+// NotifyChannelInputMethod SMS gateway only, default POST; robots and webhooks POST 请求方法
+//
+// Example: POST
+type NotifyChannelInputMethod string
+
+// NotifyChannelPatch defines model for NotifyChannelPatch.
+type NotifyChannelPatch struct {
+	// Body SMS body template 短信正文模板
+	//
+	// Example: {"to":"{phone}","content":"{text}"}
+	Body *string `json:"body,omitempty"`
+
+	// Enabled Pause or resume: while paused nothing is queued for it, and what was queued waits 启用或暂停
+	//
+	// Example: false
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Headers Replaces the headers 请求头（整体替换）
+	//
+	// Example: {"Authorization":"Bearer KEY"}
+	Headers *map[string]string `json:"headers,omitempty"`
+
+	// Method SMS gateway only 请求方法
+	//
+	// Example: POST
+	Method *NotifyChannelPatchMethod `json:"method,omitempty"`
+
+	// Name A name 名称
+	//
+	// Example: 村短信平台
+	Name *string `json:"name,omitempty"`
+
+	// Secret Replaces the secret; empty removes it 签名密钥
+	//
+	// Example: SEC0123456789abcdef
+	Secret *string `json:"secret,omitempty"`
+
+	// Url The address 地址
+	//
+	// Example: https://sms.example.com/api/send?key=KEY
+	Url *string `json:"url,omitempty"`
+}
+
+// NotifyChannelPatchMethod SMS gateway only 请求方法
+//
+// Example: POST
+type NotifyChannelPatchMethod string
+
+// NotifySettings defines model for NotifySettings.
+type NotifySettings struct {
+	// GiveUpMinutes How long a message is retried before it is marked failed 重试时限（分钟）
+	//
+	// Example: 1440
+	GiveUpMinutes int64 `json:"giveUpMinutes"`
+
+	// QuietFrom Quiet hours start, the village's time 免打扰开始
+	//
+	// Example: 21:00
+	QuietFrom string `json:"quietFrom"`
+
+	// QuietTo Quiet hours end; equal to quietFrom: none 免打扰结束
+	//
+	// Example: 07:00
+	QuietTo string `json:"quietTo"`
+
+	// UrgentOverride A rain-out reaches people in quiet hours 雨天停工不受免打扰限制
+	//
+	// Example: true
+	UrgentOverride bool `json:"urgentOverride"`
 }
 
 // Ping defines model for Ping.
@@ -3759,6 +4269,27 @@ type CompleteJobParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ListDeliveriesParams defines parameters for ListDeliveries.
+type ListDeliveriesParams struct {
+	// Cursor Opaque cursor from the previous page's nextCursor; empty for the first page. 翻页游标
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size 每页条数
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// State Only this state 只看某状态
+	State *ListDeliveriesParamsState `form:"state,omitempty" json:"state,omitempty"`
+
+	// Channel Only this channel 只看某渠道
+	Channel *int64 `form:"channel,omitempty" json:"channel,omitempty"`
+
+	// Household Only this household's messages 只看某户
+	Household *int64 `form:"household,omitempty" json:"household,omitempty"`
+}
+
+// ListDeliveriesParamsState defines parameters for ListDeliveries.
+type ListDeliveriesParamsState string
+
 // ListRequestsParams defines parameters for ListRequests.
 type ListRequestsParams struct {
 	// Cursor Opaque cursor from the previous page's nextCursor; empty for the first page. 翻页游标
@@ -3911,6 +4442,15 @@ type ResolveDisputeJSONRequestBody = ResolveDisputeInput
 
 // UpdateNormsJSONRequestBody defines body for UpdateNorms for application/json ContentType.
 type UpdateNormsJSONRequestBody = NormsBody
+
+// CreateNotifyChannelJSONRequestBody defines body for CreateNotifyChannel for application/json ContentType.
+type CreateNotifyChannelJSONRequestBody = NotifyChannelInput
+
+// UpdateNotifyChannelJSONRequestBody defines body for UpdateNotifyChannel for application/json ContentType.
+type UpdateNotifyChannelJSONRequestBody = NotifyChannelPatch
+
+// UpdateNotifySettingsJSONRequestBody defines body for UpdateNotifySettings for application/json ContentType.
+type UpdateNotifySettingsJSONRequestBody = NotifySettings
 
 // RunPlanJSONRequestBody defines body for RunPlan for application/json ContentType.
 type RunPlanJSONRequestBody = PlanInput
@@ -4347,6 +4887,93 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/norms (the `UpdateNorms` operationId).
 	UpdateNorms(ctx context.Context, body UpdateNormsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListNotifyChannels 通知渠道 List the notification channels
+	//
+	// 短信网关、各队群机器人和通用回调；密钥不显示。 The village's SMS gateway, the teams' group robots and the webhook. Secrets are never shown: a masked URL, header names and secretSet.
+	//
+	// Corresponds with GET /v1/notify/channels (the `ListNotifyChannels` operationId).
+	ListNotifyChannels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateNotifyChannelWithBody 配置通知渠道 Configure a notification channel
+	//
+	// 一村一个短信网关和一个通用回调，一队一个企业微信和一个钉钉机器人；只发送配置之后的通知。 One SMS gateway and one webhook per village, one WeCom and one DingTalk robot per team (a second is 409). A channel carries the messages of events after it was configured. SMS: an HTTP template — url, method, headers, body with {phone}, {text} and {id}. Secrets (headers, secret, the URL's query) are stored and never shown back.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/notify/channels (the `CreateNotifyChannel` operationId).
+	CreateNotifyChannelWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateNotifyChannel 配置通知渠道 Configure a notification channel
+	//
+	// 一村一个短信网关和一个通用回调，一队一个企业微信和一个钉钉机器人；只发送配置之后的通知。 One SMS gateway and one webhook per village, one WeCom and one DingTalk robot per team (a second is 409). A channel carries the messages of events after it was configured. SMS: an HTTP template — url, method, headers, body with {phone}, {text} and {id}. Secrets (headers, secret, the URL's query) are stored and never shown back.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/notify/channels (the `CreateNotifyChannel` operationId).
+	CreateNotifyChannel(ctx context.Context, body CreateNotifyChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteNotifyChannel 删除通知渠道 Remove a notification channel
+	//
+	// 连同其发送记录一起删除；只想暂停请改为不启用。 Removes the channel and its deliveries; to pause it, set enabled false.
+	//
+	// Corresponds with DELETE /v1/notify/channels/{id} (the `DeleteNotifyChannel` operationId).
+	DeleteNotifyChannel(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateNotifyChannelWithBody 修改通知渠道 Change a notification channel
+	//
+	// 未填写的项保持不变（密钥和请求头也是）。 Fields left out stay, the secret and headers too; kind and team stay.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/notify/channels/{id} (the `UpdateNotifyChannel` operationId).
+	UpdateNotifyChannelWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateNotifyChannel 修改通知渠道 Change a notification channel
+	//
+	// 未填写的项保持不变（密钥和请求头也是）。 Fields left out stay, the secret and headers too; kind and team stay.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/notify/channels/{id} (the `UpdateNotifyChannel` operationId).
+	UpdateNotifyChannel(ctx context.Context, id int64, body UpdateNotifyChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDeliveries 发送记录 List message deliveries
+	//
+	// 每条通知经每个渠道的发送状态；失败的附原因。 Each outbox event through each channel: pending (held by quiet hours or waiting to retry), delivered, failed with the reason, or merged into one SMS. At least once: a receiver de-duplicates on messageId.
+	//
+	// Corresponds with GET /v1/notify/deliveries (the `ListDeliveries` operationId).
+	ListDeliveries(ctx context.Context, params *ListDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetryDelivery 重发 Send a failed message again
+	//
+	// 只能重发失败的消息，消息编号不变。 Only a failed delivery; it keeps its messageId. Otherwise 409.
+	//
+	// Corresponds with POST /v1/notify/deliveries/{id}/retry (the `RetryDelivery` operationId).
+	RetryDelivery(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetNotifySettings 通知设置 Quiet hours and retries
+	//
+	// Corresponds with GET /v1/notify/settings (the `GetNotifySettings` operationId).
+	GetNotifySettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateNotifySettingsWithBody 修改通知设置 Set quiet hours and retries
+	//
+	// 免打扰时段内的短信和群消息推迟到结束时发送（多条合并为一条），早间派工单按定时发送。 Messages falling in quiet hours (the village's time) wait until they end — a household's are folded into one SMS — except an urgent rain-out when urgentOverride is set, and the morning job list, which goes at its cron's time.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/notify/settings (the `UpdateNotifySettings` operationId).
+	UpdateNotifySettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateNotifySettings 修改通知设置 Set quiet hours and retries
+	//
+	// 免打扰时段内的短信和群消息推迟到结束时发送（多条合并为一条），早间派工单按定时发送。 Messages falling in quiet hours (the village's time) wait until they end — a household's are folded into one SMS — except an urgent rain-out when urgentOverride is set, and the morning job list, which goes at its cron's time.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/notify/settings (the `UpdateNotifySettings` operationId).
+	UpdateNotifySettings(ctx context.Context, body UpdateNotifySettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RunPlanWithBody 排派工计划 Plan the teams' jobs
 	//
@@ -5401,6 +6028,203 @@ func (c *Client) UpdateNormsWithBody(ctx context.Context, contentType string, bo
 // Corresponds with PATCH /v1/norms (the `UpdateNorms` operationId).
 func (c *Client) UpdateNorms(ctx context.Context, body UpdateNormsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateNormsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListNotifyChannels 通知渠道 List the notification channels
+//
+// 短信网关、各队群机器人和通用回调；密钥不显示。 The village's SMS gateway, the teams' group robots and the webhook. Secrets are never shown: a masked URL, header names and secretSet.
+//
+// Corresponds with GET /v1/notify/channels (the `ListNotifyChannels` operationId).
+func (c *Client) ListNotifyChannels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListNotifyChannelsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateNotifyChannelWithBody 配置通知渠道 Configure a notification channel
+//
+// 一村一个短信网关和一个通用回调，一队一个企业微信和一个钉钉机器人；只发送配置之后的通知。 One SMS gateway and one webhook per village, one WeCom and one DingTalk robot per team (a second is 409). A channel carries the messages of events after it was configured. SMS: an HTTP template — url, method, headers, body with {phone}, {text} and {id}. Secrets (headers, secret, the URL's query) are stored and never shown back.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/notify/channels (the `CreateNotifyChannel` operationId).
+func (c *Client) CreateNotifyChannelWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateNotifyChannelRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateNotifyChannel 配置通知渠道 Configure a notification channel
+//
+// 一村一个短信网关和一个通用回调，一队一个企业微信和一个钉钉机器人；只发送配置之后的通知。 One SMS gateway and one webhook per village, one WeCom and one DingTalk robot per team (a second is 409). A channel carries the messages of events after it was configured. SMS: an HTTP template — url, method, headers, body with {phone}, {text} and {id}. Secrets (headers, secret, the URL's query) are stored and never shown back.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/notify/channels (the `CreateNotifyChannel` operationId).
+func (c *Client) CreateNotifyChannel(ctx context.Context, body CreateNotifyChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateNotifyChannelRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteNotifyChannel 删除通知渠道 Remove a notification channel
+//
+// 连同其发送记录一起删除；只想暂停请改为不启用。 Removes the channel and its deliveries; to pause it, set enabled false.
+//
+// Corresponds with DELETE /v1/notify/channels/{id} (the `DeleteNotifyChannel` operationId).
+func (c *Client) DeleteNotifyChannel(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteNotifyChannelRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateNotifyChannelWithBody 修改通知渠道 Change a notification channel
+//
+// 未填写的项保持不变（密钥和请求头也是）。 Fields left out stay, the secret and headers too; kind and team stay.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/notify/channels/{id} (the `UpdateNotifyChannel` operationId).
+func (c *Client) UpdateNotifyChannelWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateNotifyChannelRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateNotifyChannel 修改通知渠道 Change a notification channel
+//
+// 未填写的项保持不变（密钥和请求头也是）。 Fields left out stay, the secret and headers too; kind and team stay.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/notify/channels/{id} (the `UpdateNotifyChannel` operationId).
+func (c *Client) UpdateNotifyChannel(ctx context.Context, id int64, body UpdateNotifyChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateNotifyChannelRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDeliveries 发送记录 List message deliveries
+//
+// 每条通知经每个渠道的发送状态；失败的附原因。 Each outbox event through each channel: pending (held by quiet hours or waiting to retry), delivered, failed with the reason, or merged into one SMS. At least once: a receiver de-duplicates on messageId.
+//
+// Corresponds with GET /v1/notify/deliveries (the `ListDeliveries` operationId).
+func (c *Client) ListDeliveries(ctx context.Context, params *ListDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDeliveriesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetryDelivery 重发 Send a failed message again
+//
+// 只能重发失败的消息，消息编号不变。 Only a failed delivery; it keeps its messageId. Otherwise 409.
+//
+// Corresponds with POST /v1/notify/deliveries/{id}/retry (the `RetryDelivery` operationId).
+func (c *Client) RetryDelivery(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetryDeliveryRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetNotifySettings 通知设置 Quiet hours and retries
+//
+// Corresponds with GET /v1/notify/settings (the `GetNotifySettings` operationId).
+func (c *Client) GetNotifySettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetNotifySettingsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateNotifySettingsWithBody 修改通知设置 Set quiet hours and retries
+//
+// 免打扰时段内的短信和群消息推迟到结束时发送（多条合并为一条），早间派工单按定时发送。 Messages falling in quiet hours (the village's time) wait until they end — a household's are folded into one SMS — except an urgent rain-out when urgentOverride is set, and the morning job list, which goes at its cron's time.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/notify/settings (the `UpdateNotifySettings` operationId).
+func (c *Client) UpdateNotifySettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateNotifySettingsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateNotifySettings 修改通知设置 Set quiet hours and retries
+//
+// 免打扰时段内的短信和群消息推迟到结束时发送（多条合并为一条），早间派工单按定时发送。 Messages falling in quiet hours (the village's time) wait until they end — a household's are folded into one SMS — except an urgent rain-out when urgentOverride is set, and the morning job list, which goes at its cron's time.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/notify/settings (the `UpdateNotifySettings` operationId).
+func (c *Client) UpdateNotifySettings(ctx context.Context, body UpdateNotifySettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateNotifySettingsRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7767,6 +8591,357 @@ func NewUpdateNormsRequestWithBody(server string, contentType string, body io.Re
 	return req, nil
 }
 
+// NewListNotifyChannelsRequest constructs an http.Request for the ListNotifyChannels method
+func NewListNotifyChannelsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/notify/channels")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateNotifyChannelRequest calls the generic CreateNotifyChannel builder with application/json body
+func NewCreateNotifyChannelRequest(server string, body CreateNotifyChannelJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateNotifyChannelRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateNotifyChannelRequestWithBody constructs an http.Request for the CreateNotifyChannel method, with any body, and a specified content type
+func NewCreateNotifyChannelRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/notify/channels")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteNotifyChannelRequest constructs an http.Request for the DeleteNotifyChannel method
+func NewDeleteNotifyChannelRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/notify/channels/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateNotifyChannelRequest calls the generic UpdateNotifyChannel builder with application/json body
+func NewUpdateNotifyChannelRequest(server string, id int64, body UpdateNotifyChannelJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateNotifyChannelRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateNotifyChannelRequestWithBody constructs an http.Request for the UpdateNotifyChannel method, with any body, and a specified content type
+func NewUpdateNotifyChannelRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/notify/channels/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListDeliveriesRequest constructs an http.Request for the ListDeliveries method
+func NewListDeliveriesRequest(server string, params *ListDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/notify/deliveries")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Channel != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "channel", *params.Channel, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Household != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "household", *params.Household, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRetryDeliveryRequest constructs an http.Request for the RetryDelivery method
+func NewRetryDeliveryRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/notify/deliveries/%s/retry", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetNotifySettingsRequest constructs an http.Request for the GetNotifySettings method
+func NewGetNotifySettingsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/notify/settings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateNotifySettingsRequest calls the generic UpdateNotifySettings builder with application/json body
+func NewUpdateNotifySettingsRequest(server string, body UpdateNotifySettingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateNotifySettingsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewUpdateNotifySettingsRequestWithBody constructs an http.Request for the UpdateNotifySettings method, with any body, and a specified content type
+func NewUpdateNotifySettingsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/notify/settings")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRunPlanRequest calls the generic RunPlan builder with application/json body
 func NewRunPlanRequest(server string, body RunPlanJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -9627,6 +10802,103 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/norms (the `UpdateNorms` operationId).
 	UpdateNormsWithResponse(ctx context.Context, body UpdateNormsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateNormsResponse, error)
+
+	// ListNotifyChannelsWithResponse 通知渠道 List the notification channels
+	//
+	// 短信网关、各队群机器人和通用回调；密钥不显示。 The village's SMS gateway, the teams' group robots and the webhook. Secrets are never shown: a masked URL, header names and secretSet.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/notify/channels (the `ListNotifyChannels` operationId).
+	ListNotifyChannelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListNotifyChannelsResponse, error)
+
+	// CreateNotifyChannelWithBodyWithResponse 配置通知渠道 Configure a notification channel
+	//
+	// 一村一个短信网关和一个通用回调，一队一个企业微信和一个钉钉机器人；只发送配置之后的通知。 One SMS gateway and one webhook per village, one WeCom and one DingTalk robot per team (a second is 409). A channel carries the messages of events after it was configured. SMS: an HTTP template — url, method, headers, body with {phone}, {text} and {id}. Secrets (headers, secret, the URL's query) are stored and never shown back.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/notify/channels (the `CreateNotifyChannel` operationId).
+	CreateNotifyChannelWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateNotifyChannelResponse, error)
+
+	// CreateNotifyChannelWithResponse 配置通知渠道 Configure a notification channel
+	//
+	// 一村一个短信网关和一个通用回调，一队一个企业微信和一个钉钉机器人；只发送配置之后的通知。 One SMS gateway and one webhook per village, one WeCom and one DingTalk robot per team (a second is 409). A channel carries the messages of events after it was configured. SMS: an HTTP template — url, method, headers, body with {phone}, {text} and {id}. Secrets (headers, secret, the URL's query) are stored and never shown back.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/notify/channels (the `CreateNotifyChannel` operationId).
+	CreateNotifyChannelWithResponse(ctx context.Context, body CreateNotifyChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateNotifyChannelResponse, error)
+
+	// DeleteNotifyChannelWithResponse 删除通知渠道 Remove a notification channel
+	//
+	// 连同其发送记录一起删除；只想暂停请改为不启用。 Removes the channel and its deliveries; to pause it, set enabled false.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/notify/channels/{id} (the `DeleteNotifyChannel` operationId).
+	DeleteNotifyChannelWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteNotifyChannelResponse, error)
+
+	// UpdateNotifyChannelWithBodyWithResponse 修改通知渠道 Change a notification channel
+	//
+	// 未填写的项保持不变（密钥和请求头也是）。 Fields left out stay, the secret and headers too; kind and team stay.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/notify/channels/{id} (the `UpdateNotifyChannel` operationId).
+	UpdateNotifyChannelWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateNotifyChannelResponse, error)
+
+	// UpdateNotifyChannelWithResponse 修改通知渠道 Change a notification channel
+	//
+	// 未填写的项保持不变（密钥和请求头也是）。 Fields left out stay, the secret and headers too; kind and team stay.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/notify/channels/{id} (the `UpdateNotifyChannel` operationId).
+	UpdateNotifyChannelWithResponse(ctx context.Context, id int64, body UpdateNotifyChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateNotifyChannelResponse, error)
+
+	// ListDeliveriesWithResponse 发送记录 List message deliveries
+	//
+	// 每条通知经每个渠道的发送状态；失败的附原因。 Each outbox event through each channel: pending (held by quiet hours or waiting to retry), delivered, failed with the reason, or merged into one SMS. At least once: a receiver de-duplicates on messageId.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/notify/deliveries (the `ListDeliveries` operationId).
+	ListDeliveriesWithResponse(ctx context.Context, params *ListDeliveriesParams, reqEditors ...RequestEditorFn) (*ListDeliveriesResponse, error)
+
+	// RetryDeliveryWithResponse 重发 Send a failed message again
+	//
+	// 只能重发失败的消息，消息编号不变。 Only a failed delivery; it keeps its messageId. Otherwise 409.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/notify/deliveries/{id}/retry (the `RetryDelivery` operationId).
+	RetryDeliveryWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RetryDeliveryResponse, error)
+
+	// GetNotifySettingsWithResponse 通知设置 Quiet hours and retries
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/notify/settings (the `GetNotifySettings` operationId).
+	GetNotifySettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetNotifySettingsResponse, error)
+
+	// UpdateNotifySettingsWithBodyWithResponse 修改通知设置 Set quiet hours and retries
+	//
+	// 免打扰时段内的短信和群消息推迟到结束时发送（多条合并为一条），早间派工单按定时发送。 Messages falling in quiet hours (the village's time) wait until they end — a household's are folded into one SMS — except an urgent rain-out when urgentOverride is set, and the morning job list, which goes at its cron's time.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/notify/settings (the `UpdateNotifySettings` operationId).
+	UpdateNotifySettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateNotifySettingsResponse, error)
+
+	// UpdateNotifySettingsWithResponse 修改通知设置 Set quiet hours and retries
+	//
+	// 免打扰时段内的短信和群消息推迟到结束时发送（多条合并为一条），早间派工单按定时发送。 Messages falling in quiet hours (the village's time) wait until they end — a household's are folded into one SMS — except an urgent rain-out when urgentOverride is set, and the morning job list, which goes at its cron's time.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/notify/settings (the `UpdateNotifySettings` operationId).
+	UpdateNotifySettingsWithResponse(ctx context.Context, body UpdateNotifySettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateNotifySettingsResponse, error)
 
 	// RunPlanWithBodyWithResponse 排派工计划 Plan the teams' jobs
 	//
@@ -12815,6 +14087,761 @@ func (r UpdateNormsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateNormsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListNotifyChannelsResponse429Headers the declared response headers of an HTTP 429 response for ListNotifyChannels
+type ListNotifyChannelsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListNotifyChannelsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListBodyNotifyChannel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListNotifyChannelsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListNotifyChannelsResponse) GetJSON200() *ListBodyNotifyChannel {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListNotifyChannelsResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListNotifyChannelsResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListNotifyChannelsResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListNotifyChannelsResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListNotifyChannelsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListNotifyChannelsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListNotifyChannelsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListNotifyChannelsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListNotifyChannelsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateNotifyChannelResponse429Headers the declared response headers of an HTTP 429 response for CreateNotifyChannel
+type CreateNotifyChannelResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CreateNotifyChannelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *NotifyChannel
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateNotifyChannelResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateNotifyChannelResponse) GetJSON201() *NotifyChannel {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateNotifyChannelResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateNotifyChannelResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateNotifyChannelResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateNotifyChannelResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateNotifyChannelResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateNotifyChannelResponse) GetApplicationproblemJSON415() *ErrorModel {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateNotifyChannelResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateNotifyChannelResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateNotifyChannelResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateNotifyChannelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateNotifyChannelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateNotifyChannelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateNotifyChannelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteNotifyChannelResponse429Headers the declared response headers of an HTTP 429 response for DeleteNotifyChannel
+type DeleteNotifyChannelResponse429Headers struct {
+	RetryAfter *int
+}
+
+type DeleteNotifyChannelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteNotifyChannelResponse429Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteNotifyChannelResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteNotifyChannelResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteNotifyChannelResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DeleteNotifyChannelResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteNotifyChannelResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteNotifyChannelResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteNotifyChannelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteNotifyChannelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteNotifyChannelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteNotifyChannelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateNotifyChannelResponse429Headers the declared response headers of an HTTP 429 response for UpdateNotifyChannel
+type UpdateNotifyChannelResponse429Headers struct {
+	RetryAfter *int
+}
+
+type UpdateNotifyChannelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotifyChannel
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateNotifyChannelResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateNotifyChannelResponse) GetJSON200() *NotifyChannel {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateNotifyChannelResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateNotifyChannelResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateNotifyChannelResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateNotifyChannelResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateNotifyChannelResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateNotifyChannelResponse) GetApplicationproblemJSON415() *ErrorModel {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateNotifyChannelResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdateNotifyChannelResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateNotifyChannelResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateNotifyChannelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateNotifyChannelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateNotifyChannelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateNotifyChannelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListDeliveriesResponse429Headers the declared response headers of an HTTP 429 response for ListDeliveries
+type ListDeliveriesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListBodyDelivery
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListDeliveriesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDeliveriesResponse) GetJSON200() *ListBodyDelivery {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDeliveriesResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListDeliveriesResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListDeliveriesResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListDeliveriesResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListDeliveriesResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RetryDeliveryResponse429Headers the declared response headers of an HTTP 429 response for RetryDelivery
+type RetryDeliveryResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RetryDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Delivery
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RetryDeliveryResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RetryDeliveryResponse) GetJSON200() *Delivery {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RetryDeliveryResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RetryDeliveryResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RetryDeliveryResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RetryDeliveryResponse) GetApplicationproblemJSON409() *ErrorModel {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RetryDeliveryResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RetryDeliveryResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RetryDeliveryResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RetryDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetryDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetryDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetryDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetNotifySettingsResponse429Headers the declared response headers of an HTTP 429 response for GetNotifySettings
+type GetNotifySettingsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetNotifySettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotifySettings
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetNotifySettingsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetNotifySettingsResponse) GetJSON200() *NotifySettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetNotifySettingsResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetNotifySettingsResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetNotifySettingsResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetNotifySettingsResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetNotifySettingsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetNotifySettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetNotifySettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetNotifySettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetNotifySettingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateNotifySettingsResponse429Headers the declared response headers of an HTTP 429 response for UpdateNotifySettings
+type UpdateNotifySettingsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type UpdateNotifySettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotifySettings
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ErrorModel
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *ErrorModel
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateNotifySettingsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateNotifySettingsResponse) GetJSON200() *NotifySettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateNotifySettingsResponse) GetApplicationproblemJSON400() *ErrorModel {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateNotifySettingsResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateNotifySettingsResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateNotifySettingsResponse) GetApplicationproblemJSON413() *ErrorModel {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateNotifySettingsResponse) GetApplicationproblemJSON415() *ErrorModel {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateNotifySettingsResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdateNotifySettingsResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateNotifySettingsResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateNotifySettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateNotifySettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateNotifySettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateNotifySettingsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16400,6 +18427,169 @@ func (c *ClientWithResponses) UpdateNormsWithResponse(ctx context.Context, body 
 	return ParseUpdateNormsResponse(rsp)
 }
 
+// ListNotifyChannelsWithResponse 通知渠道 List the notification channels
+//
+// 短信网关、各队群机器人和通用回调；密钥不显示。 The village's SMS gateway, the teams' group robots and the webhook. Secrets are never shown: a masked URL, header names and secretSet.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/notify/channels (the `ListNotifyChannels` operationId).
+func (c *ClientWithResponses) ListNotifyChannelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListNotifyChannelsResponse, error) {
+	rsp, err := c.ListNotifyChannels(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListNotifyChannelsResponse(rsp)
+}
+
+// CreateNotifyChannelWithBodyWithResponse 配置通知渠道 Configure a notification channel
+//
+// 一村一个短信网关和一个通用回调，一队一个企业微信和一个钉钉机器人；只发送配置之后的通知。 One SMS gateway and one webhook per village, one WeCom and one DingTalk robot per team (a second is 409). A channel carries the messages of events after it was configured. SMS: an HTTP template — url, method, headers, body with {phone}, {text} and {id}. Secrets (headers, secret, the URL's query) are stored and never shown back.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/notify/channels (the `CreateNotifyChannel` operationId).
+func (c *ClientWithResponses) CreateNotifyChannelWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateNotifyChannelResponse, error) {
+	rsp, err := c.CreateNotifyChannelWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateNotifyChannelResponse(rsp)
+}
+
+// CreateNotifyChannelWithResponse 配置通知渠道 Configure a notification channel
+//
+// 一村一个短信网关和一个通用回调，一队一个企业微信和一个钉钉机器人；只发送配置之后的通知。 One SMS gateway and one webhook per village, one WeCom and one DingTalk robot per team (a second is 409). A channel carries the messages of events after it was configured. SMS: an HTTP template — url, method, headers, body with {phone}, {text} and {id}. Secrets (headers, secret, the URL's query) are stored and never shown back.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/notify/channels (the `CreateNotifyChannel` operationId).
+func (c *ClientWithResponses) CreateNotifyChannelWithResponse(ctx context.Context, body CreateNotifyChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateNotifyChannelResponse, error) {
+	rsp, err := c.CreateNotifyChannel(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateNotifyChannelResponse(rsp)
+}
+
+// DeleteNotifyChannelWithResponse 删除通知渠道 Remove a notification channel
+//
+// 连同其发送记录一起删除；只想暂停请改为不启用。 Removes the channel and its deliveries; to pause it, set enabled false.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/notify/channels/{id} (the `DeleteNotifyChannel` operationId).
+func (c *ClientWithResponses) DeleteNotifyChannelWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteNotifyChannelResponse, error) {
+	rsp, err := c.DeleteNotifyChannel(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteNotifyChannelResponse(rsp)
+}
+
+// UpdateNotifyChannelWithBodyWithResponse 修改通知渠道 Change a notification channel
+//
+// 未填写的项保持不变（密钥和请求头也是）。 Fields left out stay, the secret and headers too; kind and team stay.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/notify/channels/{id} (the `UpdateNotifyChannel` operationId).
+func (c *ClientWithResponses) UpdateNotifyChannelWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateNotifyChannelResponse, error) {
+	rsp, err := c.UpdateNotifyChannelWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateNotifyChannelResponse(rsp)
+}
+
+// UpdateNotifyChannelWithResponse 修改通知渠道 Change a notification channel
+//
+// 未填写的项保持不变（密钥和请求头也是）。 Fields left out stay, the secret and headers too; kind and team stay.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/notify/channels/{id} (the `UpdateNotifyChannel` operationId).
+func (c *ClientWithResponses) UpdateNotifyChannelWithResponse(ctx context.Context, id int64, body UpdateNotifyChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateNotifyChannelResponse, error) {
+	rsp, err := c.UpdateNotifyChannel(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateNotifyChannelResponse(rsp)
+}
+
+// ListDeliveriesWithResponse 发送记录 List message deliveries
+//
+// 每条通知经每个渠道的发送状态；失败的附原因。 Each outbox event through each channel: pending (held by quiet hours or waiting to retry), delivered, failed with the reason, or merged into one SMS. At least once: a receiver de-duplicates on messageId.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/notify/deliveries (the `ListDeliveries` operationId).
+func (c *ClientWithResponses) ListDeliveriesWithResponse(ctx context.Context, params *ListDeliveriesParams, reqEditors ...RequestEditorFn) (*ListDeliveriesResponse, error) {
+	rsp, err := c.ListDeliveries(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDeliveriesResponse(rsp)
+}
+
+// RetryDeliveryWithResponse 重发 Send a failed message again
+//
+// 只能重发失败的消息，消息编号不变。 Only a failed delivery; it keeps its messageId. Otherwise 409.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/notify/deliveries/{id}/retry (the `RetryDelivery` operationId).
+func (c *ClientWithResponses) RetryDeliveryWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RetryDeliveryResponse, error) {
+	rsp, err := c.RetryDelivery(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetryDeliveryResponse(rsp)
+}
+
+// GetNotifySettingsWithResponse 通知设置 Quiet hours and retries
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/notify/settings (the `GetNotifySettings` operationId).
+func (c *ClientWithResponses) GetNotifySettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetNotifySettingsResponse, error) {
+	rsp, err := c.GetNotifySettings(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetNotifySettingsResponse(rsp)
+}
+
+// UpdateNotifySettingsWithBodyWithResponse 修改通知设置 Set quiet hours and retries
+//
+// 免打扰时段内的短信和群消息推迟到结束时发送（多条合并为一条），早间派工单按定时发送。 Messages falling in quiet hours (the village's time) wait until they end — a household's are folded into one SMS — except an urgent rain-out when urgentOverride is set, and the morning job list, which goes at its cron's time.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/notify/settings (the `UpdateNotifySettings` operationId).
+func (c *ClientWithResponses) UpdateNotifySettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateNotifySettingsResponse, error) {
+	rsp, err := c.UpdateNotifySettingsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateNotifySettingsResponse(rsp)
+}
+
+// UpdateNotifySettingsWithResponse 修改通知设置 Set quiet hours and retries
+//
+// 免打扰时段内的短信和群消息推迟到结束时发送（多条合并为一条），早间派工单按定时发送。 Messages falling in quiet hours (the village's time) wait until they end — a household's are folded into one SMS — except an urgent rain-out when urgentOverride is set, and the morning job list, which goes at its cron's time.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/notify/settings (the `UpdateNotifySettings` operationId).
+func (c *ClientWithResponses) UpdateNotifySettingsWithResponse(ctx context.Context, body UpdateNotifySettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateNotifySettingsResponse, error) {
+	rsp, err := c.UpdateNotifySettings(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateNotifySettingsResponse(rsp)
+}
+
 // RunPlanWithBodyWithResponse 排派工计划 Plan the teams' jobs
 //
 // Plans the open requests of a season (seasonId) or of a date range (from and to; exactly one of the two, else 422 naming the field) from today on: each team's daily capacity, one job a day for a member, precedence on a field, blocked days and windows are kept; work inside windows, by priority, comes first, then less lateness, then workers from the households that owe help. Requests that are confirmed or have a confirmed job are not planned again and their jobs are kept, as are unconfirmed jobs inside the village's freeze horizon (freezeDays). A re-plan keeps the saved jobs where it can; changes lists those it moves or gives other workers, and why. With dryRun the proposal is returned and nothing is saved; otherwise a saved job the plan keeps stays untouched, one kept with other workers is changed in place, the others are cancelled and the new ones created; the requests placed are scheduled, and each household and team whose jobs changed gets one notice of the changes. If the records change while the plan is saved, 409; if planning takes too long, 503 and nothing is saved. 按农时或日期范围排计划；dryRun只预览；尽量保留已有派工，只调整必须调整的，每户每队一条通知。
@@ -19597,6 +21787,692 @@ func ParseUpdateNormsResponse(rsp *http.Response) (*UpdateNormsResponse, error) 
 	switch {
 	case rsp.StatusCode == 429:
 		var headers UpdateNormsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListNotifyChannelsResponse parses an HTTP response from a ListNotifyChannelsWithResponse call
+func ParseListNotifyChannelsResponse(rsp *http.Response) (*ListNotifyChannelsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListNotifyChannelsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListBodyNotifyChannel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListNotifyChannelsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateNotifyChannelResponse parses an HTTP response from a CreateNotifyChannelWithResponse call
+func ParseCreateNotifyChannelResponse(rsp *http.Response) (*CreateNotifyChannelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateNotifyChannelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest NotifyChannel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateNotifyChannelResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteNotifyChannelResponse parses an HTTP response from a DeleteNotifyChannelWithResponse call
+func ParseDeleteNotifyChannelResponse(rsp *http.Response) (*DeleteNotifyChannelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteNotifyChannelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteNotifyChannelResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateNotifyChannelResponse parses an HTTP response from a UpdateNotifyChannelWithResponse call
+func ParseUpdateNotifyChannelResponse(rsp *http.Response) (*UpdateNotifyChannelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateNotifyChannelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotifyChannel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UpdateNotifyChannelResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListDeliveriesResponse parses an HTTP response from a ListDeliveriesWithResponse call
+func ParseListDeliveriesResponse(rsp *http.Response) (*ListDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListBodyDelivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListDeliveriesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRetryDeliveryResponse parses an HTTP response from a RetryDeliveryWithResponse call
+func ParseRetryDeliveryResponse(rsp *http.Response) (*RetryDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetryDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Delivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RetryDeliveryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetNotifySettingsResponse parses an HTTP response from a GetNotifySettingsWithResponse call
+func ParseGetNotifySettingsResponse(rsp *http.Response) (*GetNotifySettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetNotifySettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotifySettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetNotifySettingsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateNotifySettingsResponse parses an HTTP response from a UpdateNotifySettingsWithResponse call
+func ParseUpdateNotifySettingsResponse(rsp *http.Response) (*UpdateNotifySettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateNotifySettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotifySettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UpdateNotifySettingsResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -40,6 +40,8 @@ type boardView struct {
 	// Disputes are done jobs the helped household disputed, waiting for a
 	// cadre to confirm or reverse them.
 	Disputes []disputeView
+	// FailedMessages counts the notifications the relay gave up on.
+	FailedMessages int
 }
 
 // rainConfirm is a rain-out asked for, not yet made: block-days' dry run
@@ -304,6 +306,11 @@ func (p *Pages) loadBoard(c *call) (*boardView, error) {
 	if v.Disputes, err = p.disputes(c, names); err != nil {
 		return nil, err
 	}
+	failed, _, err := p.store.ListDeliveries(c.ctx(), c.v.ID, store.DeliveryFilter{State: store.DeliveryFailed}, store.Page{Limit: store.MaxPageLimit})
+	if err != nil {
+		return nil, err
+	}
+	v.FailedMessages = len(failed)
 	return v, nil
 }
 

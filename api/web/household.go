@@ -28,9 +28,22 @@ type householdView struct {
 	Upcoming []jobView
 	Requests []requestView
 	Postings []postingView // done jobs' postings against it, newest first
+	Messages []messageView // the newest text messages sent to it, newest first
 	Cadre    bool          // a cadre looks on the household's behalf
 	AllAsked bool          // every field and task of the season has an open request
 }
+
+// messageView is a text message to the household and how far it got.
+type messageView struct {
+	Text  string
+	When  string // queued, the village's time
+	State string // a store delivery state
+	Next  string // a pending message's next try, the village's time
+	Error string // why it failed
+}
+
+// recentMessages is how many of its messages a household's page shows.
+const recentMessages = 5
 
 type fieldView struct {
 	ID   int64
@@ -193,6 +206,18 @@ func (p *Pages) showHousehold(c *call, id int64, status int, form askForm, formE
 	}
 	slices.SortFunc(v.Upcoming, func(a, b jobView) int { return strings.Compare(a.Date, b.Date) })
 	v.Postings = p.postings(c, jobs, reqs, names, teams)
+	ds, err := p.store.RecentDeliveries(ctx, c.v.ID, store.AudienceHousehold, id, recentMessages)
+	if err != nil {
+		return err
+	}
+	loc := c.v.Location()
+	for _, d := range ds {
+		m := messageView{Text: d.Text, When: d.CreatedAt.In(loc).Format("01-02 15:04"), State: d.State, Error: d.LastError}
+		if d.State == store.DeliveryPending {
+			m.Next = d.NextAt.In(loc).Format("01-02 15:04")
+		}
+		v.Messages = append(v.Messages, m)
+	}
 	p.render(c, status, "household", "household.title", v)
 	return nil
 }

@@ -52,7 +52,7 @@ var LivePoll = 5 * time.Second
 func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	p := &Pages{store: st, api: srv.Handler(), srv: srv, log: log, pages: map[string]*template.Template{},
 		cop: http.NewCrossOriginProtection()}
-	for _, name := range []string{"signin", "household", "board", "notice", "message"} {
+	for _, name := range []string{"signin", "household", "board", "notice", "message", "notify"} {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).
 			ParseFS(assets, "templates/layout.tmpl", "templates/"+name+".tmpl"))
 	}
@@ -84,6 +84,11 @@ func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	srv.Handle("POST /board/disputes/{jid}", p.guard("board-resolve-dispute", cadreOnly, p.boardResolve))
 	srv.Handle("POST /board/unblock", p.guard("board-unblock", cadreOnly, p.boardUnblock))
 	srv.Handle("GET /notice", p.guard("notice", cadreOnly, p.notice))
+	srv.Handle("GET /board/notify", p.guard("board-notify", cadreOnly, p.notifyPage))
+	srv.Handle("POST /board/notify/channels", p.guard("board-notify-add", cadreOnly, p.notifyAdd))
+	srv.Handle("POST /board/notify/channels/{id}/delete", p.guard("board-notify-remove", cadreOnly, p.notifyRemove))
+	srv.Handle("POST /board/notify/deliveries/{id}/retry", p.guard("board-notify-retry", cadreOnly, p.notifyRetry))
+	srv.Handle("POST /board/notify/settings", p.guard("board-notify-settings", cadreOnly, p.notifySettings))
 	return p
 }
 

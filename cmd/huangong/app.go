@@ -13,6 +13,7 @@ import (
 	"huangong/api"
 	"huangong/api/web"
 	"huangong/scheduler"
+	"huangong/scheduler/relay"
 	"huangong/seed"
 	"huangong/store"
 )
@@ -40,7 +41,10 @@ type App struct {
 	// Scheduler runs the cron jobs while Run serves; of several instances
 	// on one database, the one holding the lease does.
 	Scheduler *scheduler.Scheduler
-	cron      struct {
+	// Relay sends the outbox to the configured SMS gateway, group robots
+	// and webhook, under the scheduler's lease.
+	Relay *relay.Relay
+	cron  struct {
 		once sync.Once
 		stop context.CancelFunc // nil until Run starts it
 		done chan struct{}      // closed when it has stopped
@@ -94,6 +98,9 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.server.RegisterOnShutdown(srv.CloseStreams)
 	a.Scheduler = scheduler.NewScheduler(st, scheduler.CronOptions{Log: log})
+	// The relay reads the store's clock, so a test's clock rules when
+	// messages are due as it rules when they were queued.
+	a.Relay = relay.New(st, relay.Options{Holder: a.Scheduler.Holder(), Log: log, Now: func() time.Time { return st.Now() }})
 	return a, nil
 }
 
@@ -149,18 +156,27 @@ func (a *App) Run(ctx context.Context) error {
 	return nil
 }
 
-// startCron runs the scheduler beside the server. Its context is not
+// startCron runs the scheduler and the relay beside the server. Its context is not
 // ctx itself: shutdown stops it through stopCron, which waits for it.
 func (a *App) startCron(ctx context.Context) {
 	a.cron.once.Do(func() {
 		cctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		a.cron.stop, a.cron.done = stop, make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(2)
 		go func() {
-			defer close(a.cron.done)
+			defer wg.Done()
 			if err := a.Scheduler.Run(cctx); err != nil {
 				a.log.Error("定时任务停止 scheduler stopped", "err", err)
 			}
 		}()
+		go func() {
+			defer wg.Done()
+			if err := a.Relay.Run(cctx); err != nil {
+				a.log.Error("通知发送停止 relay stopped", "err", err)
+			}
+		}()
+		go func() { wg.Wait(); close(a.cron.done) }()
 	})
 }
 

@@ -53,6 +53,13 @@ Client commands (team leaders' client, 队长客户端; they talk to a server):
   huangong balance [HOUSEHOLD] [--below-limit] [--sort balance]
   huangong statement HOUSEHOLD [--from D --to D]
   huangong plan run --season ID [--dry-run]
+  huangong notify channels                        # cadre: SMS gateway, group robots, webhook (secrets masked)
+  huangong notify add --kind sms|wecom|dingtalk|webhook --url URL [--team ID] [--method M] [--header K=V …]
+                      [--body TEMPLATE] [--secret-env VAR]   # configure a channel, 配置通知渠道
+  huangong notify remove ID
+  huangong notify deliveries [--state pending|delivered|failed|merged] [--household ID] [--channel ID]
+  huangong notify retry ID                        # send a failed message again, same message ID
+  huangong notify quiet [--from 21:00 --to 07:00 --urgent-override=true --give-up MINUTES]
   Every client command takes --server URL, --token T and --json (the API's JSON, for scripts).
   Server and token: the flags, else HUANGONG_SERVER and HUANGONG_TOKEN, else the login file
   (HUANGONG_CONFIG, default: the user's config directory/huangong/config.json).
@@ -129,6 +136,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return balanceCmd(ctx, args, stdout, stderr)
 	case "statement":
 		return statementCmd(ctx, args, stdout, stderr)
+	case "notify":
+		return notifyCmd(ctx, args, stdout, stderr)
 	case "openapi":
 		return openapiCmd(args, stdout, log)
 	case "help", "-h", "--help":
