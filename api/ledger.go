@@ -119,6 +119,7 @@ type StatementLine struct {
 // Statement is a household's entries over a date range.
 type Statement struct {
 	HouseholdID int64           `json:"householdId" example:"1" doc:"Household 农户"`
+	HeadName    string          `json:"headName" example:"章仁标" doc:"Head of household 户主"`
 	From        string          `json:"from,omitempty" format:"date" example:"2026-04-01" doc:"First date, when asked 起始日期"`
 	To          string          `json:"to,omitempty" format:"date" example:"2026-05-31" doc:"Last date, when asked 截止日期"`
 	Opening     float64         `json:"opening" example:"0" doc:"Balance before from 期初"`
@@ -149,8 +150,9 @@ func (s *Server) addLedgerRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-balances", Method: http.MethodGet, Path: "/v1/balances",
 		Summary: "工日余额 Workday balances", Tags: []string{"ledger"},
-		Description: "村干部看全村，队长看本队队员户，农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member " +
-			"households; a household its own. household= narrows to one (outside the caller's view: 404).",
+		Description: "村干部看全村，队长看本队队员户（及本队派工帮过的户），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member " +
+			"households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also " +
+			"name a household its team helps (one with a scheduled, confirmed or done job of the team).",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		Sort       string `query:"sort" enum:"household,balance,-balance" default:"household" example:"balance" doc:"household order, lowest balance first, or highest first 排序"`
@@ -167,6 +169,15 @@ func (s *Server) addLedgerRoutes() {
 			q.HouseholdID = p.HouseholdID
 		case store.RoleLeader:
 			q.TeamID = p.TeamID
+			if q.HouseholdID != 0 {
+				helps, err := s.store.TeamHelps(ctx, p.VillageID, p.TeamID, q.HouseholdID)
+				if err != nil {
+					return nil, s.problem(ctx, err)
+				}
+				if helps {
+					q.TeamID = 0
+				}
+			}
 		}
 		rows, fund, err := s.store.Balances(ctx, p.VillageID, q)
 		if err != nil {
@@ -196,8 +207,8 @@ func (s *Server) addLedgerRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-statement", Method: http.MethodGet, Path: "/v1/households/{id}/statement",
 		Summary: "工日明细 A household's workday statement", Tags: []string{"ledger"},
-		Description: "农户只能看本户，队长只能看本队队员户。 Entries dated in [from, to] with the running balance. A household reads only its own, " +
-			"a leader its team's member households.",
+		Description: "农户只能看本户，队长看本队队员户及本队派工帮过的户。 Entries dated in [from, to] with the running balance. A household reads only its own, " +
+			"a leader its team's member households and the households its team helps (a scheduled, confirmed or done job).",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
@@ -216,14 +227,24 @@ func (s *Server) addLedgerRoutes() {
 				return nil, s.problem(ctx, err)
 			}
 			if !slices.ContainsFunc(t.Members, func(m *store.TeamMember) bool { return m.HouseholdID == in.ID }) {
-				return nil, deny(ctx, "household", in.ID)
+				helps, err := s.store.TeamHelps(ctx, p.VillageID, p.TeamID, in.ID)
+				if err != nil {
+					return nil, s.problem(ctx, err)
+				}
+				if !helps {
+					return nil, deny(ctx, "household", in.ID)
+				}
 			}
 		}
 		st, err := s.store.Statement(ctx, p.VillageID, in.ID, in.From, in.To)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &struct{ Body Statement }{Body: Statement{HouseholdID: st.HouseholdID, From: st.From, To: st.To,
+		names, err := s.store.Names(ctx, p.VillageID, store.NameRefs{Households: []int64{in.ID}})
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &struct{ Body Statement }{Body: Statement{HouseholdID: st.HouseholdID, HeadName: names.HeadName(in.ID), From: st.From, To: st.To,
 			Opening: workdays(st.Opening), Closing: workdays(st.Closing), Lines: make([]StatementLine, len(st.Lines))}}
 		for i, l := range st.Lines {
 			out.Body.Lines[i] = StatementLine{TransactionID: l.TransactionID, Kind: l.Kind, Memo: l.Memo, Date: l.Date,
