@@ -68,7 +68,7 @@ func jobNextStep(verb string, j *apiclient.Job) string {
 	const ask = "请村干部另派一个派工再记工 ask the village cadre for a job to record the work on; your jobs: huangong jobs list"
 	switch verb + " " + string(j.State) {
 	case "complete scheduled":
-		return "先确认 confirm it first: huangong jobs confirm " + id + "，再记工 then run jobs complete again"
+		return "huangong jobs confirm " + id + "，再记工 then run jobs complete again"
 	case "complete done":
 		return "已记过工；如有出入，请村干部冲正后再记 it is recorded already; if the record is wrong, ask the village cadre to reverse it, then record again"
 	case "complete declined", "complete cancelled":
