@@ -869,3 +869,111 @@ func TestClientJobsListDefaults(t *testing.T) {
 	assert.Equal(t, "今天（2026-10-22）起没有待办的派工 no jobs to do from today (2026-10-22) on; every job: huangong jobs list --all\n"+
 		"另有 3 个之前的派工还没完工记工 3 earlier jobs are not done yet: huangong jobs list --to 2026-10-21 --open\n", r.stdout)
 }
+
+// TestClientLeaderReadsHelpedHousehold: the leader reads the balance and
+// statement of the household its team is going to help, not a member of
+// the team, and still not a household its team has nothing to do with;
+// once the team declines its only job there, the household is out of
+// its view again.
+func TestClientLeaderReadsHelpedHousehold(t *testing.T) {
+	e := mustClientEnv(t)
+	t.Setenv("HUANGONG_SERVER", e.server)
+	t.Setenv("HUANGONG_TOKEN", e.leader)
+	require.NotContains(t, e.names, e.helped, "徐冬凤 is no member of the team")
+
+	r := huangong(t, "balance", itoa64(e.helped))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, fmt.Sprintf(`^%d\s+徐冬凤\s+2\s+0\s`, e.helped), row(t, r.stdout, e.helped))
+	r = huangong(t, "statement", itoa64(e.helped))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, fmt.Sprintf("徐冬凤户（农户 %d）工日明细", e.helped))
+
+	// The team's own list stays its members'.
+	r = huangong(t, "balance")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "徐冬凤")
+
+	for _, args := range [][]string{{"balance", itoa64(e.outside)}, {"statement", itoa64(e.outside)}} {
+		r = huangong(t, args...)
+		assert.Equal(t, exitNotFound, r.code, "%v: %s", args, r.stderr)
+	}
+
+	r = huangong(t, "jobs", "decline", itoa64(e.job), "--reason", "队员都在抢收自家晚稻")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = huangong(t, "balance", itoa64(e.helped))
+	assert.Equal(t, exitNotFound, r.code, "a declined job helps no one: %s", r.stderr)
+	r = huangong(t, "statement", itoa64(e.helped))
+	assert.Equal(t, exitNotFound, r.code, r.stderr)
+}
+
+// TestClientRefusalsSayNextStep: every change the server refuses with a
+// 409 is one line on stderr, exit 5, that says what to do instead: the
+// server's reason, and the command to run where there is one.
+func TestClientRefusalsSayNextStep(t *testing.T) {
+	e := mustClientEnv(t)
+	t.Setenv("HUANGONG_SERVER", e.server)
+	t.Setenv("HUANGONG_TOKEN", e.leader)
+	job := itoa64(e.job)
+	m2 := fmt.Sprintf("%d=1", e.members[2])
+
+	// A second job that the cadre cancels, a third the leader declines.
+	cancelled := e.mustJob(t, e.today, e.today, e.today, e.fields[1], "prepare", e.members[2])
+	status, j := e.http.do("GET", "/v1/jobs/"+itoa64(cancelled), e.cadre, nil)
+	require.Equal(t, 200, status, j)
+	r := huangong(t, "requests", "cancel", id(map[string]any{"id": j["requestId"]}), "--reason", "自己收完了", "--token", e.cadre)
+	require.Equal(t, 0, r.code, r.stderr)
+	declined := e.mustJob(t, e.today, e.today, e.today, e.fields[0], "prepare", e.members[2])
+	require.Equal(t, 0, huangong(t, "jobs", "decline", itoa64(declined), "--reason", "人手不够").code)
+
+	require.Equal(t, 0, huangong(t, "jobs", "confirm", job).code)
+	require.Equal(t, 0, huangong(t, "jobs", "complete", job, "--worked", fmt.Sprintf("%d=1", e.members[0])).code)
+
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		server string // the server's reason
+		next   string // what the client says to do
+	}{
+		{"confirming a done job", []string{"jobs", "confirm", job},
+			"job " + job + " is done and cannot be confirmed; the work is already recorded", "nothing to confirm; done jobs: huangong jobs list --state done"},
+		{"declining a done job", []string{"jobs", "decline", job, "--reason", "算了"},
+			"the village cadre reverses it", "ask the village cadre to reverse it"},
+		{"completing a done job with other figures", []string{"jobs", "complete", job, "--worked", fmt.Sprintf("%d=0.5", e.members[0])},
+			"the household disputes it within 3 days (dispute-job) or the village cadre reverses it", "ask the village cadre to reverse it, then record again"},
+		{"confirming a cancelled job", []string{"jobs", "confirm", itoa64(cancelled)},
+			"nobody needs to go", "the job was cancelled, nobody goes; jobs to do: huangong jobs list"},
+		{"declining a cancelled job", []string{"jobs", "decline", itoa64(cancelled), "--reason", "不去了"},
+			"nothing to decline", "jobs to do: huangong jobs list"},
+		{"completing a cancelled job", []string{"jobs", "complete", itoa64(cancelled), "--worked", m2},
+			"a cancelled job is not recorded", "ask the village cadre for a job to record the work on"},
+		{"confirming a declined job", []string{"jobs", "confirm", itoa64(declined)},
+			"the village plans its request again", "if the team can go after all, ask the village cadre"},
+		{"completing a declined job", []string{"jobs", "complete", itoa64(declined), "--worked", m2},
+			"a declined job is not recorded", "ask the village cadre for a job to record the work on"},
+		{"a second open request on a field and task", []string{"requests", "create", "--household", itoa64(e.helped), "--field",
+			itoa64(e.fields[1]), "--task", "harvest", "--earliest", "today", "--latest", e.today, "--token", e.cadre},
+			"see it in list-requests", fmt.Sprintf("huangong requests list --task harvest --household %d", e.helped)},
+		{"changing a cancelled request", []string{"requests", "update", id(map[string]any{"id": j["requestId"]}), "--crew-cap", "3", "--token", e.cadre},
+			"register a new request", "huangong requests create --household H"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := huangong(t, tc.args...)
+			assert.Equal(t, exitConflict, r.code, r.stderr)
+			assert.True(t, strings.HasPrefix(r.stderr, "huangong: 409 冲突 Conflict: "), r.stderr)
+			assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+			assert.Contains(t, r.stderr, tc.server)
+			if assert.Contains(t, r.stderr, "下一步 next: ") {
+				assert.Contains(t, r.stderr[strings.Index(r.stderr, "下一步 next: "):], tc.next)
+			}
+			assert.Empty(t, r.stdout)
+		})
+	}
+	assert.Equal(t, 1, jobPostings(t, e.app, e.job))
+
+	// Someone else cancelling a request already cancelled: nothing to do.
+	other, err := e.app.Store.CreateToken(context.Background(), &store.Token{VillageID: e.village, Role: store.RoleCadre})
+	require.NoError(t, err)
+	r = huangong(t, "requests", "cancel", id(map[string]any{"id": j["requestId"]}), "--reason", "不要了", "--token", other)
+	assert.Equal(t, exitConflict, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "it is already cancelled: nothing to do；下一步 next: 无需再撤销")
+}
