@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -976,4 +977,100 @@ func TestClientRefusalsSayNextStep(t *testing.T) {
 	r = huangong(t, "requests", "cancel", id(map[string]any{"id": j["requestId"]}), "--reason", "不要了", "--token", other)
 	assert.Equal(t, exitConflict, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "it is already cancelled: nothing to do；下一步 next: 无需再撤销")
+}
+
+// TestClientDaySheet: `jobs today` is the sheet a leader reads out before
+// work: for each job the household, its phone, the field, the task and
+// who goes, by name, in columns that line up; then each member household
+// and where it goes.
+func TestClientDaySheet(t *testing.T) {
+	e := mustClientEnv(t)
+	t.Setenv("HUANGONG_SERVER", e.server)
+	t.Setenv("HUANGONG_TOKEN", e.leader)
+	m0, m1, m2 := e.members[0], e.members[1], e.members[2]
+	second := e.mustJob(t, e.today, e.today, e.today, e.fields[1], "prepare", m2)
+	require.Equal(t, 0, huangong(t, "jobs", "confirm", itoa64(e.job)).code)
+	// A declined job is no one's work that day.
+	gone := e.mustJob(t, e.today, e.today, e.today, e.fields[0], "prepare", e.freeMember(t, e.today, m0, m1, m2))
+	require.Equal(t, 0, huangong(t, "jobs", "decline", itoa64(gone), "--reason", "人手不够").code)
+
+	r := huangong(t, "jobs", "today")
+	require.Equal(t, 0, r.code, r.stderr)
+	day, err := time.Parse(time.DateOnly, e.today)
+	require.NoError(t, err)
+	lines := strings.Split(r.stdout, "\n")
+	assert.Equal(t, fmt.Sprintf("客户端村 第一互助队 派工单 day sheet %s %s", e.today, weekdays[day.Weekday()]), lines[0])
+	assert.Equal(t, "共 2 个派工，出工 3 人 2 jobs, 3 people", lines[1])
+	_, j := e.http.do("GET", "/v1/jobs/"+itoa64(e.job), e.cadre, nil)
+	for _, want := range []string{
+		"  去 Go to     徐冬凤户  电话 13879312345",
+		"  田块 Field   岭背田 1.2亩  第2组 group 2",
+		fmt.Sprintf("  出工 People  %s1人、%s1人，共2人", e.names[m0], e.names[m1]),
+		"  期限 Due     " + j["due"].(string),
+		"  田块 Field   门口田 1.2亩  第2组 group 2",
+		fmt.Sprintf("  出工 People  %s1人，共1人", e.names[m2]),
+	} {
+		assert.Contains(t, lines, want)
+	}
+	assert.Regexp(t, fmt.Sprintf(`(?m)^派工 %d\s+收割 harvest  已确认 confirmed$`, e.job), r.stdout)
+	assert.Regexp(t, fmt.Sprintf(`(?m)^派工 %d\s+整地 prepare  已派工 scheduled，请确认 to confirm: huangong jobs confirm %d$`, second, second), r.stdout)
+	assert.NotContains(t, r.stdout, fmt.Sprintf("派工 %d ", gone))
+	assert.NotContains(t, r.stdout, "队 Team", "a leader's sheet is its team's")
+
+	// Who goes where, one line a member household.
+	who := r.stdout[strings.Index(r.stdout, "谁去哪 who goes where"):]
+	for hh, where := range map[int64]string{m0: "徐冬凤户 岭背田  收割 harvest", m1: "徐冬凤户 岭背田  收割 harvest", m2: "徐冬凤户 门口田  整地 prepare"} {
+		assert.Regexp(t, fmt.Sprintf(`(?m)^%s\s+1人\s+%s`, e.names[hh], where), who)
+	}
+	// Every value starts in the same column, Chinese counting two.
+	label := regexp.MustCompile(`^\s*\S.*?\S\s{2,}`)
+	var cols []int
+	for _, l := range lines[3:slices.Index(lines, "谁去哪 who goes where")] {
+		if l != "" {
+			cols = append(cols, displayWidth(label.FindString(l)))
+		}
+	}
+	require.Len(t, cols, 10)
+	assert.Equal(t, slices.Repeat([]int{cols[0]}, 10), cols, "aligned:\n%s", r.stdout)
+
+	r = huangong(t, "jobs", "today", "--date", "tomorrow")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "这天没有派工 no jobs that day")
+
+	// A cadre's sheet names the team of each job.
+	r = huangong(t, "jobs", "today", "--token", e.cadre)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "  队 Team      第一互助队")
+	assert.Contains(t, r.stdout, "共 3 个派工")
+}
+
+// TestClientWorkedByName: a second member household headed by a name the
+// team already has makes the name ambiguous: the command stops (exit 2)
+// naming both households, and the number still works.
+func TestClientWorkedByName(t *testing.T) {
+	e := mustClientEnv(t)
+	t.Setenv("HUANGONG_SERVER", e.server)
+	t.Setenv("HUANGONG_TOKEN", e.leader)
+	m0 := e.members[0]
+	name := e.names[m0]
+	status, hh := e.http.do("POST", "/v1/households", e.cadre, map[string]any{"headName": name, "group": 1, "laborers": 2, "members": 3})
+	require.Equal(t, 201, status, hh)
+	twin := int64(hh["id"].(float64))
+	status, body := e.http.do("POST", "/v1/teams/"+itoa64(e.team)+"/members", e.cadre, map[string]any{"householdId": twin, "workersPerDay": 1})
+	require.Equal(t, 201, status, body)
+	require.Equal(t, 0, huangong(t, "jobs", "confirm", itoa64(e.job)).code)
+
+	r := huangong(t, "jobs", "complete", itoa64(e.job), "--worked", name+"=1")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, fmt.Sprintf("--worked %s=1: 有2户户主叫%s，请用农户编号 2 households are headed by %s: %d, %d; give the number",
+		name, name, name, m0, twin))
+	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
+	assert.Equal(t, 0, jobPostings(t, e.app, e.job), "nothing sent")
+
+	// By number it goes through; the twin, not planned on the job, with a reason.
+	r = huangong(t, "jobs", "complete", itoa64(e.job), "--worked", fmt.Sprintf("%d=1", m0), "--worked", fmt.Sprintf("%d=1", twin),
+		"--reason", fmt.Sprintf("%d=顶替生病的队员", twin))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, row(t, r.stdout, e.job), name+"=1 "+name+"=1")
+	assert.Equal(t, 1, jobPostings(t, e.app, e.job))
 }
