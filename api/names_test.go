@@ -56,6 +56,7 @@ func TestJobAnswersCarryNames(t *testing.T) {
 	assert.Equal(t, "13879312345", j["phone"], "the leader calls the household on the way")
 	assert.Equal(t, "门口田", j["fieldName"])
 	assert.Equal(t, 1.6, j["fieldArea"])
+	assert.Equal(t, float64(l.home.Group), j["group"], "the field lies in its household's village group")
 	assert.Equal(t, []any{
 		map[string]any{"householdId": float64(l.neighbour.ID), "headName": "章吉仙", "workers": float64(2)},
 		map[string]any{"householdId": float64(l.member2.ID), "headName": "徐金莲", "workers": float64(1)},

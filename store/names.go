@@ -20,7 +20,7 @@ type Names struct {
 // and its phone.
 type HouseholdName struct {
 	HeadName string
-	Group    int
+	Group    int `bun:"group_no"`
 	Phone    string
 }
 
@@ -28,7 +28,7 @@ type HouseholdName struct {
 type FieldName struct {
 	Name        string
 	AreaCentimu int64
-	Group       int
+	Group       int `bun:"group_no"`
 }
 
 // HeadName is the head of a household, "" when it was not loaded.
@@ -48,53 +48,49 @@ type NameRefs struct {
 // another village or none at all is left out of the maps.
 func (s *Store) Names(ctx context.Context, villageID int64, refs NameRefs) (*Names, error) {
 	out := &Names{Households: map[int64]*HouseholdName{}, Fields: map[int64]*FieldName{}, Teams: map[int64]string{}}
-	if ids := distinct(refs.Households); len(ids) > 0 {
-		var rows []struct {
-			ID       int64
-			HeadName string
-			Group    int `bun:"group_no"`
-			Phone    string
-		}
-		err := s.db.NewSelect().Model((*Household)(nil)).Column("id", "head_name", "group_no", "phone").
-			Where("village_id = ?", villageID).Where("id IN (?)", bun.In(ids)).Scan(ctx, &rows)
-		if err != nil {
-			return nil, translate(err, "households")
-		}
-		for _, r := range rows {
-			out.Households[r.ID] = &HouseholdName{HeadName: r.HeadName, Group: r.Group, Phone: r.Phone}
-		}
+	households, err := columnsOf[struct {
+		ID int64
+		HouseholdName
+	}](ctx, s.db, (*Household)(nil), villageID, refs.Households, "households", "id", "head_name", "group_no", "phone")
+	if err != nil {
+		return nil, err
 	}
-	if ids := distinct(refs.Fields); len(ids) > 0 {
-		var rows []struct {
-			ID          int64
-			Name        string
-			AreaCentimu int64
-			Group       int `bun:"group_no"`
-		}
-		err := s.db.NewSelect().Model((*Field)(nil)).Column("id", "name", "area_centimu", "group_no").
-			Where("village_id = ?", villageID).Where("id IN (?)", bun.In(ids)).Scan(ctx, &rows)
-		if err != nil {
-			return nil, translate(err, "fields")
-		}
-		for _, r := range rows {
-			out.Fields[r.ID] = &FieldName{Name: r.Name, AreaCentimu: r.AreaCentimu, Group: r.Group}
-		}
+	for _, r := range households {
+		out.Households[r.ID] = &r.HouseholdName
 	}
-	if ids := distinct(refs.Teams); len(ids) > 0 {
-		var rows []struct {
-			ID   int64
-			Name string
-		}
-		err := s.db.NewSelect().Model((*Team)(nil)).Column("id", "name").
-			Where("village_id = ?", villageID).Where("id IN (?)", bun.In(ids)).Scan(ctx, &rows)
-		if err != nil {
-			return nil, translate(err, "teams")
-		}
-		for _, r := range rows {
-			out.Teams[r.ID] = r.Name
-		}
+	fields, err := columnsOf[struct {
+		ID int64
+		FieldName
+	}](ctx, s.db, (*Field)(nil), villageID, refs.Fields, "fields", "id", "name", "area_centimu", "group_no")
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range fields {
+		out.Fields[r.ID] = &r.FieldName
+	}
+	teams, err := columnsOf[struct {
+		ID   int64
+		Name string
+	}](ctx, s.db, (*Team)(nil), villageID, refs.Teams, "teams", "id", "name")
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range teams {
+		out.Teams[r.ID] = r.Name
 	}
 	return out, nil
+}
+
+// columnsOf reads columns of the village's records of a model among ids,
+// in one query; none when ids has no ID.
+func columnsOf[R any](ctx context.Context, db bun.IDB, model any, villageID int64, ids []int64, what string, columns ...string) ([]R, error) {
+	var rows []R
+	if ids = distinct(ids); len(ids) == 0 {
+		return rows, nil
+	}
+	err := db.NewSelect().Model(model).Column(columns...).
+		Where("village_id = ?", villageID).Where("id IN (?)", bun.In(ids)).Scan(ctx, &rows)
+	return rows, translate(err, what)
 }
 
 // GetRequests returns the village's help requests with these IDs, by ID,
