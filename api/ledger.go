@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -144,6 +145,17 @@ type Verification struct {
 	Entries      int      `json:"entries" example:"655" doc:"Entries checked 分录数"`
 	Total        float64  `json:"total" example:"0" doc:"Sum of all balances; 0 in a sound ledger 余额合计"`
 	Mismatches   []string `json:"mismatches" example:"[\"account household:3: balance -9, entries sum to -6\"]" doc:"What does not add up 不平之处"`
+}
+
+// withNextStep adds what to do instead to a 409 whose store message does
+// not say it: a transaction reversed already, or a reversal, is corrected
+// by a new posting, not another reversal.
+func withNextStep(err error, zh, en string) error {
+	var e *store.Error
+	if !errors.As(err, &e) || e.Code != store.ECONFLICT {
+		return err
+	}
+	return &store.Error{Code: e.Code, Field: e.Field, Message: e.Message + "；下一步 next: " + zh + " " + en}
 }
 
 func (s *Server) addLedgerRoutes() {
@@ -305,7 +317,7 @@ func (s *Server) addLedgerRoutes() {
 		OperationID: "reverse-transaction", Method: http.MethodPost, Path: "/v1/transactions/{id}/reversal",
 		Summary: "冲正 Reverse a transaction", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
 		Description: "每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); " +
-			"a reversal is not reversed. Needs an Idempotency-Key.",
+			"a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.",
 		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 404, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
@@ -321,7 +333,7 @@ func (s *Server) addLedgerRoutes() {
 		p.Memo = in.Body.Memo
 		t, replayed, err := s.store.Reverse(ctx, p, in.ID)
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return nil, s.problem(ctx, withNextStep(err, "如仍有出入，请另记一笔转账", "if something is still wrong, post a transfer (create-transfer)"))
 		}
 		return transactionOutput(t, replayed), nil
 	})

@@ -4990,7 +4990,7 @@ type ClientInterface interface {
 
 	// ReverseTransactionWithBody 冲正 Reverse a transaction
 	//
-	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4999,7 +4999,7 @@ type ClientInterface interface {
 
 	// ReverseTransaction 冲正 Reverse a transaction
 	//
-	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -6423,7 +6423,7 @@ func (c *Client) GetTransaction(ctx context.Context, id int64, reqEditors ...Req
 
 // ReverseTransactionWithBody 冲正 Reverse a transaction
 //
-// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6442,7 +6442,7 @@ func (c *Client) ReverseTransactionWithBody(ctx context.Context, id int64, param
 
 // ReverseTransaction 冲正 Reverse a transaction
 //
-// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -10304,7 +10304,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReverseTransactionWithBodyWithResponse 冲正 Reverse a transaction
 	//
-	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10313,7 +10313,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReverseTransactionWithResponse 冲正 Reverse a transaction
 	//
-	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -16514,7 +16514,7 @@ func (c *ClientWithResponses) GetTransactionWithResponse(ctx context.Context, id
 
 // ReverseTransactionWithBodyWithResponse 冲正 Reverse a transaction
 //
-// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16529,7 +16529,7 @@ func (c *ClientWithResponses) ReverseTransactionWithBodyWithResponse(ctx context
 
 // ReverseTransactionWithResponse 冲正 Reverse a transaction
 //
-// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
