@@ -72,6 +72,7 @@ func TestJobAnswersCarryNames(t *testing.T) {
 	require.Len(t, four, 4)
 	assert.Equal(t, "山脚田", four[3]["fieldName"])
 	assert.Equal(t, queries, again, "one query per kind of record, not per job")
+	t.Logf("list-jobs as a leader: %d queries for 1 job, %d for 4", queries, again)
 
 	resp, body := l.call(t, "GET", "/v1/jobs/"+itoa(first), l.householdTok, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
