@@ -15,8 +15,14 @@ type Job struct {
 	ID            int64           `json:"id" example:"9" doc:"Job ID 派工编号"`
 	TeamID        int64           `json:"teamId" example:"1" doc:"Team sent 互助队"`
 	RequestID     int64           `json:"requestId" example:"3" doc:"The help request 求助"`
+	TeamName      string          `json:"teamName" example:"第一互助队" doc:"The team's name 互助队名称"`
 	HouseholdID   int64           `json:"householdId" example:"1" doc:"The household helped 受助户"`
+	HeadName      string          `json:"headName" example:"廖金生" doc:"Head of the household helped 受助户户主"`
+	Phone         string          `json:"phone,omitempty" example:"13879312345" doc:"The household's contact phone, when it gave one: whoever may read the job may call it (the team's leader on the way there) 受助户联系电话"`
 	FieldID       int64           `json:"fieldId" example:"7" doc:"The field to work on 田块"`
+	FieldName     string          `json:"fieldName" example:"路边田" doc:"The field's name 田块名称"`
+	FieldArea     float64         `json:"fieldArea" example:"1.2" doc:"The field's area in mu 田块面积（亩）"`
+	Group         int             `json:"group" example:"2" doc:"The field's village group, where it lies 田块所在村民小组"`
 	Task          string          `json:"task" enum:"prepare,transplant,harvest" example:"transplant" doc:"Task 农活"`
 	Date          string          `json:"date" format:"date" example:"2026-04-21" doc:"The day of the work 派工日期"`
 	Due           string          `json:"due" format:"date" example:"2026-04-25" doc:"The request's due date 求助最晚日期"`
@@ -41,22 +47,24 @@ type Job struct {
 
 // PlannedWorker is a member household a job plans on.
 type PlannedWorker struct {
-	HouseholdID int64 `json:"householdId" minimum:"1" example:"5" doc:"Member household 队员户"`
-	Workers     int   `json:"workers" minimum:"1" maximum:"20" example:"2" doc:"People it sends, up to what it offers a day 出工人数"`
+	HouseholdID int64  `json:"householdId" minimum:"1" example:"5" doc:"Member household 队员户"`
+	HeadName    string `json:"headName,omitempty" readOnly:"true" example:"徐冬生" doc:"In answers: the household's head 户主（仅答复）"`
+	Workers     int    `json:"workers" minimum:"1" maximum:"20" example:"2" doc:"People it sends, up to what it offers a day 出工人数"`
 }
 
 // JobAttendance is one household's work on a job.
 type JobAttendance struct {
 	HouseholdID int64   `json:"householdId" minimum:"1" example:"5" doc:"Household that worked 出工农户"`
+	HeadName    string  `json:"headName,omitempty" readOnly:"true" example:"徐冬生" doc:"In answers: the household's head 户主（仅答复）"`
 	Workers     int     `json:"workers,omitempty" minimum:"0" maximum:"20" example:"1" doc:"People of the household who came; 0 or absent: the people planned for it, or 1 when it was not planned 出工人数（不填按计划人数，计划外按1人）"`
 	Workdays    float64 `json:"workdays" exclusiveMinimum:"0" maximum:"20" multipleOf:"0.5" example:"1" doc:"Workdays, in half-day steps, at most 1 per person on a job-day 工日（半天为单位，每人每个派工日最多1个工日）"`
 	Helper      bool    `json:"helper,omitempty" example:"false" doc:"Not a member of the team: a named helper 非本队队员的帮工"`
 	Reason      string  `json:"reason,omitempty" maxLength:"200" example:"邻居顺路来帮忙" doc:"Why it worked: required for a household the job did not plan (a named helper, or a member not planned) 计划外出工须写明原因"`
 }
 
-func jobOf(j *store.Job, r *store.HelpRequest, now time.Time) Job {
+func jobOf(j *store.Job, r *store.HelpRequest, names *store.Names, now time.Time) Job {
 	out := Job{
-		ID: j.ID, TeamID: j.TeamID, RequestID: j.RequestID, Date: j.Date, State: j.State, DeclineReason: j.DeclineReason,
+		ID: j.ID, TeamID: j.TeamID, TeamName: names.Teams[j.TeamID], RequestID: j.RequestID, Date: j.Date, State: j.State, DeclineReason: j.DeclineReason,
 		Meal: j.Meal, TransactionID: j.TransactionID, CreatedBy: j.CreatedBy, Version: j.Version,
 		CompletedAt: j.CompletedAt, Dispute: j.Dispute(now), DisputeUntil: j.DisputeUntil(), DisputeReason: j.DisputeReason, ReversalID: j.ReversalID,
 		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
@@ -64,14 +72,55 @@ func jobOf(j *store.Job, r *store.HelpRequest, now time.Time) Job {
 	}
 	if r != nil {
 		out.HouseholdID, out.FieldID, out.Task, out.Due, out.Late = r.HouseholdID, r.FieldID, r.Task, r.Latest, j.Date > r.Latest
+		if h := names.Households[r.HouseholdID]; h != nil {
+			out.HeadName, out.Phone = h.HeadName, h.Phone
+		}
+		if f := names.Fields[r.FieldID]; f != nil {
+			out.FieldName, out.FieldArea, out.Group = f.Name, float64(f.AreaCentimu)/100, f.Group
+		}
 	}
 	for i, w := range j.Workers {
-		out.Workers[i] = PlannedWorker{HouseholdID: w.HouseholdID, Workers: w.Workers}
+		out.Workers[i] = PlannedWorker{HouseholdID: w.HouseholdID, HeadName: names.HeadName(w.HouseholdID), Workers: w.Workers}
 	}
 	for i, a := range j.Attendance {
-		out.Attendance[i] = JobAttendance{HouseholdID: a.HouseholdID, Workers: a.Workers, Workdays: workdays(a.HalfDays), Helper: a.Helper, Reason: a.Reason}
+		out.Attendance[i] = JobAttendance{HouseholdID: a.HouseholdID, HeadName: names.HeadName(a.HouseholdID), Workers: a.Workers,
+			Workdays: workdays(a.HalfDays), Helper: a.Helper, Reason: a.Reason}
 	}
 	return out
+}
+
+// jobViews converts jobs of the caller's village with their requests and
+// the names of what they refer to: one query for the requests and one per
+// kind of named record, however many jobs there are.
+func (s *Server) jobViews(ctx context.Context, jobs ...*store.Job) (func(*store.Job) Job, error) {
+	villageID := caller(ctx).VillageID
+	ids := make([]int64, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.RequestID
+	}
+	requests, err := s.store.GetRequests(ctx, villageID, ids)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	var refs store.NameRefs
+	for _, j := range jobs {
+		refs.Teams = append(refs.Teams, j.TeamID)
+		if r := requests[j.RequestID]; r != nil {
+			refs.Households, refs.Fields = append(refs.Households, r.HouseholdID), append(refs.Fields, r.FieldID)
+		}
+		for _, w := range j.Workers {
+			refs.Households = append(refs.Households, w.HouseholdID)
+		}
+		for _, a := range j.Attendance {
+			refs.Households = append(refs.Households, a.HouseholdID)
+		}
+	}
+	names, err := s.store.Names(ctx, villageID, refs)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	now := s.store.Now()
+	return func(j *store.Job) Job { return jobOf(j, requests[j.RequestID], names, now) }, nil
 }
 
 // JobOutput is one job.
@@ -122,8 +171,9 @@ func (s *Server) addJobRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-jobs", Method: http.MethodGet, Path: "/v1/jobs",
 		Summary: "派工列表 List jobs", Tags: []string{"jobs"},
-		Description: "队长看本队派工，农户看为本户安排的派工。 A leader lists its team's jobs (the morning list: ?date=); a household the jobs on its requests; a cadre " +
-			"the whole village.",
+		Description: "队长看本队派工，农户看为本户安排的派工；每条带受助户、田块、队和队员的名字。 A leader lists its team's jobs (the morning list: ?date=; what is " +
+			"still to do: ?from=today&open=true); a household the jobs on its requests; a cadre the whole village. Each job names " +
+			"the household helped (and its phone), the field, the team and the workers beside their IDs.",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		PageInput
@@ -131,6 +181,7 @@ func (s *Server) addJobRoutes() {
 		From    string `query:"from" format:"date" example:"2026-04-20" doc:"First date 起始日期"`
 		To      string `query:"to" format:"date" example:"2026-04-30" doc:"Last date 截止日期"`
 		State   string `query:"state" enum:"scheduled,confirmed,declined,done,cancelled" example:"scheduled" doc:"Only this state 只看某状态"`
+		Open    bool   `query:"open" example:"true" doc:"Only jobs still to do: scheduled or confirmed 只看待办（待确认、已确认）"`
 		Request int64  `query:"request" minimum:"0" example:"3" doc:"Only this request's jobs 只看某求助"`
 		Team    int64  `query:"team" minimum:"0" example:"1" doc:"Only this team's jobs 只看某队"`
 	}) (*ListOutput[Job], error) {
@@ -142,7 +193,7 @@ func (s *Server) addJobRoutes() {
 			return nil, s.problem(ctx, store.Invalid("query.date", "日期与起止日期不能同时使用 give date, or from and to, not both"))
 		}
 		p := caller(ctx)
-		f := store.JobFilter{TeamID: in.Team, RequestID: in.Request, State: in.State, From: in.From, To: in.To}
+		f := store.JobFilter{TeamID: in.Team, RequestID: in.Request, State: in.State, Open: in.Open, From: in.From, To: in.To}
 		if in.Date != "" {
 			f.From, f.To = in.Date, in.Date
 		}
@@ -159,16 +210,11 @@ func (s *Server) addJobRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		requests := map[int64]*store.HelpRequest{}
-		for _, j := range rows {
-			if requests[j.RequestID] != nil {
-				continue
-			}
-			if requests[j.RequestID], err = s.store.GetRequest(ctx, p.VillageID, j.RequestID); err != nil {
-				return nil, s.problem(ctx, err)
-			}
+		view, err := s.jobViews(ctx, rows...)
+		if err != nil {
+			return nil, err
 		}
-		return listOf(rows, next, func(j *store.Job) Job { return jobOf(j, requests[j.RequestID], s.store.Now()) }), nil
+		return listOf(rows, next, view), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -177,7 +223,7 @@ func (s *Server) addJobRoutes() {
 		Description: "队长只看本队，农户只看为本户安排的。 A leader reads its team's jobs, a household the jobs on its requests.",
 		Security:    secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *IDPath) (*JobOutput, error) {
-		j, r, err := s.jobInScope(ctx, in.ID)
+		j, _, err := s.jobInScope(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -185,7 +231,10 @@ func (s *Server) addJobRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &JobOutput{Body: jobOf(j, r, s.store.Now())}
+		out, err := s.jobOutput(ctx, j)
+		if err != nil {
+			return nil, err
+		}
 		out.Body.Transitions = transitionsOf(ts)
 		return out, nil
 	})
@@ -248,8 +297,7 @@ func (s *Server) addJobRoutes() {
 		IdempotencyHeader
 		Body CompletionInput
 	}) (*CompletedJobOutput, error) {
-		_, r, err := s.jobInScope(ctx, in.ID)
-		if err != nil {
+		if _, _, err := s.jobInScope(ctx, in.ID); err != nil {
 			return nil, err
 		}
 		post, err := posting(ctx, "complete-job", in.IdempotencyKey, in.ID, in.Body)
@@ -266,7 +314,11 @@ func (s *Server) addJobRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &CompletedJobOutput{Body: jobOf(j, r, s.store.Now())}
+		view, err := s.jobViews(ctx, j)
+		if err != nil {
+			return nil, err
+		}
+		out := &CompletedJobOutput{Body: view(j)}
 		if replayed {
 			out.Replayed = "true"
 		}
@@ -353,11 +405,12 @@ func (s *Server) jobInScope(ctx context.Context, id int64) (*store.Job, *store.H
 	return j, r, nil
 }
 
-// jobOutput answers with a job and what its request says about it.
+// jobOutput answers with a job, what its request says about it and the
+// names of what it refers to.
 func (s *Server) jobOutput(ctx context.Context, j *store.Job) (*JobOutput, error) {
-	r, err := s.store.GetRequest(ctx, caller(ctx).VillageID, j.RequestID)
+	view, err := s.jobViews(ctx, j)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, err
 	}
-	return &JobOutput{Body: jobOf(j, r, s.store.Now())}, nil
+	return &JobOutput{Body: view(j)}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -120,6 +121,7 @@ type StatementLine struct {
 // Statement is a household's entries over a date range.
 type Statement struct {
 	HouseholdID int64           `json:"householdId" example:"1" doc:"Household 农户"`
+	HeadName    string          `json:"headName" example:"章仁标" doc:"Head of household 户主"`
 	From        string          `json:"from,omitempty" format:"date" example:"2026-04-01" doc:"First date, when asked 起始日期"`
 	To          string          `json:"to,omitempty" format:"date" example:"2026-05-31" doc:"Last date, when asked 截止日期"`
 	Opening     float64         `json:"opening" example:"0" doc:"Balance before from 期初"`
@@ -146,12 +148,24 @@ type Verification struct {
 	Mismatches   []string `json:"mismatches" example:"[\"account household:3: balance -9, entries sum to -6\"]" doc:"What does not add up 不平之处"`
 }
 
+// withNextStep adds what to do instead to a 409 whose store message does
+// not say it: a transaction reversed already, or a reversal, is corrected
+// by a new posting, not another reversal.
+func withNextStep(err error, zh, en string) error {
+	var e *store.Error
+	if !errors.As(err, &e) || e.Code != store.ECONFLICT {
+		return err
+	}
+	return &store.Error{Code: e.Code, Field: e.Field, Message: e.Message + "；下一步 next: " + zh + " " + en}
+}
+
 func (s *Server) addLedgerRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-balances", Method: http.MethodGet, Path: "/v1/balances",
 		Summary: "工日余额 Workday balances", Tags: []string{"ledger"},
-		Description: "村干部看全村，队长看本队队员户，农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member " +
-			"households; a household its own. household= narrows to one (outside the caller's view: 404).",
+		Description: "村干部看全村，队长看本队队员户（及本队派工帮过的户），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member " +
+			"households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also " +
+			"name a household its team helps (one with a scheduled, confirmed or done job of the team).",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		Sort       string `query:"sort" enum:"household,balance,-balance" default:"household" example:"balance" doc:"household order, lowest balance first, or highest first 排序"`
@@ -168,6 +182,15 @@ func (s *Server) addLedgerRoutes() {
 			q.HouseholdID = p.HouseholdID
 		case store.RoleLeader:
 			q.TeamID = p.TeamID
+			if q.HouseholdID != 0 {
+				helps, err := s.store.TeamHelps(ctx, p.VillageID, p.TeamID, q.HouseholdID)
+				if err != nil {
+					return nil, s.problem(ctx, err)
+				}
+				if helps {
+					q.TeamID = 0
+				}
+			}
 		}
 		rows, fund, err := s.store.Balances(ctx, p.VillageID, q)
 		if err != nil {
@@ -197,8 +220,8 @@ func (s *Server) addLedgerRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-statement", Method: http.MethodGet, Path: "/v1/households/{id}/statement",
 		Summary: "工日明细 A household's workday statement", Tags: []string{"ledger"},
-		Description: "农户只能看本户，队长只能看本队队员户。 Entries dated in [from, to] with the running balance. A household reads only its own, " +
-			"a leader its team's member households.",
+		Description: "农户只能看本户，队长看本队队员户及本队派工帮过的户。 Entries dated in [from, to] with the running balance. A household reads only its own, " +
+			"a leader its team's member households and the households its team helps (a scheduled, confirmed or done job).",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
@@ -217,14 +240,24 @@ func (s *Server) addLedgerRoutes() {
 				return nil, s.problem(ctx, err)
 			}
 			if !slices.ContainsFunc(t.Members, func(m *store.TeamMember) bool { return m.HouseholdID == in.ID }) {
-				return nil, deny(ctx, "household", in.ID)
+				helps, err := s.store.TeamHelps(ctx, p.VillageID, p.TeamID, in.ID)
+				if err != nil {
+					return nil, s.problem(ctx, err)
+				}
+				if !helps {
+					return nil, deny(ctx, "household", in.ID)
+				}
 			}
 		}
 		st, err := s.store.Statement(ctx, p.VillageID, in.ID, in.From, in.To)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		out := &struct{ Body Statement }{Body: Statement{HouseholdID: st.HouseholdID, From: st.From, To: st.To,
+		names, err := s.store.Names(ctx, p.VillageID, store.NameRefs{Households: []int64{in.ID}})
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		out := &struct{ Body Statement }{Body: Statement{HouseholdID: st.HouseholdID, HeadName: names.HeadName(in.ID), From: st.From, To: st.To,
 			Opening: workdays(st.Opening), Closing: workdays(st.Closing), Lines: make([]StatementLine, len(st.Lines))}}
 		for i, l := range st.Lines {
 			out.Body.Lines[i] = StatementLine{TransactionID: l.TransactionID, Kind: l.Kind, Memo: l.Memo, Date: l.Date,
@@ -285,7 +318,7 @@ func (s *Server) addLedgerRoutes() {
 		OperationID: "reverse-transaction", Method: http.MethodPost, Path: "/v1/transactions/{id}/reversal",
 		Summary: "冲正 Reverse a transaction", Tags: []string{"ledger"}, Security: secured(store.RoleCadre),
 		Description: "每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); " +
-			"a reversal is not reversed. Needs an Idempotency-Key.",
+			"a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.",
 		DefaultStatus: http.StatusCreated, Errors: []int{400, 401, 403, 404, 409, 413, 415, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath
@@ -301,7 +334,7 @@ func (s *Server) addLedgerRoutes() {
 		p.Memo = in.Body.Memo
 		t, replayed, err := s.store.Reverse(ctx, p, in.ID)
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return nil, s.problem(ctx, withNextStep(err, "如仍有出入，请另记一笔转账", "if something is still wrong, post a transfer (create-transfer)"))
 		}
 		return transactionOutput(t, replayed), nil
 	})

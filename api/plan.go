@@ -258,12 +258,12 @@ func (s *Server) addPlanRoutes() {
 		for i, d := range blocking.Days {
 			out.Body.Blocked[i] = blockedDayOf(d)
 		}
+		view, err := s.jobViews(ctx, blocking.Cancelled...)
+		if err != nil {
+			return nil, err
+		}
 		for i, j := range blocking.Cancelled {
-			r, err := s.store.GetRequest(ctx, p.VillageID, j.RequestID)
-			if err != nil {
-				return nil, s.problem(ctx, err)
-			}
-			out.Body.Cancelled[i] = jobOf(j, r, s.store.Now())
+			out.Body.Cancelled[i] = view(j)
 		}
 		if b.DryRun {
 			return out, nil

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
-	"slices"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -19,7 +18,11 @@ import (
 type HelpRequest struct {
 	ID               int64        `json:"id" example:"3" doc:"Request ID 求助编号"`
 	HouseholdID      int64        `json:"householdId" example:"1" doc:"The household asking 求助农户"`
+	HeadName         string       `json:"headName" example:"廖金生" doc:"Head of the household asking 户主"`
+	Phone            string       `json:"phone,omitempty" example:"13879312345" doc:"The household's contact phone, when it gave one 联系电话"`
 	FieldID          int64        `json:"fieldId" example:"7" doc:"Field 田块"`
+	FieldName        string       `json:"fieldName" example:"路边田" doc:"The field's name 田块名称"`
+	FieldArea        float64      `json:"fieldArea" example:"1.2" doc:"The field's area in mu 田块面积（亩）"`
 	SeasonID         int64        `json:"seasonId" example:"1" doc:"The season its window lies in 所属农时"`
 	Task             string       `json:"task" enum:"prepare,transplant,harvest" example:"transplant" doc:"Task 农活：整地、插秧、收割"`
 	Earliest         string       `json:"earliest" format:"date" example:"2026-04-20" doc:"First day help may come 最早日期"`
@@ -76,19 +79,27 @@ func transitionsOf(ts []*store.Transition) []Transition {
 }
 
 // requestView converts requests, judging overdue against today's date in
-// the village and reading the default crew cap from the fields' areas
-// (hundredths of a mu, by field ID).
-func requestView(today string, areas map[int64]int64) func(*store.HelpRequest) HelpRequest {
+// the village, naming the household and field and reading the default
+// crew cap from the field's area.
+func requestView(today string, names *store.Names) func(*store.HelpRequest) HelpRequest {
 	return func(r *store.HelpRequest) HelpRequest {
+		var area int64
 		out := HelpRequest{
 			ID: r.ID, HouseholdID: r.HouseholdID, FieldID: r.FieldID, SeasonID: r.SeasonID, Task: r.Task,
 			Earliest: r.Earliest, Latest: r.Latest, Workdays: workdays(r.HalfDays), Priority: r.Priority, State: r.State,
-			CrewCap: CrewCap(r, areas[r.FieldID]), CrewCapSet: r.CrewCap != nil,
+			CrewCapSet:     r.CrewCap != nil,
 			UnplacedReason: r.UnplacedReason,
 			Overdue:        r.Open() && r.Latest < today, OnBehalf: r.OnBehalf, EnteredBy: r.EnteredBy, Note: r.Note,
 			SubmittedAt: r.SubmittedAt, FirstConfirmedAt: r.FirstConfirmedAt, DoneAt: r.DoneAt, DoneDate: r.DoneDate,
 			ClosedAt: r.ClosedAt, Version: r.Version, UpdatedAt: r.UpdatedAt,
 		}
+		if h := names.Households[r.HouseholdID]; h != nil {
+			out.HeadName, out.Phone = h.HeadName, h.Phone
+		}
+		if f := names.Fields[r.FieldID]; f != nil {
+			out.FieldName, out.FieldArea, area = f.Name, float64(f.AreaCentimu)/100, f.AreaCentimu
+		}
+		out.CrewCap = CrewCap(r, area)
 		if r.FeedbackStars != nil {
 			out.Feedback = &Feedback{Stars: *r.FeedbackStars, Comment: r.FeedbackComment}
 		}
@@ -106,24 +117,22 @@ func CrewCap(r *store.HelpRequest, areaCentimu int64) int {
 }
 
 // requestViews is requestView for rows of the caller's village: it reads
-// today and the areas of the rows' fields.
+// today and the names of the rows' households and fields, one query each.
 func (s *Server) requestViews(ctx context.Context, rows ...*store.HelpRequest) (func(*store.HelpRequest) HelpRequest, error) {
 	villageID := caller(ctx).VillageID
 	today, err := s.today(ctx, villageID)
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
-	ids := make([]int64, 0, len(rows))
+	var refs store.NameRefs
 	for _, r := range rows {
-		if !slices.Contains(ids, r.FieldID) {
-			ids = append(ids, r.FieldID)
-		}
+		refs.Households, refs.Fields = append(refs.Households, r.HouseholdID), append(refs.Fields, r.FieldID)
 	}
-	areas, err := s.store.FieldAreas(ctx, villageID, ids)
+	names, err := s.store.Names(ctx, villageID, refs)
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
-	return requestView(today, areas), nil
+	return requestView(today, names), nil
 }
 
 // today is the date in the village now: due dates and overdue are judged

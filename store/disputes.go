@@ -125,7 +125,7 @@ func (s *Store) ResolveDispute(ctx context.Context, villageID, id int64, actor, 
 		j = c.job
 		if j.DisputeState != DisputeOpen {
 			if j.DisputeState == DisputeNone {
-				return Errorf(ECONFLICT, "该派工没有待处理的异议 job %d has no open dispute to resolve", id)
+				return Errorf(ECONFLICT, "该派工没有待处理的异议，无需处理 job %d has no open dispute to resolve: nothing to do", id)
 			}
 			return Errorf(ECONFLICT, "该异议已处理（%s） the dispute on job %d was already resolved (%s); correct the ledger with a transfer if needed",
 				disputeNames[j.DisputeState], id, j.DisputeState)

@@ -84,25 +84,3 @@ func (s *Store) ListFields(ctx context.Context, villageID int64, f FieldFilter, 
 func (s *Store) UpdateField(ctx context.Context, villageID, id, ifVersion int64, change func(*Field) error) (*Field, error) {
 	return update[Field](ctx, s, villageID, id, ifVersion, change)
 }
-
-// FieldAreas returns the areas, in hundredths of a mu, of the village's
-// fields among ids: what a request's default crew cap is read from.
-func (s *Store) FieldAreas(ctx context.Context, villageID int64, ids []int64) (map[int64]int64, error) {
-	out := make(map[int64]int64, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []struct {
-		ID          int64
-		AreaCentimu int64
-	}
-	err := s.db.NewSelect().Model((*Field)(nil)).Column("id", "area_centimu").
-		Where("village_id = ?", villageID).Where("id IN (?)", bun.In(ids)).Scan(ctx, &rows)
-	if err != nil {
-		return nil, translate(err, "fields")
-	}
-	for _, r := range rows {
-		out[r.ID] = r.AreaCentimu
-	}
-	return out, nil
-}

@@ -243,7 +243,7 @@ func (l *loopTx) checkFreeOn(ctx context.Context, date string, households map[in
 		for _, w := range o.Workers {
 			if households[w.HouseholdID] {
 				return &Error{Code: ECONFLICT, Field: "body.workers",
-					Message: fmt.Sprintf("该户当天已有派工 household %d is already on job %d on %s", w.HouseholdID, o.ID, date)}
+					Message: fmt.Sprintf("该户当天已有派工%[2]d，请换一户队员 household %[1]d is already on job %[2]d on %[3]s; choose another member household", w.HouseholdID, o.ID, date)}
 			}
 		}
 	}
@@ -261,6 +261,7 @@ type JobFilter struct {
 	HouseholdID int64 // the helped household
 	RequestID   int64
 	State       string
+	Open        bool   // only jobs still to do: scheduled or confirmed
 	From, To    string // dates, inclusive; "" open-ended
 }
 
@@ -279,6 +280,9 @@ func (s *Store) ListJobs(ctx context.Context, villageID int64, f JobFilter, p Pa
 			}
 			if f.State != "" {
 				q = q.Where("state = ?", f.State)
+			}
+			if f.Open {
+				q = q.Where("state IN (?)", bun.In([]string{JobScheduled, JobConfirmed}))
 			}
 			if f.From != "" {
 				q = q.Where("date >= ?", f.From)

@@ -99,10 +99,47 @@ func (l *loopTx) notify(ctx context.Context, audience string, audienceID int64, 
 	return translate(err, "outbox event")
 }
 
-// stateError is the 409 for a transition the loop does not allow; it says
-// which state the record is in.
+// stateError is the 409 for a transition the loop does not allow: it says
+// which state the record is in and, where there is one, the next step.
 func stateError(what string, id int64, state, action string) error {
-	return Errorf(ECONFLICT, "当前状态为%[5]s，不能%[6]s %[1]s %[2]d is %[3]s and cannot be %[4]s", what, id, state, action, stateNames[state], actionNames[action])
+	zh := fmt.Sprintf("当前状态为%s，不能%s", stateNames[state], actionNames[action])
+	en := fmt.Sprintf("%s %d is %s and cannot be %s", what, id, state, action)
+	if n, ok := nextSteps[what+" "+action+" "+state]; ok {
+		zh, en = zh+"；"+n[0], en+"; "+n[1]
+	}
+	return Errorf(ECONFLICT, "%s %s", zh, en)
+}
+
+// nextSteps says what to do instead of a refused transition, by "what
+// action state": Chinese, then English naming the operation to use.
+var nextSteps = map[string][2]string{
+	"job confirmed confirmed": {"已确认过，干完活后完工记工", "it is already confirmed: nothing to do until the work is done, then record it (complete-job)"},
+	"job confirmed declined":  {"村里会重新安排；如队里又能去，请村干部重新派工", "the village plans its request again; if the team can go after all, ask the village cadre for a new job"},
+	"job confirmed done":      {"已完工记账，无需确认", "the work is already recorded: nothing to confirm"},
+	"job confirmed cancelled": {"派工已取消（求助撤销或停工），不用去了", "the job was cancelled (the request was cancelled or the day blocked): nobody needs to go"},
+	"job declined declined":   {"已拒绝过，无需再拒绝", "it is already declined: nothing to do"},
+	"job declined done":       {"已完工记账；如记工有误，请村干部核实冲正", "its work is recorded and posted; if the record is wrong, the village cadre reverses it"},
+	"job declined cancelled":  {"派工已取消，无需拒绝", "the job was cancelled: nothing to decline"},
+	"job completed scheduled": {"请队长先确认派工，再完工记工", "the team's leader confirms it first (confirm-job), then records the work"},
+	"job completed done":      {"已记工记账；如有出入，受助户可在3天内提出异议，或请村干部冲正", "the work is already recorded and posted; if it is wrong, the household disputes it within 3 days (dispute-job) or the village cadre reverses it"},
+	"job completed declined":  {"已拒绝的派工不能记工；如队员已去干活，请村干部补派工", "a declined job is not recorded; if the team worked after all, ask the village cadre for a job to record it on"},
+	"job completed cancelled": {"已取消的派工不能记工；如队员已去干活，请村干部补派工", "a cancelled job is not recorded; if the team worked after all, ask the village cadre for a job to record it on"},
+	"job disputed scheduled":  {"还没完工记账，完工后3天内可提出异议", "nothing is posted yet: a dispute is possible within 3 days once the work is recorded"},
+	"job disputed confirmed":  {"还没完工记账，完工后3天内可提出异议", "nothing is posted yet: a dispute is possible within 3 days once the work is recorded"},
+	"job disputed declined":   {"该派工没有记账，无需异议", "nothing was posted for it: nothing to dispute"},
+	"job disputed cancelled":  {"该派工没有记账，无需异议", "nothing was posted for it: nothing to dispute"},
+
+	"help request scheduled done":           {"如还需要帮忙，请重新登记求助", "if help is still needed, register a new request (create-request)"},
+	"help request scheduled closed":         {"如还需要帮忙，请重新登记求助", "if help is still needed, register a new request (create-request)"},
+	"help request scheduled cancelled":      {"如还需要帮忙，请重新登记求助", "if help is still needed, register a new request (create-request)"},
+	"help request cancelled done":           {"已办结；如记工有误，请村干部核实冲正", "the help is done; if a posting is wrong, the village cadre reverses it"},
+	"help request cancelled closed":         {"已办结；如记工有误，请村干部核实冲正", "the help is done; if a posting is wrong, the village cadre reverses it"},
+	"help request cancelled cancelled":      {"已撤销过，无需再撤销", "it is already cancelled: nothing to do"},
+	"help request given feedback submitted": {"办结后再评价", "rate it once the help is done"},
+	"help request given feedback scheduled": {"办结后再评价", "rate it once the help is done"},
+	"help request given feedback confirmed": {"办结后再评价", "rate it once the help is done"},
+	"help request given feedback closed":    {"完工3天未评价已自动关闭", "it closed by itself 3 days after the work without feedback"},
+	"help request given feedback cancelled": {"已撤销的求助不评价", "a cancelled request is not rated"},
 }
 
 var stateNames = map[string]string{

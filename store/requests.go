@@ -168,7 +168,7 @@ func (s *Store) CreateRequestOnce(ctx context.Context, villageID int64, actor st
 		if _, err := l.db.NewInsert().Model(r).Exec(ctx); err != nil {
 			if err = translate(err, "help request"); ErrorCode(err) == ECONFLICT {
 				return &Error{Code: ECONFLICT, Field: "body.fieldId",
-					Message: fmt.Sprintf("该田块已有未完成的同类求助 field %d already has an open %s request", f.ID, in.Task)}
+					Message: fmt.Sprintf("该田块已有未完成的同类求助，请查看或修改那一个 field %d already has an open %s request; see it in list-requests (household=%d, task=%s) and change that one", f.ID, in.Task, h.ID, in.Task)}
 			}
 			return err
 		}

@@ -1887,15 +1887,30 @@ type HelpRequest struct {
 	// Feedback 农户评价（办结后） The household's rating of the help, once the request is done
 	Feedback *Feedback `json:"feedback,omitempty"`
 
+	// FieldArea The field's area in mu 田块面积（亩）
+	//
+	// Example: 1.2
+	FieldArea float64 `json:"fieldArea"`
+
 	// FieldId Field 田块
 	//
 	// Example: 7
 	FieldId int64 `json:"fieldId"`
 
+	// FieldName The field's name 田块名称
+	//
+	// Example: 路边田
+	FieldName string `json:"fieldName"`
+
 	// FirstConfirmedAt A team leader first confirmed a job: the response 首次确认派工时间
 	//
 	// Example: 2026-04-12T03:50:00Z
 	FirstConfirmedAt *time.Time `json:"firstConfirmedAt,omitempty"`
+
+	// HeadName Head of the household asking 户主
+	//
+	// Example: 廖金生
+	HeadName string `json:"headName"`
 
 	// HouseholdId The household asking 求助农户
 	//
@@ -1926,6 +1941,11 @@ type HelpRequest struct {
 	//
 	// Example: false
 	Overdue bool `json:"overdue"`
+
+	// Phone The household's contact phone, when it gave one 联系电话
+	//
+	// Example: 13879312345
+	Phone *string `json:"phone,omitempty"`
 
 	// Priority 1 (least) to 5; vulnerable households first 优先级
 	//
@@ -2270,10 +2290,30 @@ type Job struct {
 	// Example: 2026-04-25
 	Due openapi_types.Date `json:"due"`
 
+	// FieldArea The field's area in mu 田块面积（亩）
+	//
+	// Example: 1.2
+	FieldArea float64 `json:"fieldArea"`
+
 	// FieldId The field to work on 田块
 	//
 	// Example: 7
 	FieldId int64 `json:"fieldId"`
+
+	// FieldName The field's name 田块名称
+	//
+	// Example: 路边田
+	FieldName string `json:"fieldName"`
+
+	// Group The field's village group, where it lies 田块所在村民小组
+	//
+	// Example: 2
+	Group int64 `json:"group"`
+
+	// HeadName Head of the household helped 受助户户主
+	//
+	// Example: 廖金生
+	HeadName string `json:"headName"`
 
 	// HouseholdId The household helped 受助户
 	//
@@ -2294,6 +2334,11 @@ type Job struct {
 	//
 	// Example: true
 	Meal bool `json:"meal"`
+
+	// Phone The household's contact phone, when it gave one: whoever may read the job may call it (the team's leader on the way there) 受助户联系电话
+	//
+	// Example: 13879312345
+	Phone *string `json:"phone,omitempty"`
 
 	// RequestId The help request 求助
 	//
@@ -2319,6 +2364,11 @@ type Job struct {
 	//
 	// Example: 1
 	TeamId int64 `json:"teamId"`
+
+	// TeamName The team's name 互助队名称
+	//
+	// Example: 第一互助队
+	TeamName string `json:"teamName"`
 
 	// TransactionId The ledger transaction its completion posted 记账编号
 	//
@@ -2359,6 +2409,11 @@ type JobTask string
 
 // JobAttendance defines model for JobAttendance.
 type JobAttendance struct {
+	// HeadName In answers: the household's head 户主（仅答复）
+	//
+	// Example: 徐冬生
+	HeadName *string `json:"headName,omitempty"`
+
 	// Helper Not a member of the team: a named helper 非本队队员的帮工
 	//
 	// Example: false
@@ -3108,6 +3163,11 @@ type PlanScore struct {
 
 // PlannedWorker defines model for PlannedWorker.
 type PlannedWorker struct {
+	// HeadName In answers: the household's head 户主（仅答复）
+	//
+	// Example: 徐冬生
+	HeadName *string `json:"headName,omitempty"`
+
 	// HouseholdId Member household 队员户
 	//
 	// Example: 5
@@ -3669,6 +3729,11 @@ type Statement struct {
 	//
 	// Example: 2026-04-01
 	From *openapi_types.Date `json:"from,omitempty"`
+
+	// HeadName Head of household 户主
+	//
+	// Example: 章仁标
+	HeadName string `json:"headName"`
 
 	// HouseholdId Household 农户
 	//
@@ -4253,6 +4318,9 @@ type ListJobsParams struct {
 	// State Only this state 只看某状态
 	State *ListJobsParamsState `form:"state,omitempty" json:"state,omitempty"`
 
+	// Open Only jobs still to do: scheduled or confirmed 只看待办（待确认、已确认）
+	Open *bool `form:"open,omitempty" json:"open,omitempty"`
+
 	// Request Only this request's jobs 只看某求助
 	Request *int64 `form:"request,omitempty" json:"request,omitempty"`
 
@@ -4590,7 +4658,7 @@ type ClientInterface interface {
 
 	// ListBalances 工日余额 Workday balances
 	//
-	// 村干部看全村，队长看本队队员户，农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404).
+	// 村干部看全村，队长看本队队员户（及本队派工帮过的户），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also name a household its team helps (one with a scheduled, confirmed or done job of the team).
 	//
 	// Corresponds with GET /v1/balances (the `ListBalances` operationId).
 	ListBalances(ctx context.Context, params *ListBalancesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4733,14 +4801,14 @@ type ClientInterface interface {
 
 	// GetStatement 工日明细 A household's workday statement
 	//
-	// 农户只能看本户，队长只能看本队队员户。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households.
+	// 农户只能看本户，队长看本队队员户及本队派工帮过的户。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households and the households its team helps (a scheduled, confirmed or done job).
 	//
 	// Corresponds with GET /v1/households/{id}/statement (the `GetStatement` operationId).
 	GetStatement(ctx context.Context, id int64, params *GetStatementParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListJobs 派工列表 List jobs
 	//
-	// 队长看本队派工，农户看为本户安排的派工。 A leader lists its team's jobs (the morning list: ?date=); a household the jobs on its requests; a cadre the whole village.
+	// 队长看本队派工，农户看为本户安排的派工；每条带受助户、田块、队和队员的名字。 A leader lists its team's jobs (the morning list: ?date=; what is still to do: ?from=today&open=true); a household the jobs on its requests; a cadre the whole village. Each job names the household helped (and its phone), the field, the team and the workers beside their IDs.
 	//
 	// Corresponds with GET /v1/jobs (the `ListJobs` operationId).
 	ListJobs(ctx context.Context, params *ListJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5270,7 +5338,7 @@ type ClientInterface interface {
 
 	// ReverseTransactionWithBody 冲正 Reverse a transaction
 	//
-	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5279,7 +5347,7 @@ type ClientInterface interface {
 
 	// ReverseTransaction 冲正 Reverse a transaction
 	//
-	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5360,7 +5428,7 @@ func (c *Client) ListAuditLog(ctx context.Context, params *ListAuditLogParams, r
 
 // ListBalances 工日余额 Workday balances
 //
-// 村干部看全村，队长看本队队员户，农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404).
+// 村干部看全村，队长看本队队员户（及本队派工帮过的户），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also name a household its team helps (one with a scheduled, confirmed or done job of the team).
 //
 // Corresponds with GET /v1/balances (the `ListBalances` operationId).
 func (c *Client) ListBalances(ctx context.Context, params *ListBalancesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5693,7 +5761,7 @@ func (c *Client) UpdateHousehold(ctx context.Context, id int64, params *UpdateHo
 
 // GetStatement 工日明细 A household's workday statement
 //
-// 农户只能看本户，队长只能看本队队员户。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households.
+// 农户只能看本户，队长看本队队员户及本队派工帮过的户。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households and the households its team helps (a scheduled, confirmed or done job).
 //
 // Corresponds with GET /v1/households/{id}/statement (the `GetStatement` operationId).
 func (c *Client) GetStatement(ctx context.Context, id int64, params *GetStatementParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5710,7 +5778,7 @@ func (c *Client) GetStatement(ctx context.Context, id int64, params *GetStatemen
 
 // ListJobs 派工列表 List jobs
 //
-// 队长看本队派工，农户看为本户安排的派工。 A leader lists its team's jobs (the morning list: ?date=); a household the jobs on its requests; a cadre the whole village.
+// 队长看本队派工，农户看为本户安排的派工；每条带受助户、田块、队和队员的名字。 A leader lists its team's jobs (the morning list: ?date=; what is still to do: ?from=today&open=true); a household the jobs on its requests; a cadre the whole village. Each job names the household helped (and its phone), the field, the team and the workers beside their IDs.
 //
 // Corresponds with GET /v1/jobs (the `ListJobs` operationId).
 func (c *Client) ListJobs(ctx context.Context, params *ListJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6900,7 +6968,7 @@ func (c *Client) GetTransaction(ctx context.Context, id int64, reqEditors ...Req
 
 // ReverseTransactionWithBody 冲正 Reverse a transaction
 //
-// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6919,7 +6987,7 @@ func (c *Client) ReverseTransactionWithBody(ctx context.Context, id int64, param
 
 // ReverseTransaction 冲正 Reverse a transaction
 //
-// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -8112,6 +8180,18 @@ func NewListJobsRequest(server string, params *ListJobsParams) (*http.Request, e
 		if params.State != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Open != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "open", *params.Open, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -10473,7 +10553,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListBalancesWithResponse 工日余额 Workday balances
 	//
-	// 村干部看全村，队长看本队队员户，农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404).
+	// 村干部看全村，队长看本队队员户（及本队派工帮过的户），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also name a household its team helps (one with a scheduled, confirmed or done job of the team).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10634,7 +10714,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetStatementWithResponse 工日明细 A household's workday statement
 	//
-	// 农户只能看本户，队长只能看本队队员户。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households.
+	// 农户只能看本户，队长看本队队员户及本队派工帮过的户。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households and the households its team helps (a scheduled, confirmed or done job).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10643,7 +10723,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListJobsWithResponse 派工列表 List jobs
 	//
-	// 队长看本队派工，农户看为本户安排的派工。 A leader lists its team's jobs (the morning list: ?date=); a household the jobs on its requests; a cadre the whole village.
+	// 队长看本队派工，农户看为本户安排的派工；每条带受助户、田块、队和队员的名字。 A leader lists its team's jobs (the morning list: ?date=; what is still to do: ?from=today&open=true); a household the jobs on its requests; a cadre the whole village. Each job names the household helped (and its phone), the field, the team and the workers beside their IDs.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11217,7 +11297,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReverseTransactionWithBodyWithResponse 冲正 Reverse a transaction
 	//
-	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11226,7 +11306,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReverseTransactionWithResponse 冲正 Reverse a transaction
 	//
-	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+	// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -17869,7 +17949,7 @@ func (c *ClientWithResponses) ListAuditLogWithResponse(ctx context.Context, para
 
 // ListBalancesWithResponse 工日余额 Workday balances
 //
-// 村干部看全村，队长看本队队员户，农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404).
+// 村干部看全村，队长看本队队员户（及本队派工帮过的户），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also name a household its team helps (one with a scheduled, confirmed or done job of the team).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -18144,7 +18224,7 @@ func (c *ClientWithResponses) UpdateHouseholdWithResponse(ctx context.Context, i
 
 // GetStatementWithResponse 工日明细 A household's workday statement
 //
-// 农户只能看本户，队长只能看本队队员户。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households.
+// 农户只能看本户，队长看本队队员户及本队派工帮过的户。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households and the households its team helps (a scheduled, confirmed or done job).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -18159,7 +18239,7 @@ func (c *ClientWithResponses) GetStatementWithResponse(ctx context.Context, id i
 
 // ListJobsWithResponse 派工列表 List jobs
 //
-// 队长看本队派工，农户看为本户安排的派工。 A leader lists its team's jobs (the morning list: ?date=); a household the jobs on its requests; a cadre the whole village.
+// 队长看本队派工，农户看为本户安排的派工；每条带受助户、田块、队和队员的名字。 A leader lists its team's jobs (the morning list: ?date=; what is still to do: ?from=today&open=true); a household the jobs on its requests; a cadre the whole village. Each job names the household helped (and its phone), the field, the team and the workers beside their IDs.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -19129,7 +19209,7 @@ func (c *ClientWithResponses) GetTransactionWithResponse(ctx context.Context, id
 
 // ReverseTransactionWithBodyWithResponse 冲正 Reverse a transaction
 //
-// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19144,7 +19224,7 @@ func (c *ClientWithResponses) ReverseTransactionWithBodyWithResponse(ctx context
 
 // ReverseTransactionWithResponse 冲正 Reverse a transaction
 //
-// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed. Needs an Idempotency-Key.
+// 每笔最多冲正一次。 Posts the negated entries, linked to the original. A transaction is reversed at most once (409 after); a reversal is not reversed (409); either 409 says to post a transfer if something is still wrong. Needs an Idempotency-Key.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -219,19 +219,23 @@ func writeConfig(path string, c clientConfig) error {
 	return os.Rename(tmp, path)
 }
 
-// normalizeServer accepts "host:port" as well as a URL.
+// normalizeServer trims what a paste leaves around a URL and the slash
+// after it; it adds nothing: a server is named with its scheme.
 func normalizeServer(s string) string {
-	s = strings.TrimSpace(s)
-	if s != "" && !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	return strings.TrimRight(s, "/")
+	return strings.TrimRight(strings.TrimSpace(s), "/")
 }
 
 // checkServer refuses a server address that no request could be sent to,
 // before any is: a typo in --server is a usage error (exit 2), not a
-// server that cannot be reached (exit 6).
+// server that cannot be reached (exit 6). The rules: http:// or https://,
+// a host, an optional port and path (a server behind a proxy's prefix);
+// no query or fragment. "127.0.0.1:8080" without a scheme is refused
+// rather than guessed: whether it is http or https is not the client's
+// to guess, and a login saved with a guess would be wrong silently.
 func checkServer(server string) error {
+	if !strings.Contains(server, "://") {
+		return usageErrorf("服务器地址须以 http:// 或 https:// 开头，如 http://127.0.0.1:8080 server URL %q has no scheme: want http://HOST:PORT or https://HOST", server)
+	}
 	u, err := url.Parse(server)
 	switch {
 	case err != nil:
@@ -244,6 +248,8 @@ func checkServer(server string) error {
 		return usageErrorf("服务器地址须以 http:// 或 https:// 开头 server URL %q: want http:// or https://", server)
 	case u.Host == "" || u.Hostname() == "":
 		return usageErrorf("服务器地址缺少主机 server URL %q has no host: want http://HOST:PORT", server)
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(server, "?") || strings.HasSuffix(server, "#"):
+		return usageErrorf("服务器地址不能带 ? 或 # server URL %q: no query or fragment, want http://HOST:PORT[/PATH]", server)
 	}
 	return nil
 }
@@ -347,6 +353,7 @@ type conn struct {
 	json   bool
 	out    io.Writer
 	errOut io.Writer
+	who    *apiclient.Me  // whom the token speaks for, once read
 	loc    *time.Location // the village's timezone, once read
 }
 
@@ -410,7 +417,7 @@ var retryBackoff = []time.Duration{200 * time.Millisecond, 400 * time.Millisecon
 //     Idempotency-Key: the server answers a repeat from the first call
 //     and does nothing twice;
 //   - confirm-job and decline-job have no key; a repeat is a 409, which
-//     the command turns into the job as it is (see alreadyJob);
+//     the command turns into the job as it is (see refusedJob);
 //   - run-plan has no key; a repeat plans the same records again and
 //     keeps the jobs that say the same, so nothing is made twice, but its
 //     answer counts them as kept rather than new.
@@ -489,18 +496,32 @@ func (c *conn) printJSON(raw []byte) error {
 	return err
 }
 
+// me is whom the token speaks for (its role, team or household) and its
+// village, read once per command.
+func (c *conn) me(ctx context.Context) (*apiclient.Me, error) {
+	if c.who != nil {
+		return c.who, nil
+	}
+	resp, err := c.api.GetMe(ctx)
+	me, _, err := call[apiclient.Me](c, resp, err)
+	if err != nil {
+		return nil, err
+	}
+	c.who = me
+	return me, nil
+}
+
 // location is the village's timezone: dates and times are shown, and
 // "today" is taken, there.
 func (c *conn) location(ctx context.Context) (*time.Location, error) {
 	if c.loc != nil {
 		return c.loc, nil
 	}
-	resp, err := c.api.GetVillage(ctx)
-	v, _, err := call[apiclient.Village](c, resp, err)
+	me, err := c.me(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c.loc, err = time.LoadLocation(v.Timezone)
+	c.loc, err = time.LoadLocation(me.Village.Timezone)
 	if err != nil {
 		c.loc = time.FixedZone("CST", 8*3600) // China Standard Time, the default
 	}

@@ -226,7 +226,7 @@ func loginCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageErrorf("用法 usage: huangong jobs list|confirm|decline|complete|watch …")
+		return usageErrorf("用法 usage: huangong jobs list|today|confirm|decline|complete|watch …")
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		_, err := io.WriteString(stdout, usage)
@@ -235,6 +235,8 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	switch sub, args := args[0], args[1:]; sub {
 	case "list":
 		return jobsList(ctx, args, stdout, stderr)
+	case "today":
+		return jobsToday(ctx, args, stdout, stderr)
 	case "confirm", "decline":
 		return jobsDecide(ctx, sub, args, stdout, stderr)
 	case "complete":
@@ -242,15 +244,21 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "watch":
 		return jobsWatch(ctx, args, stdout, stderr)
 	default:
-		return usageErrorf("未知命令 unknown command jobs %s; one of list, confirm, decline, complete, watch", sub)
+		return usageErrorf("未知命令 unknown command jobs %s; one of list, today, confirm, decline, complete, watch", sub)
 	}
 }
 
+// jobsList lists the caller's jobs. With no filter it shows what is still
+// to do from today on in the village (scheduled or confirmed), the list a
+// leader looks at before work, and says how many earlier jobs are still
+// open; --all, --date, --from, --to, --state and --request show the rest.
 func jobsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newClientFlags("jobs list")
+	all := f.fs.Bool("all", false, "全部派工 every job, whatever its date and state (default: from today on, not yet done)")
+	open := f.fs.Bool("open", false, "只看待办 only jobs still to do: scheduled or confirmed")
 	date := f.fs.String("date", "", "某一天 one day: today, tomorrow or YYYY-MM-DD (the village's)")
-	from := f.fs.String("from", "", "起始日期 first day")
-	to := f.fs.String("to", "", "截止日期 last day")
+	from := f.fs.String("from", "", "起始日期 first day: today, tomorrow or YYYY-MM-DD")
+	to := f.fs.String("to", "", "截止日期 last day: today, tomorrow or YYYY-MM-DD")
 	state := f.fs.String("state", "", "状态 only this state: scheduled, confirmed, declined, done, cancelled")
 	request := f.fs.Int64("request", 0, "只看某求助 only this help request's jobs")
 	c, err := f.open(args, stdout, stderr)
@@ -267,41 +275,102 @@ func jobsList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if params.To, err = c.date(ctx, "to", *to); err != nil {
 		return err
 	}
-	params.State, params.Request = enumOf[apiclient.ListJobsParamsState](*state), nonZero(request)
-	jobs, raw, err := listAll[apiclient.Job](c, func(cursor *string) (*http.Response, error) {
-		params.Cursor = cursor
-		return c.api.ListJobs(ctx, params)
-	})
+	params.State, params.Request, params.Open = enumOf[apiclient.ListJobsParamsState](*state), nonZero(request), nonZero(open)
+	// The default: nothing asked for but what is left to do from today on.
+	byDefault := !*all && params.Date == nil && params.From == nil && params.To == nil && params.State == nil &&
+		params.Request == nil && params.Open == nil
+	var today *openapi_types.Date
+	if byDefault {
+		if today, err = c.date(ctx, "date", "today"); err != nil {
+			return err
+		}
+		yes := true
+		params.From, params.Open = today, &yes
+	}
+	jobs, raw, err := c.listJobs(ctx, params)
 	if err != nil {
 		return err
 	}
-	return c.printList(raw, len(jobs), "没有派工 no jobs", func() *table { return jobTable(jobs...) })
+	showTeam, err := c.showTeam(ctx)
+	if err != nil {
+		return err
+	}
+	if !byDefault || c.json {
+		return c.printList(raw, len(jobs), "没有派工 no jobs", func() *table { return jobTable(showTeam, jobs...) })
+	}
+	if len(jobs) == 0 {
+		fmt.Fprintf(stdout, "今天（%s）起没有待办的派工 no jobs to do from today (%s) on; every job: huangong jobs list --all\n", today, today)
+	} else {
+		fmt.Fprintf(stdout, "今天（%s）起待办的派工 jobs to do from today (%s) on; every job: --all\n", today, today)
+		if err := jobTable(showTeam, jobs...).write(stdout); err != nil {
+			return err
+		}
+	}
+	// A job left open before today is work not yet recorded, or a day
+	// missed: the leader hears of it here rather than from the cadre.
+	yesterday := &openapi_types.Date{Time: today.AddDate(0, 0, -1)}
+	yes := true
+	earlier, _, err := c.listJobs(ctx, &apiclient.ListJobsParams{Limit: &pageLimit, To: yesterday, Open: &yes})
+	if err != nil {
+		return err
+	}
+	if len(earlier) > 0 {
+		fmt.Fprintf(stdout, "另有 %d 个之前的派工还没完工记工 %d earlier jobs are not done yet: huangong jobs list --to %s --open\n",
+			len(earlier), len(earlier), yesterday)
+	}
+	return nil
 }
 
-func jobTable(jobs ...apiclient.Job) *table {
-	t := newTable("编号 ID", "日期 Date", "队 Team", "农活 Task", "受助户 Household", "田块 Field", "计划出工 Planned", "记工 Worked", "状态 State")
+// listJobs reads every page of list-jobs.
+func (c *conn) listJobs(ctx context.Context, params *apiclient.ListJobsParams) ([]apiclient.Job, []byte, error) {
+	return listAll[apiclient.Job](c, func(cursor *string) (*http.Response, error) {
+		params.Cursor = cursor
+		return c.api.ListJobs(ctx, params)
+	})
+}
+
+// showTeam is whether job tables need a team column: not for a leader,
+// whose jobs are all its one team's.
+func (c *conn) showTeam(ctx context.Context) (bool, error) {
+	if c.json {
+		return true, nil
+	}
+	me, err := c.me(ctx)
+	if err != nil {
+		return false, err
+	}
+	return me.Role != apiclient.MeRoleLeader, nil
+}
+
+// jobTable shows jobs by the names a person uses: the household helped,
+// the field, the workers; the IDs are there to type in commands.
+func jobTable(showTeam bool, jobs ...apiclient.Job) *table {
+	head := []string{"编号 ID", "日期 Date"}
+	if showTeam {
+		head = append(head, "队 Team")
+	}
+	t := newTable(append(head, "农活 Task", "受助户 Household", "田块 Field", "计划出工 Planned", "记工 Worked", "状态 State")...)
 	for _, j := range jobs {
 		date := j.Date.String()
 		if j.Late {
 			date += " 超期 late"
 		}
-		var planned, worked []string
-		if j.Workers != nil {
-			for _, w := range *j.Workers {
-				planned = append(planned, fmt.Sprintf("%dx%d", w.HouseholdId, w.Workers))
-			}
-		}
+		var worked []string
 		if j.Attendance != nil {
 			for _, a := range *j.Attendance {
-				worked = append(worked, fmt.Sprintf("%d=%s", a.HouseholdId, num(a.Workdays)))
+				worked = append(worked, fmt.Sprintf("%s=%s", headOr(a.HeadName, a.HouseholdId), num(a.Workdays)))
 			}
 		}
 		state := named(jobStateNames, string(j.State))
 		if j.Meal {
 			state += " 管饭 meal"
 		}
-		t.add(itoa64(j.Id), date, itoa64(j.TeamId), named(taskNames, string(j.Task)), itoa64(j.HouseholdId),
-			itoa64(j.FieldId), strings.Join(planned, " "), strings.Join(worked, " "), state)
+		cells := []string{itoa64(j.Id), date}
+		if showTeam {
+			cells = append(cells, firstOf(j.TeamName, itoa64(j.TeamId)))
+		}
+		t.add(append(cells, named(taskNames, string(j.Task)), householdLabel(j.HeadName, j.HouseholdId),
+			fieldLabel(j.FieldName, j.FieldId, j.FieldArea), workersText(j), strings.Join(worked, " "), state)...)
 	}
 	return t
 }
@@ -316,7 +385,14 @@ func (c *conn) printOne(raw []byte, t func() *table, format string, args ...any)
 	return t().write(c.out)
 }
 
-func jobRow(j *apiclient.Job) func() *table { return func() *table { return jobTable(*j) } }
+// jobRow is one job's table, with the team column when the caller may
+// see more than one team.
+func (c *conn) jobRow(ctx context.Context, j *apiclient.Job) func() *table {
+	return func() *table {
+		showTeam, err := c.showTeam(ctx)
+		return jobTable(showTeam || err != nil, *j)
+	}
+}
 
 // jobsDecide confirms or declines a job. Run again on a job already in that
 // state, it shows the job as it is and succeeds, as a retry would.
@@ -348,27 +424,34 @@ func jobsDecide(ctx context.Context, verb string, args []string, stdout, stderr 
 	}
 	j, raw, err := call[apiclient.Job](c, resp, err)
 	if err != nil {
-		if j, raw, err = c.alreadyJob(ctx, id, want, err); err != nil {
+		if j, raw, err = c.refusedJob(ctx, id, verb, want, err); err != nil {
 			return err
 		}
 	}
-	return c.printOne(raw, jobRow(j), "派工 %d %s job %d %s", j.Id, decided[want], j.Id, want)
+	return c.printOne(raw, c.jobRow(ctx, j), "派工 %d %s job %d %s", j.Id, decided[want], j.Id, want)
 }
 
-// alreadyJob turns a 409 on a job that is already in the wanted state into
-// that job: the command's effect is there, whoever made it.
-func (c *conn) alreadyJob(ctx context.Context, id int64, want string, err error) (*apiclient.Job, []byte, error) {
-	var pe *problemError
-	if !errors.As(err, &pe) || pe.Status != http.StatusConflict {
+// refusedJob reads the job a command's change was refused on (409). One
+// already in the wanted state is the command's effect, whoever made it:
+// that job, and success. Any other is the refusal with the next step for
+// the job's state (see jobNextStep).
+func (c *conn) refusedJob(ctx context.Context, id int64, verb, want string, err error) (*apiclient.Job, []byte, error) {
+	if !conflict(err) {
 		return nil, nil, err
 	}
 	resp, gerr := c.api.GetJob(ctx, id)
 	j, raw, gerr := call[apiclient.Job](c, resp, gerr)
-	if gerr != nil || string(j.State) != want {
+	if gerr != nil {
 		return nil, nil, err
 	}
-	fmt.Fprintf(c.errOut, "注意 note: 派工 %d 之前已%s job %d was already %s\n", id, decided[want][len("已"):], id, want)
-	return j, raw, nil
+	if want != "" && string(j.State) == want {
+		fmt.Fprintf(c.errOut, "注意 note: 派工 %d 之前已%s job %d was already %s\n", id, decided[want][len("已"):], id, want)
+		return j, raw, nil
+	}
+	if step := jobNextStep(verb, j); step != "" {
+		err = &nextStepError{err: err, step: step}
+	}
+	return nil, nil, err
 }
 
 // workedFlag collects --worked HOUSEHOLD=WORKDAYS.
@@ -377,19 +460,22 @@ type workedFlag []string
 func (w *workedFlag) String() string     { return strings.Join(*w, " ") }
 func (w *workedFlag) Set(v string) error { *w = append(*w, v); return nil }
 
-// attendanceOf reads HOUSEHOLD=WORKDAYS pairs: a household ID and workdays
-// in half-day steps, more than 0 and at most 20.
-func attendanceOf(flagName string, values []string, helper bool) ([]apiclient.JobAttendance, error) {
+// attendanceOf reads WHO=WORKDAYS pairs: a household (see householdRefs)
+// and workdays in half-day steps, more than 0 and at most 20.
+func attendanceOf(flagName string, values []string, helper bool, who *householdRefs) ([]apiclient.JobAttendance, error) {
 	var out []apiclient.JobAttendance
 	for _, v := range values {
 		hh, wd, ok := strings.Cut(v, "=")
-		id, err := strconv.ParseInt(strings.TrimSpace(hh), 10, 64)
-		if !ok || err != nil || id <= 0 {
-			return nil, usageErrorf("--%s %s: 应为 农户编号=工日 want HOUSEHOLD=WORKDAYS, like 12=1.5", flagName, v)
+		if !ok || strings.TrimSpace(hh) == "" {
+			return nil, usageErrorf("--%s %s: 应为 户主或农户编号=工日 want HOUSEHOLD=WORKDAYS, like 12=1.5 or 徐冬生=1.5", flagName, v)
 		}
 		days, err := strconv.ParseFloat(strings.TrimSpace(wd), 64)
 		if err != nil || days <= 0 || days > 20 || days*2 != float64(int64(days*2)) {
 			return nil, usageErrorf("--%s %s: 工日须为0.5的倍数，大于0且不超过20 workdays must be 0.5, 1, 1.5 … up to 20", flagName, v)
+		}
+		id, err := who.resolve(flagName, v, hh, !helper)
+		if err != nil {
+			return nil, err
 		}
 		a := apiclient.JobAttendance{HouseholdId: id, Workdays: days}
 		if helper {
@@ -401,14 +487,17 @@ func attendanceOf(flagName string, values []string, helper bool) ([]apiclient.Jo
 	return out, nil
 }
 
-// withReasons puts each --reason HOUSEHOLD=TEXT on that household's line.
-func withReasons(att []apiclient.JobAttendance, reasons []string) error {
+// withReasons puts each --reason WHO=TEXT on that household's line.
+func withReasons(att []apiclient.JobAttendance, reasons []string, who *householdRefs) error {
 	for _, v := range reasons {
 		hh, text, ok := strings.Cut(v, "=")
-		id, err := strconv.ParseInt(strings.TrimSpace(hh), 10, 64)
 		text = strings.TrimSpace(text)
-		if !ok || err != nil || text == "" {
-			return usageErrorf("--reason %s: 应为 农户编号=原因 want HOUSEHOLD=TEXT, like 12=亲戚来帮忙", v)
+		if !ok || strings.TrimSpace(hh) == "" || text == "" {
+			return usageErrorf("--reason %s: 应为 户主或农户编号=原因 want HOUSEHOLD=TEXT, like 12=亲戚来帮忙", v)
+		}
+		id, err := who.resolve("reason", v, hh, true)
+		if err != nil {
+			return err
 		}
 		i := slices.IndexFunc(att, func(a apiclient.JobAttendance) bool { return a.HouseholdId == id })
 		if i < 0 {
@@ -435,8 +524,8 @@ func completeKey(jobID int64, body apiclient.CompleteJobJSONRequestBody) (string
 func jobsComplete(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newClientFlags("jobs complete")
 	var worked, helpers, reasons workedFlag
-	f.fs.Var(&worked, "worked", "出工 HOUSEHOLD=WORKDAYS, a member household and its workdays (repeat for each)")
-	f.fs.Var(&helpers, "helper", "帮工 HOUSEHOLD=WORKDAYS, a named helper from outside the team (repeat)")
+	f.fs.Var(&worked, "worked", "出工 HOUSEHOLD=WORKDAYS, a member household (its number or its head's name) and its workdays (repeat for each)")
+	f.fs.Var(&helpers, "helper", "帮工 HOUSEHOLD=WORKDAYS, a named helper from outside the team, by household number (repeat)")
 	f.fs.Var(&reasons, "reason", "原因 HOUSEHOLD=TEXT, why a household the job did not plan worked (needed for each helper; repeat)")
 	meal := f.fs.Bool("meal", false, "受助户管饭 the household hosted a meal")
 	pos, err := f.parse(args, stdout)
@@ -447,19 +536,30 @@ func jobsComplete(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	att, err := attendanceOf("worked", worked, false)
+	if len(worked)+len(helpers) == 0 {
+		return usageErrorf("请记录出工 jobs complete needs --worked HOUSEHOLD=WORKDAYS for each household that worked")
+	}
+	// A name is looked up among the job's team only when one is given: a
+	// line of numbers is checked before anything is sent.
+	var c *conn
+	who := &householdRefs{ctx: ctx, job: id, connect: func() (*conn, error) {
+		if c != nil {
+			return c, nil
+		}
+		var err error
+		c, err = f.connect(stdout, stderr)
+		return c, err
+	}}
+	att, err := attendanceOf("worked", worked, false, who)
 	if err != nil {
 		return err
 	}
-	extra, err := attendanceOf("helper", helpers, true)
+	extra, err := attendanceOf("helper", helpers, true, who)
 	if err != nil {
 		return err
 	}
 	att = append(att, extra...)
-	if len(att) == 0 {
-		return usageErrorf("请记录出工 jobs complete needs --worked HOUSEHOLD=WORKDAYS for each household that worked")
-	}
-	if err := withReasons(att, reasons); err != nil {
+	if err := withReasons(att, reasons, who); err != nil {
 		return err
 	}
 	// One order for the same attendance, so the body and its key are the
@@ -476,14 +576,14 @@ func jobsComplete(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	c, err := f.connect(stdout, stderr)
-	if err != nil {
+	if c, err = who.connect(); err != nil {
 		return err
 	}
 	resp, err := c.api.CompleteJob(ctx, id, &apiclient.CompleteJobParams{IdempotencyKey: &key}, body)
 	again := replayed(resp, err)
 	j, raw, err := call[apiclient.Job](c, resp, err)
 	if err != nil {
+		_, _, err = c.refusedJob(ctx, id, "complete", "", err)
 		return err
 	}
 	var total float64
@@ -494,7 +594,7 @@ func jobsComplete(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if j.TransactionId != nil {
 		tx = itoa64(*j.TransactionId)
 	}
-	if err := c.printOne(raw, jobRow(j), "派工 %d 已完工，记账 %s，共 %s 个工日 job %d done: transaction %s, %s workdays",
+	if err := c.printOne(raw, c.jobRow(ctx, j), "派工 %d 已完工，记账 %s，共 %s 个工日 job %d done: transaction %s, %s workdays",
 		j.Id, tx, num(total), j.Id, tx, num(total)); err != nil {
 		return err
 	}
@@ -649,7 +749,7 @@ func (c *conn) requestTable(ctx context.Context, rs ...apiclient.HelpRequest) *t
 		if r.CrewCapSet {
 			crew = itoa64(r.CrewCap) + " 设定 set"
 		}
-		t.add(itoa64(r.Id), itoa64(r.HouseholdId), itoa64(r.FieldId), named(taskNames, string(r.Task)),
+		t.add(itoa64(r.Id), householdLabel(r.HeadName, r.HouseholdId), fieldLabel(r.FieldName, r.FieldId, r.FieldArea), named(taskNames, string(r.Task)),
 			r.Earliest.String()+".."+r.Latest.String(), num(r.Workdays), crew, itoa64(r.Priority), state, c.localTime(ctx, r.SubmittedAt))
 	}
 	return t
@@ -713,6 +813,14 @@ func requestsCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	resp, err := c.api.CreateRequest(ctx, &apiclient.CreateRequestParams{IdempotencyKey: &c.key}, body)
 	again := replayed(resp, err)
 	r, raw, err := call[apiclient.HelpRequest](c, resp, err)
+	if conflict(err) {
+		list := "huangong requests list --task " + *task
+		if *household != 0 {
+			list += " --household " + itoa64(*household)
+		}
+		return &nextStepError{err: err, step: "该田块已有同类求助，查看 see the open one: " + list +
+			"；要改人数或工日 to change it: huangong requests update ID"}
+	}
 	if err != nil {
 		return err
 	}
@@ -761,7 +869,9 @@ func requestsCancel(ctx context.Context, args []string, stdout, stderr io.Writer
 	again := replayed(resp, err)
 	r, raw, err := call[apiclient.HelpRequest](c, resp, err)
 	if err != nil {
-		if r, raw, err = c.alreadyCancelled(ctx, id, err); err != nil {
+		if r, raw, err = c.alreadyCancelled(ctx, id, err); conflict(err) {
+			return &nextStepError{err: err, step: "无需再撤销；已办结的求助如记工有误，请村干部冲正 nothing to cancel; if a posting of the help is wrong, ask the village cadre to reverse it"}
+		} else if err != nil {
 			return err
 		}
 	}
@@ -812,6 +922,10 @@ func requestsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	resp, err := c.api.UpdateRequestWithBody(ctx, id, &apiclient.UpdateRequestParams{}, "application/json", bytes.NewReader(raw))
 	r, out, err := call[apiclient.HelpRequest](c, resp, err)
+	if conflict(err) {
+		return &nextStepError{err: err, step: "如还需要帮忙，请重新登记 if help is still needed, register it again: " +
+			"huangong requests create --household H --field F --task T --earliest today --latest YYYY-MM-DD"}
+	}
 	if err != nil {
 		return err
 	}
@@ -819,12 +933,11 @@ func requestsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 // alreadyCancelled turns a 409 on a request that this token already
-// cancelled into that request, as alreadyJob does for a job: the command
+// cancelled into that request, as refusedJob does for a job: the command
 // was run twice. A request someone else cancelled stays a 409: this
 // caller's reason was not recorded.
 func (c *conn) alreadyCancelled(ctx context.Context, id int64, err error) (*apiclient.HelpRequest, []byte, error) {
-	var pe *problemError
-	if !errors.As(err, &pe) || pe.Status != http.StatusConflict {
+	if !conflict(err) {
 		return nil, nil, err
 	}
 	resp, gerr := c.api.GetRequest(ctx, id)
@@ -936,8 +1049,8 @@ func statementCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if c.json {
 		return c.printJSON(raw)
 	}
-	fmt.Fprintf(stdout, "农户 %d 工日明细 statement of household %d：期初 opening %s，期末 closing %s\n",
-		s.HouseholdId, s.HouseholdId, num(s.Opening), num(s.Closing))
+	fmt.Fprintf(stdout, "%s（农户 %d）工日明细 statement of household %d：期初 opening %s，期末 closing %s\n",
+		householdLabel(s.HeadName, s.HouseholdId), s.HouseholdId, s.HouseholdId, num(s.Opening), num(s.Closing))
 	t := newTable("日期 Date", "记账 Tx", "类型 Kind", "工日 Workdays", "结余 Balance", "备注 Memo")
 	if s.Lines != nil {
 		for _, l := range *s.Lines {

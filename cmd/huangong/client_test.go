@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -55,6 +56,10 @@ type clientEnv struct {
 	job     int64 // the leader's team's, today, planned on members[0] and members[1]
 	other   int64 // another team's, today
 	field   int64 // the household's first field
+	fields  []int64
+	helped  int64            // the household both jobs help: 徐冬凤, phone 13879312345
+	names   map[int64]string // the heads of the leader's team's member households
+	outside int64            // a member of the other team: no business of the leader's
 }
 
 func mustClientEnv(t *testing.T) *clientEnv {
@@ -111,12 +116,16 @@ func mustClientEnvAt(t *testing.T, now func() time.Time) *clientEnv {
 	require.Equal(t, 200, status, list)
 	var otherTeam int64
 	var otherMember int64
+	e.names = map[int64]string{}
 	for _, it := range list["items"].([]any) {
 		team := it.(map[string]any)
 		id := int64(team["id"].(float64))
 		for _, m := range team["members"].([]any) {
 			m := m.(map[string]any)
 			hh := int64(m["householdId"].(float64))
+			if id == e.team {
+				e.names[hh] = m["headName"].(string)
+			}
 			if slices.Contains(m["unavailableDays"].([]any), any(e.today)) {
 				continue
 			}
@@ -131,13 +140,15 @@ func mustClientEnvAt(t *testing.T, now func() time.Time) *clientEnv {
 	require.Len(t, e.members, 3, "three members of the leader's team free today")
 	require.NotZero(t, otherTeam)
 	require.NotContains(t, e.members, otherMember)
+	e.outside = otherMember
 
 	status, season := e.http.do("POST", "/v1/seasons", e.cadre, map[string]any{"kind": "autumn",
 		"startDate": day(-1), "endDate": day(10), "tasks": []string{"prepare", "transplant", "harvest"}})
 	require.Equal(t, 201, status, season)
 	status, hh := e.http.do("POST", "/v1/households", e.cadre, map[string]any{
-		"headName": "徐冬凤", "group": 2, "laborers": 0, "members": 1, "elderly": true})
+		"headName": "徐冬凤", "group": 2, "laborers": 0, "members": 1, "elderly": true, "phone": "13879312345"})
 	require.Equal(t, 201, status, hh)
+	e.helped = int64(hh["id"].(float64))
 	var fields []int64
 	for _, name := range []string{"岭背田", "门口田"} {
 		status, f := e.http.do("POST", "/v1/fields", e.cadre, map[string]any{
@@ -145,7 +156,7 @@ func mustClientEnvAt(t *testing.T, now func() time.Time) *clientEnv {
 		require.Equal(t, 201, status, f)
 		fields = append(fields, int64(f["id"].(float64)))
 	}
-	e.field = fields[0]
+	e.field, e.fields = fields[0], fields
 	job := func(field int64, team int64, workers ...int64) int64 {
 		status, r := e.http.do("POST", "/v1/requests", e.cadre, map[string]any{"householdId": hh["id"], "fieldId": field,
 			"task": "harvest", "earliest": e.today, "latest": day(5)})
@@ -192,6 +203,17 @@ func row(t *testing.T, out string, id int64) string {
 	return ""
 }
 
+// countValues counts the keys of m whose value is v.
+func countValues[K comparable, V comparable](m map[K]V, v V) int {
+	n := 0
+	for _, x := range m {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
 // balanceOf reads a household's balance through the client's --json.
 func balanceOf(t *testing.T, household int64) float64 {
 	t.Helper()
@@ -219,6 +241,8 @@ func jobPostings(t *testing.T, app *App, job int64) int {
 func TestClientLeaderDay(t *testing.T) {
 	e := mustClientEnv(t)
 	m1, m2 := e.members[0], e.members[1]
+	n1, n2 := e.names[m1], e.names[m2]
+	require.Equal(t, 1, countValues(e.names, n1), "the seed gives %s a name no other member has", n1)
 
 	r := huangong(t, "login", "--server", e.server, "--token", e.leader)
 	require.Equal(t, 0, r.code, r.stderr)
@@ -237,7 +261,10 @@ func TestClientLeaderDay(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	require.Len(t, lines, 2, "the heading and the team's one job today:\n%s", r.stdout)
 	assert.True(t, strings.HasPrefix(lines[0], "编号 ID  日期 Date"), lines[0])
-	assert.Regexp(t, fmt.Sprintf(`^%d\s+%s\s+%d\s+收割 harvest\s.*%dx1 %dx1\s+已派工 scheduled$`, e.job, e.today, e.team, m1, m2), lines[1])
+	// Names, not numbers: the household helped, the field, the workers;
+	// no team column, every job of a leader's is its team's.
+	assert.Regexp(t, fmt.Sprintf(`^%d\s+%s\s+收割 harvest\s+徐冬凤户\s+岭背田 1.2亩\s+%s1人、%s1人\s+已派工 scheduled$`, e.job, e.today, n1, n2), lines[1])
+	assert.NotContains(t, lines[0], "队 Team")
 	// The columns line up under the headings, Chinese counting two.
 	assert.Equal(t, displayWidth(lines[0][:strings.Index(lines[0], "状态 State")]),
 		displayWidth(lines[1][:strings.Index(lines[1], "已派工")]), "State column aligned:\n%s", r.stdout)
@@ -249,11 +276,14 @@ func TestClientLeaderDay(t *testing.T) {
 	assert.Contains(t, r.stdout, fmt.Sprintf("派工 %d 已确认 job %d confirmed", e.job, e.job))
 	assert.Contains(t, row(t, r.stdout, e.job), "已确认 confirmed")
 
-	complete := []string{"jobs", "complete", itoa64(e.job), "--worked", fmt.Sprintf("%d=0.5", m1), "--worked", fmt.Sprintf("%d=1", m2), "--meal"}
+	// A member by its head's name (with 户 or without) or by number.
+	complete := []string{"jobs", "complete", itoa64(e.job), "--worked", n1 + "户=0.5", "--worked", fmt.Sprintf("%d=1", m2), "--meal"}
 	first := huangong(t, complete...)
 	require.Equal(t, 0, first.code, first.stderr)
 	assert.Regexp(t, fmt.Sprintf(`派工 %d 已完工，记账 \d+，共 1.5 个工日 job %d done: transaction \d+, 1.5 workdays`, e.job, e.job), first.stdout)
-	assert.Regexp(t, fmt.Sprintf(`%d=0.5 %d=1\s+已完工 done 管饭 meal$`, m1, m2), row(t, first.stdout, e.job))
+	assert.Regexp(t, `已完工 done 管饭 meal$`, row(t, first.stdout, e.job))
+	assert.Contains(t, row(t, first.stdout, e.job), n1+"=0.5")
+	assert.Contains(t, row(t, first.stdout, e.job), n2+"=1")
 	assert.Empty(t, first.stderr)
 
 	r = huangong(t, "balance", itoa64(m1))
@@ -262,9 +292,9 @@ func TestClientLeaderDay(t *testing.T) {
 	assert.Contains(t, r.stdout, "户号 Household  户主 Head")
 	assert.Equal(t, before2+1, balanceOf(t, m2))
 
-	// The same record again, the flags in another order: the same answer,
-	// one posting.
-	again := huangong(t, "jobs", "complete", "--meal", "--worked", fmt.Sprintf("%d=1", m2), itoa64(e.job), "--worked", fmt.Sprintf("%d=0.5", m1))
+	// The same record again, the flags in another order, numbers for
+	// names: the same answer, one posting.
+	again := huangong(t, "jobs", "complete", "--meal", "--worked", n2+"=1", itoa64(e.job), "--worked", fmt.Sprintf("%d=0.5", m1))
 	require.Equal(t, 0, again.code, again.stderr)
 	assert.Equal(t, first.stdout, again.stdout)
 	assert.Contains(t, again.stderr, "nothing was posted twice")
@@ -293,6 +323,7 @@ func TestClientLeaderDay(t *testing.T) {
 
 	r = huangong(t, "statement", itoa64(m1))
 	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, fmt.Sprintf("%s户（农户 %d）工日明细", n1, m1))
 	assert.Contains(t, r.stdout, fmt.Sprintf("期末 closing %s", num(before1+0.5)))
 	assert.Contains(t, r.stdout, fmt.Sprintf("%s  %d", e.today, list.Items[0].TransactionID))
 }
@@ -331,7 +362,16 @@ func TestClientErrors(t *testing.T) {
 		{"a server URL of another scheme", []string{"jobs", "list", "--server", "ftp://example.org"}, exitUsage, "want http:// or https://"},
 		{"a server URL without a host", []string{"jobs", "list", "--server", "https://:8080"}, exitUsage, "has no host"},
 		{"a login to a server URL that does not parse", []string{"login", "--server", "http://[::1", "--token", e.leader}, exitUsage, "bad server URL"},
-		{"completing a job not yet confirmed", []string{"jobs", "complete", job, "--worked", fmt.Sprintf("%d=1", e.members[0])}, exitConflict, "409 冲突 Conflict"},
+		{"completing a job not yet confirmed", []string{"jobs", "complete", job, "--worked", fmt.Sprintf("%d=1", e.members[0])}, exitConflict,
+			"409 冲突 Conflict: 当前状态为已派工，不能完工；请队长先确认派工，再完工记工 job " + job + " is scheduled and cannot be completed; " +
+				"the team's leader confirms it first (confirm-job), then records the work；下一步 next: huangong jobs confirm " + job},
+		{"a worker's name no member has", []string{"jobs", "complete", job, "--worked", "无此人=1"}, exitUsage,
+			"--worked 无此人=1: 第一互助队没有户主叫无此人的队员户 no member household of 第一互助队 is headed by 无此人"},
+		{"a helper by name", []string{"jobs", "complete", job, "--helper", "张三=1"}, exitUsage, "a helper from outside the team is given by household number"},
+		{"a server without a scheme", []string{"login", "--server", "127.0.0.1:8080", "--token", e.leader}, exitUsage,
+			`server URL "127.0.0.1:8080" has no scheme: want http://HOST:PORT or https://HOST`},
+		{"a server from the environment without a scheme", []string{"jobs", "list", "--server", "localhost:8080"}, exitUsage, "has no scheme"},
+		{"a server URL with a query", []string{"jobs", "list", "--server", e.server + "/?x=1"}, exitUsage, "no query or fragment"},
 		{"a leader planning", []string{"plan", "run", "--season", "1", "--dry-run"}, exitAuth, "403 无权限 Forbidden"},
 		{"a date that is not one", []string{"jobs", "list", "--date", "yesterday"}, exitUsage, "--date: 日期应为 today"},
 		{"a state the API does not know", []string{"jobs", "list", "--state", "finished"}, exitUsage, "422 请求无效 Unprocessable Entity"},
@@ -726,4 +766,311 @@ func TestClientRequestsAndPlan(t *testing.T) {
 	out.Reset()
 	require.Equal(t, 0, cli(context.Background(), []string{"help"}, &out, io.Discard))
 	assert.Contains(t, out.String(), "Exit codes 退出码")
+}
+
+// freeMember is a member household of the leader's team free on day (not
+// unavailable, not on another job that day), other than those in busy.
+func (e *clientEnv) freeMember(t *testing.T, day string, busy ...int64) int64 {
+	t.Helper()
+	_, team := e.http.do("GET", "/v1/teams/"+itoa64(e.team), e.cadre, nil)
+	for _, m := range team["members"].([]any) {
+		m := m.(map[string]any)
+		hh := int64(m["householdId"].(float64))
+		if !slices.Contains(m["unavailableDays"].([]any), any(day)) && !slices.Contains(busy, hh) {
+			return hh
+		}
+	}
+	t.Fatalf("no member of team %d free on %s", e.team, day)
+	return 0
+}
+
+// mustJob puts the leader's team on day for a new request of the helped
+// household on a field and task, with one person of each worker.
+func (e *clientEnv) mustJob(t *testing.T, day, earliest, latest string, field int64, task string, workers ...int64) int64 {
+	t.Helper()
+	status, r := e.http.do("POST", "/v1/requests", e.cadre, map[string]any{"householdId": e.helped, "fieldId": field,
+		"task": task, "earliest": earliest, "latest": latest})
+	require.Equal(t, 201, status, r)
+	var ws []map[string]any
+	for _, w := range workers {
+		ws = append(ws, map[string]any{"householdId": w, "workers": 1})
+	}
+	status, j := e.http.do("POST", "/v1/jobs", e.cadre, map[string]any{"teamId": e.team, "requestId": r["id"], "date": day, "workers": ws})
+	require.Equal(t, 201, status, j)
+	return int64(j["id"].(float64))
+}
+
+// TestClientJobsListDefaults: with the clocks stopped at 10:00 on
+// 2026-10-20 in the village, `jobs list` alone shows what is left to do
+// from today on — today's scheduled job and tomorrow's, not today's done
+// one nor yesterday's — says that yesterday's is still open, and the flags
+// show the rest.
+func TestClientJobsListDefaults(t *testing.T) {
+	now := time.Date(2026, 10, 20, 2, 0, 0, 0, time.UTC)
+	e := mustClientEnvAt(t, func() time.Time { return now })
+	require.Equal(t, "2026-10-20", e.today)
+	const yesterday, tomorrow = "2026-10-19", "2026-10-21"
+	t.Setenv("HUANGONG_SERVER", e.server)
+	t.Setenv("HUANGONG_TOKEN", e.leader)
+
+	done := e.mustJob(t, e.today, e.today, "2026-10-23", e.fields[1], "prepare", e.members[2])
+	require.Equal(t, 0, huangong(t, "jobs", "confirm", itoa64(done)).code)
+	r := huangong(t, "jobs", "complete", itoa64(done), "--worked", fmt.Sprintf("%d=1", e.members[2]))
+	require.Equal(t, 0, r.code, r.stderr)
+	earlier := e.mustJob(t, yesterday, yesterday, e.today, e.fields[0], "transplant", e.freeMember(t, yesterday))
+	require.Equal(t, 0, huangong(t, "jobs", "confirm", itoa64(earlier)).code)
+	next := e.mustJob(t, tomorrow, e.today, "2026-10-23", e.fields[1], "transplant", e.freeMember(t, tomorrow))
+
+	r = huangong(t, "jobs", "list")
+	require.Equal(t, 0, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	require.Len(t, lines, 5, r.stdout)
+	assert.Equal(t, "今天（2026-10-20）起待办的派工 jobs to do from today (2026-10-20) on; every job: --all", lines[0])
+	assert.Regexp(t, `^编号 ID  日期 Date\s+农活 Task`, lines[1], "no team column for a leader")
+	assert.Contains(t, row(t, r.stdout, e.job), "已派工 scheduled")
+	assert.Contains(t, row(t, r.stdout, next), tomorrow)
+	assert.NotContains(t, r.stdout, fmt.Sprintf("\n%d ", done), "done today: nothing left to do")
+	assert.NotContains(t, r.stdout, fmt.Sprintf("\n%d ", e.other), "another team's")
+	assert.Equal(t, "另有 1 个之前的派工还没完工记工 1 earlier jobs are not done yet: huangong jobs list --to 2026-10-19 --open", lines[4])
+
+	r = huangong(t, "jobs", "list", "--to", yesterday, "--open")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, row(t, r.stdout, earlier), "已确认 confirmed")
+	assert.Len(t, strings.Split(strings.TrimSpace(r.stdout), "\n"), 2, r.stdout)
+
+	r = huangong(t, "jobs", "list", "--all")
+	require.Equal(t, 0, r.code, r.stderr)
+	for _, id := range []int64{e.job, done, earlier, next} {
+		row(t, r.stdout, id)
+	}
+	assert.Len(t, strings.Split(strings.TrimSpace(r.stdout), "\n"), 5, r.stdout)
+
+	r = huangong(t, "jobs", "list", "--state", "done")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, row(t, r.stdout, done), "已完工 done")
+	assert.Len(t, strings.Split(strings.TrimSpace(r.stdout), "\n"), 2, r.stdout)
+
+	r = huangong(t, "jobs", "list", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var list struct{ Items []struct{ ID int64 } }
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &list), r.stdout)
+	assert.Equal(t, []int64{e.job, next}, []int64{list.Items[0].ID, list.Items[1].ID})
+	assert.Len(t, list.Items, 2)
+
+	// A cadre's list has the team column: it spans the teams.
+	r = huangong(t, "jobs", "list", "--token", e.cadre)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "队 Team")
+	assert.Contains(t, row(t, r.stdout, e.other), "互助队")
+
+	// Nothing left to do from the day after tomorrow on.
+	now = now.AddDate(0, 0, 2)
+	r = huangong(t, "jobs", "list")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "今天（2026-10-22）起没有待办的派工 no jobs to do from today (2026-10-22) on; every job: huangong jobs list --all\n"+
+		"另有 3 个之前的派工还没完工记工 3 earlier jobs are not done yet: huangong jobs list --to 2026-10-21 --open\n", r.stdout)
+}
+
+// TestClientLeaderReadsHelpedHousehold: the leader reads the balance and
+// statement of the household its team is going to help, not a member of
+// the team, and still not a household its team has nothing to do with;
+// once the team declines its only job there, the household is out of
+// its view again.
+func TestClientLeaderReadsHelpedHousehold(t *testing.T) {
+	e := mustClientEnv(t)
+	t.Setenv("HUANGONG_SERVER", e.server)
+	t.Setenv("HUANGONG_TOKEN", e.leader)
+	require.NotContains(t, e.names, e.helped, "徐冬凤 is no member of the team")
+
+	r := huangong(t, "balance", itoa64(e.helped))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, fmt.Sprintf(`^%d\s+徐冬凤\s+2\s+0\s`, e.helped), row(t, r.stdout, e.helped))
+	r = huangong(t, "statement", itoa64(e.helped))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, fmt.Sprintf("徐冬凤户（农户 %d）工日明细", e.helped))
+
+	// The team's own list stays its members'.
+	r = huangong(t, "balance")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "徐冬凤")
+
+	for _, args := range [][]string{{"balance", itoa64(e.outside)}, {"statement", itoa64(e.outside)}} {
+		r = huangong(t, args...)
+		assert.Equal(t, exitNotFound, r.code, "%v: %s", args, r.stderr)
+	}
+
+	r = huangong(t, "jobs", "decline", itoa64(e.job), "--reason", "队员都在抢收自家晚稻")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = huangong(t, "balance", itoa64(e.helped))
+	assert.Equal(t, exitNotFound, r.code, "a declined job helps no one: %s", r.stderr)
+	r = huangong(t, "statement", itoa64(e.helped))
+	assert.Equal(t, exitNotFound, r.code, r.stderr)
+}
+
+// TestClientRefusalsSayNextStep: every change the server refuses with a
+// 409 is one line on stderr, exit 5, that says what to do instead: the
+// server's reason, and the command to run where there is one.
+func TestClientRefusalsSayNextStep(t *testing.T) {
+	e := mustClientEnv(t)
+	t.Setenv("HUANGONG_SERVER", e.server)
+	t.Setenv("HUANGONG_TOKEN", e.leader)
+	job := itoa64(e.job)
+	m2 := fmt.Sprintf("%d=1", e.members[2])
+
+	// A second job that the cadre cancels, a third the leader declines.
+	cancelled := e.mustJob(t, e.today, e.today, e.today, e.fields[1], "prepare", e.members[2])
+	status, j := e.http.do("GET", "/v1/jobs/"+itoa64(cancelled), e.cadre, nil)
+	require.Equal(t, 200, status, j)
+	r := huangong(t, "requests", "cancel", id(map[string]any{"id": j["requestId"]}), "--reason", "自己收完了", "--token", e.cadre)
+	require.Equal(t, 0, r.code, r.stderr)
+	declined := e.mustJob(t, e.today, e.today, e.today, e.fields[0], "prepare", e.members[2])
+	require.Equal(t, 0, huangong(t, "jobs", "decline", itoa64(declined), "--reason", "人手不够").code)
+
+	require.Equal(t, 0, huangong(t, "jobs", "confirm", job).code)
+	require.Equal(t, 0, huangong(t, "jobs", "complete", job, "--worked", fmt.Sprintf("%d=1", e.members[0])).code)
+
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		server string // the server's reason
+		next   string // what the client says to do
+	}{
+		{"confirming a done job", []string{"jobs", "confirm", job},
+			"job " + job + " is done and cannot be confirmed; the work is already recorded", "nothing to confirm; done jobs: huangong jobs list --state done"},
+		{"declining a done job", []string{"jobs", "decline", job, "--reason", "算了"},
+			"the village cadre reverses it", "ask the village cadre to reverse it"},
+		{"completing a done job with other figures", []string{"jobs", "complete", job, "--worked", fmt.Sprintf("%d=0.5", e.members[0])},
+			"the household disputes it within 3 days (dispute-job) or the village cadre reverses it", "ask the village cadre to reverse it, then record again"},
+		{"confirming a cancelled job", []string{"jobs", "confirm", itoa64(cancelled)},
+			"nobody needs to go", "the job was cancelled, nobody goes; jobs to do: huangong jobs list"},
+		{"declining a cancelled job", []string{"jobs", "decline", itoa64(cancelled), "--reason", "不去了"},
+			"nothing to decline", "jobs to do: huangong jobs list"},
+		{"completing a cancelled job", []string{"jobs", "complete", itoa64(cancelled), "--worked", m2},
+			"a cancelled job is not recorded", "ask the village cadre for a job to record the work on"},
+		{"confirming a declined job", []string{"jobs", "confirm", itoa64(declined)},
+			"the village plans its request again", "if the team can go after all, ask the village cadre"},
+		{"completing a declined job", []string{"jobs", "complete", itoa64(declined), "--worked", m2},
+			"a declined job is not recorded", "ask the village cadre for a job to record the work on"},
+		{"a second open request on a field and task", []string{"requests", "create", "--household", itoa64(e.helped), "--field",
+			itoa64(e.fields[1]), "--task", "harvest", "--earliest", "today", "--latest", e.today, "--token", e.cadre},
+			"see it in list-requests", fmt.Sprintf("huangong requests list --task harvest --household %d", e.helped)},
+		{"changing a cancelled request", []string{"requests", "update", id(map[string]any{"id": j["requestId"]}), "--crew-cap", "3", "--token", e.cadre},
+			"register a new request", "huangong requests create --household H"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := huangong(t, tc.args...)
+			assert.Equal(t, exitConflict, r.code, r.stderr)
+			assert.True(t, strings.HasPrefix(r.stderr, "huangong: 409 冲突 Conflict: "), r.stderr)
+			assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+			assert.Contains(t, r.stderr, tc.server)
+			if assert.Contains(t, r.stderr, "下一步 next: ") {
+				assert.Contains(t, r.stderr[strings.Index(r.stderr, "下一步 next: "):], tc.next)
+			}
+			assert.Empty(t, r.stdout)
+		})
+	}
+	assert.Equal(t, 1, jobPostings(t, e.app, e.job))
+
+	// Someone else cancelling a request already cancelled: nothing to do.
+	other, err := e.app.Store.CreateToken(context.Background(), &store.Token{VillageID: e.village, Role: store.RoleCadre})
+	require.NoError(t, err)
+	r = huangong(t, "requests", "cancel", id(map[string]any{"id": j["requestId"]}), "--reason", "不要了", "--token", other)
+	assert.Equal(t, exitConflict, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "it is already cancelled: nothing to do；下一步 next: 无需再撤销")
+}
+
+// TestClientDaySheet: `jobs today` is the sheet a leader reads out before
+// work: for each job the household, its phone, the field, the task and
+// who goes, by name, in columns that line up; then each member household
+// and where it goes.
+func TestClientDaySheet(t *testing.T) {
+	e := mustClientEnv(t)
+	t.Setenv("HUANGONG_SERVER", e.server)
+	t.Setenv("HUANGONG_TOKEN", e.leader)
+	m0, m1, m2 := e.members[0], e.members[1], e.members[2]
+	second := e.mustJob(t, e.today, e.today, e.today, e.fields[1], "prepare", m2)
+	require.Equal(t, 0, huangong(t, "jobs", "confirm", itoa64(e.job)).code)
+	// A declined job is no one's work that day.
+	gone := e.mustJob(t, e.today, e.today, e.today, e.fields[0], "prepare", e.freeMember(t, e.today, m0, m1, m2))
+	require.Equal(t, 0, huangong(t, "jobs", "decline", itoa64(gone), "--reason", "人手不够").code)
+
+	r := huangong(t, "jobs", "today")
+	require.Equal(t, 0, r.code, r.stderr)
+	day, err := time.Parse(time.DateOnly, e.today)
+	require.NoError(t, err)
+	lines := strings.Split(r.stdout, "\n")
+	assert.Equal(t, fmt.Sprintf("客户端村 第一互助队 派工单 day sheet %s %s", e.today, weekdays[day.Weekday()]), lines[0])
+	assert.Equal(t, "共 2 个派工，出工 3 人 2 jobs, 3 people", lines[1])
+	_, j := e.http.do("GET", "/v1/jobs/"+itoa64(e.job), e.cadre, nil)
+	for _, want := range []string{
+		"  去 Go to     徐冬凤户  电话 13879312345",
+		"  田块 Field   岭背田 1.2亩  第2组 group 2",
+		fmt.Sprintf("  出工 People  %s1人、%s1人，共2人", e.names[m0], e.names[m1]),
+		"  期限 Due     " + j["due"].(string),
+		"  田块 Field   门口田 1.2亩  第2组 group 2",
+		fmt.Sprintf("  出工 People  %s1人，共1人", e.names[m2]),
+	} {
+		assert.Contains(t, lines, want)
+	}
+	assert.Regexp(t, fmt.Sprintf(`(?m)^派工 %d\s+收割 harvest  已确认 confirmed$`, e.job), r.stdout)
+	assert.Regexp(t, fmt.Sprintf(`(?m)^派工 %d\s+整地 prepare  已派工 scheduled，请确认 to confirm: huangong jobs confirm %d$`, second, second), r.stdout)
+	assert.NotContains(t, r.stdout, fmt.Sprintf("派工 %d ", gone))
+	assert.NotContains(t, r.stdout, "队 Team", "a leader's sheet is its team's")
+
+	// Who goes where, one line a member household.
+	who := r.stdout[strings.Index(r.stdout, "谁去哪 who goes where"):]
+	for hh, where := range map[int64]string{m0: "徐冬凤户 岭背田  收割 harvest", m1: "徐冬凤户 岭背田  收割 harvest", m2: "徐冬凤户 门口田  整地 prepare"} {
+		assert.Regexp(t, fmt.Sprintf(`(?m)^%s\s+1人\s+%s`, e.names[hh], where), who)
+	}
+	// Every value starts in the same column, Chinese counting two.
+	label := regexp.MustCompile(`^\s*\S.*?\S\s{2,}`)
+	var cols []int
+	for _, l := range lines[3:slices.Index(lines, "谁去哪 who goes where")] {
+		if l != "" {
+			cols = append(cols, displayWidth(label.FindString(l)))
+		}
+	}
+	require.Len(t, cols, 10)
+	assert.Equal(t, slices.Repeat([]int{cols[0]}, 10), cols, "aligned:\n%s", r.stdout)
+
+	r = huangong(t, "jobs", "today", "--date", "tomorrow")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "这天没有派工 no jobs that day")
+
+	// A cadre's sheet names the team of each job.
+	r = huangong(t, "jobs", "today", "--token", e.cadre)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "  队 Team      第一互助队")
+	assert.Contains(t, r.stdout, "共 3 个派工")
+}
+
+// TestClientWorkedByName: a second member household headed by a name the
+// team already has makes the name ambiguous: the command stops (exit 2)
+// naming both households, and the number still works.
+func TestClientWorkedByName(t *testing.T) {
+	e := mustClientEnv(t)
+	t.Setenv("HUANGONG_SERVER", e.server)
+	t.Setenv("HUANGONG_TOKEN", e.leader)
+	m0 := e.members[0]
+	name := e.names[m0]
+	status, hh := e.http.do("POST", "/v1/households", e.cadre, map[string]any{"headName": name, "group": 1, "laborers": 2, "members": 3})
+	require.Equal(t, 201, status, hh)
+	twin := int64(hh["id"].(float64))
+	status, body := e.http.do("POST", "/v1/teams/"+itoa64(e.team)+"/members", e.cadre, map[string]any{"householdId": twin, "workersPerDay": 1})
+	require.Equal(t, 201, status, body)
+	require.Equal(t, 0, huangong(t, "jobs", "confirm", itoa64(e.job)).code)
+
+	r := huangong(t, "jobs", "complete", itoa64(e.job), "--worked", name+"=1")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, fmt.Sprintf("--worked %s=1: 有2户户主叫%s，请用农户编号 2 households are headed by %s: %d, %d; give the number",
+		name, name, name, m0, twin))
+	assert.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
+	assert.Equal(t, 0, jobPostings(t, e.app, e.job), "nothing sent")
+
+	// By number it goes through; the twin, not planned on the job, with a reason.
+	r = huangong(t, "jobs", "complete", itoa64(e.job), "--worked", fmt.Sprintf("%d=1", m0), "--worked", fmt.Sprintf("%d=1", twin),
+		"--reason", fmt.Sprintf("%d=顶替生病的队员", twin))
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, row(t, r.stdout, e.job), name+"=1 "+name+"=1")
+	assert.Equal(t, 1, jobPostings(t, e.app, e.job))
 }

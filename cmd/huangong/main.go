@@ -40,11 +40,14 @@ Usage:
   huangong openapi [--out DIR]
 
 Client commands (team leaders' client, 队长客户端; they talk to a server):
-  huangong login --server URL --token T           # check the token, save both (mode 0600)
-  huangong jobs list [--date today|YYYY-MM-DD] [--from D --to D] [--state S] [--request ID]
+  huangong login --server http://HOST:PORT --token T   # check the token, save both (mode 0600)
+  huangong jobs list [--all | --date today|YYYY-MM-DD | --from D --to D] [--state S] [--open] [--request ID]
+                                                  # default: from today on, not yet done
+  huangong jobs today [--date tomorrow|YYYY-MM-DD]  # the day sheet: who goes where, phone, field, people
   huangong jobs confirm ID
   huangong jobs decline ID --reason "…"
   huangong jobs complete ID --worked HOUSEHOLD=1.5 … [--helper HOUSEHOLD=1 --reason HOUSEHOLD=TEXT …] [--meal]
+                                                  # HOUSEHOLD: a number, or for --worked a member's head (徐冬生=1.5)
   huangong jobs watch [--after EVENT]             # follow the team's notifications
   huangong requests list [--state S --task T --season ID --household ID --overdue]
   huangong requests create --field ID --task T --earliest D --latest D [--household ID --workdays W --note …]
@@ -61,6 +64,7 @@ Client commands (team leaders' client, 队长客户端; they talk to a server):
   huangong notify retry ID                        # send a failed message again, same message ID
   huangong notify quiet [--from 21:00 --to 07:00 --urgent-override=true --give-up MINUTES]
   Every client command takes --server URL, --token T and --json (the API's JSON, for scripts).
+  The server URL starts with http:// or https://, then a host, an optional :port and path.
   Server and token: the flags, else HUANGONG_SERVER and HUANGONG_TOKEN, else the login file
   (HUANGONG_CONFIG, default: the user's config directory/huangong/config.json).
   Dates and times are the village's (its timezone); --date today is today there.
