@@ -178,6 +178,7 @@ func (s *Server) addRoutes() {
 	s.addPlanRoutes()
 	s.addRunRoutes()
 	s.addEventRoutes()
+	s.addTokenRoutes()
 }
 
 type healthOutput struct {
