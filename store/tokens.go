@@ -219,52 +219,80 @@ func (s *Store) ListTokens(ctx context.Context, villageID int64, f TokenFilter, 
 // ReissueCard mints a new household token — a new sign-in card — and
 // revokes every live token of that household in the same transaction, so
 // a lost or reprinted card stops working the moment the new one exists.
-// It returns the new secret (shown once), the new token and the IDs of the
-// tokens it revoked.
+// It returns the new secret (shown once), fills t with the new token and
+// returns the IDs of the tokens it revoked.
 func (s *Store) ReissueCard(ctx context.Context, villageID, householdID int64, t *Token) (secret string, revoked []int64, err error) {
-	if secret, err = newSecret(); err != nil {
-		return "", nil, err
-	}
 	if t == nil {
 		t = &Token{}
 	}
-	t.VillageID, t.Role, t.HouseholdID, t.TeamID = villageID, RoleHousehold, &householdID, nil
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		revoked = nil
+	issued, err := s.ReissueCards(ctx, villageID, []int64{householdID}, t.Label, t.ExpiresAt)
+	if err != nil {
+		return "", nil, err
+	}
+	*t = *issued[0].Token
+	return issued[0].Secret, issued[0].Revoked, nil
+}
+
+// IssuedCard is one household's new card from ReissueCards.
+type IssuedCard struct {
+	Token   *Token // with its Household loaded
+	Secret  string // shown once
+	Revoked []int64
+}
+
+// ReissueCards reissues the cards of many households in one transaction:
+// a sheet of cards is printed whole or not at all, and no household loses
+// its old card without a new one. label "" labels each "card <head>";
+// expires nil takes the village's default.
+func (s *Store) ReissueCards(ctx context.Context, villageID int64, householdIDs []int64, label string, expires *time.Time) ([]IssuedCard, error) {
+	out := make([]IssuedCard, len(householdIDs))
+	for i := range out {
+		secret, err := newSecret()
+		if err != nil {
+			return nil, err
+		}
+		out[i].Secret = secret
+	}
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		v, err := s.village(ctx, tx, villageID)
 		if err != nil {
 			return err
 		}
-		h, err := getOne[Household](ctx, tx, villageID, householdID, "household")
-		if err != nil {
-			return err
-		}
-		if t.Label == "" {
-			t.Label = "card " + h.HeadName
-		}
 		now := s.Now().UTC()
-		var live []*Token
-		if err := tx.NewSelect().Model(&live).Where("village_id = ?", villageID).Where("household_id = ?", householdID).
-			Where("role = ?", RoleHousehold).Where("revoked_at IS NULL").Scan(ctx); err != nil {
-			return translate(err, "tokens")
-		}
-		for _, old := range live {
-			if !old.Live(now) {
-				continue
-			}
-			if _, err := s.revokeToken(ctx, tx, villageID, old.ID); err != nil {
+		for i, hid := range householdIDs {
+			h, err := getOne[Household](ctx, tx, villageID, hid, "household")
+			if err != nil {
 				return err
 			}
-			revoked = append(revoked, old.ID)
+			var live []*Token
+			if err := tx.NewSelect().Model(&live).Where("village_id = ?", villageID).Where("household_id = ?", hid).
+				Where("role = ?", RoleHousehold).Where("revoked_at IS NULL").Scan(ctx); err != nil {
+				return translate(err, "tokens")
+			}
+			out[i].Revoked = nil
+			for _, old := range live {
+				if !old.Live(now) {
+					continue
+				}
+				if _, err := s.revokeToken(ctx, tx, villageID, old.ID); err != nil {
+					return err
+				}
+				out[i].Revoked = append(out[i].Revoked, old.ID)
+			}
+			t := &Token{VillageID: villageID, Role: RoleHousehold, HouseholdID: &h.ID, Label: label, ExpiresAt: expires}
+			if t.Label == "" {
+				t.Label = "card " + h.HeadName
+			}
+			if err := s.insertToken(ctx, tx, v, t, out[i].Secret); err != nil {
+				return err
+			}
+			t.Household = h
+			out[i].Token = t
 		}
-		if err := s.insertToken(ctx, tx, v, t, secret); err != nil {
-			return err
-		}
-		t.Household = h
 		return nil
 	})
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	return secret, revoked, nil
+	return out, nil
 }
