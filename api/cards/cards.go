@@ -108,7 +108,7 @@ func drawCard(b *bytes.Buffer, ts *typeset, c Card, x, y float64, qr string) {
 	}
 
 	// The instructions under the code, in large type, then the link.
-	inst := 15.0
+	inst := 19.0
 	width := cardW - 2*pad
 	ts.show(b, Instruction, left, qy-8-inst*0.9, fit(ts, Instruction, inst, width))
 	ts.show(b, LostCard, left, qy-8-inst*0.9-inst*1.3, fit(ts, LostCard, inst, width))

@@ -47,11 +47,12 @@ type Pages struct {
 var LivePoll = 5 * time.Second
 
 // Mount builds the pages and serves them on the API server's mux: /signin,
-// /signout, /h/{id}, /board, /notice and /static/, and / for a browser.
+// /signout, /h/{id}, /board, /board/cards, /notice and /static/, and / for
+// a browser.
 func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	p := &Pages{store: st, api: srv.Handler(), log: log, pages: map[string]*template.Template{},
 		cop: http.NewCrossOriginProtection()}
-	for _, name := range []string{"signin", "household", "board", "notice", "message"} {
+	for _, name := range []string{"signin", "household", "board", "notice", "message", "cards"} {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).
 			ParseFS(assets, "templates/layout.tmpl", "templates/"+name+".tmpl"))
 	}
@@ -83,6 +84,10 @@ func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	srv.Handle("POST /board/disputes/{jid}", p.guard("board-resolve-dispute", cadreOnly, p.boardResolve))
 	srv.Handle("POST /board/unblock", p.guard("board-unblock", cadreOnly, p.boardUnblock))
 	srv.Handle("GET /notice", p.guard("notice", cadreOnly, p.notice))
+	srv.Handle("GET /board/cards", p.guard("board-cards", cadreOnly, p.cardsPage))
+	srv.Handle("POST /board/cards/tokens/{tid}/revoke", p.guard("board-revoke-card", cadreOnly, p.cardsRevoke))
+	srv.Handle("POST /board/cards/{hid}/reissue", p.guard("board-reissue-card", cadreOnly, p.cardsReissue))
+	srv.Handle("POST /board/cards/sheet", p.guard("board-card-sheet", cadreOnly, p.cardsSheet))
 	return p
 }
 
