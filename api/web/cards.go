@@ -35,7 +35,7 @@ type cardRow struct {
 }
 
 type cardToken struct {
-	ID                          int64
+	ID                         int64
 	Created, Expires, LastUsed string
 }
 
