@@ -100,6 +100,7 @@ var tags = []*huma.Tag{
 	{Name: "jobs", Description: "派工 One team's work for one request on one day: confirm, decline, record attendance."},
 	{Name: "ledger", Description: "工日台账 The double-entry ledger of exchanged workdays: balances, statements, transfers, reversals."},
 	{Name: "events", Description: "通知 Notifications to households, team leaders and the village office, as a log and a live stream."},
+	{Name: "tokens", Description: "令牌与登录卡 Tokens and households' sign-in cards: list, revoke, reissue; each expires."},
 	{Name: "audit", Description: "操作日志 Every change and every denial, append-only."},
 	{Name: "system", Description: "系统 The service itself: health."},
 }
