@@ -3,6 +3,7 @@ package cards
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"huangong/api"
 	"huangong/store"
@@ -17,8 +18,9 @@ type Sheet struct {
 // Issue reissues the cards of a village's households — those of one
 // village group, or every household when group is 0 — in one transaction,
 // revoking their previous cards, and returns the cards to print. Their
-// links start at base, the pages' address as the phones reach it.
-func Issue(ctx context.Context, st *store.Store, v *store.Village, group int, base string) (*Sheet, error) {
+// links start at base, the pages' address as the phones reach it; expires
+// nil gives them the village's default lifetime.
+func Issue(ctx context.Context, st *store.Store, v *store.Village, group int, base string, expires *time.Time) (*Sheet, error) {
 	var ids []int64
 	p := store.Page{Limit: 200}
 	for {
@@ -37,7 +39,7 @@ func Issue(ctx context.Context, st *store.Store, v *store.Village, group int, ba
 	if len(ids) == 0 {
 		return nil, store.Errorf(store.ENOTFOUND, "第%d组没有农户 no household in group %d", group, group)
 	}
-	issued, err := st.ReissueCards(ctx, v.ID, ids, "", nil)
+	issued, err := st.ReissueCards(ctx, v.ID, ids, "", expires)
 	if err != nil {
 		return nil, err
 	}

@@ -190,7 +190,7 @@ func (p *Pages) cardsSheet(c *call) error {
 		return p.cardsError(c, &apiError{Status: http.StatusServiceUnavailable, Detail: err.Error()})
 	}
 	base, _ := p.cardBase(c)
-	sheet, err := cards.Issue(c.ctx(), p.store, c.v, group, base)
+	sheet, err := cards.Issue(c.ctx(), p.store, c.v, group, base, nil)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,7 @@ func cardCmd(ctx context.Context, args []string, stdout, stderr io.Writer, reiss
 	base := fs.String("base", "", "the pages' address as the phones reach it; default: the village's publicUrl, else HUANGONG_BASE_URL")
 	pngOut := fs.String("png", "", "also write the QR code to this PNG file, for printing")
 	label := fs.String("label", "", "备注 a note on whose card this is")
+	days := daysFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func cardCmd(ctx context.Context, args []string, stdout, stderr io.Writer, reiss
 	if err != nil {
 		return err
 	}
-	t := &store.Token{VillageID: v.ID, Role: *role, Label: *label}
+	t := &store.Token{VillageID: v.ID, Role: *role, Label: *label, ExpiresAt: expiresIn(st, *days)}
 	who := v.Name + " 村干部 cadre"
 	if *role == store.RoleHousehold {
 		h, err := st.GetHousehold(ctx, v.ID, *household)

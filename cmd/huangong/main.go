@@ -284,6 +284,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	household := fs.Int64("household", 0, "household ID (household)")
 	village := fs.Int64("village", 0, "village ID; defaults to the demo village")
 	label := fs.String("label", "", "备注 a note on whose token this is")
+	days := daysFlag(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -299,7 +300,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		*village = v.ID
 	}
-	t := &store.Token{VillageID: *village, Role: *role, Label: *label}
+	t := &store.Token{VillageID: *village, Role: *role, Label: *label, ExpiresAt: expiresIn(st, *days)}
 	if *team != 0 {
 		t.TeamID = team
 	}

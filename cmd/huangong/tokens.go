@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -101,8 +102,8 @@ func tokenRevokeCmd(ctx context.Context, args []string, stdout io.Writer) error 
 func auditCLI(ctx context.Context, st *store.Store, v *store.Village, action, target string, err error) {
 	status := 200
 	if err != nil {
-		status = 404
-		if store.ErrorCode(err) != store.ENOTFOUND {
+		var ok bool
+		if status, ok = api.StatusOf(store.ErrorCode(err)); !ok {
 			status = 500
 		}
 	}
@@ -120,6 +121,7 @@ func tokenCardsCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	all := fs.Bool("all", false, "every household of the village 全村")
 	base := fs.String("base", "", "the pages' address as the phones reach it; default: the village's publicUrl, else HUANGONG_BASE_URL")
 	out := fs.String("pdf", "", "the PDF file to write 输出文件")
+	days := daysFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -135,7 +137,7 @@ func tokenCardsCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err != nil {
 			return err
 		}
-		sheet, err := cards.Issue(ctx, st, v, *group, link)
+		sheet, err := cards.Issue(ctx, st, v, *group, link, expiresIn(st, *days))
 		auditCLI(ctx, st, v, "reissue-token", fmt.Sprintf("cards %s", cards.Title(v, *group)), err)
 		if err != nil {
 			return err
@@ -183,6 +185,22 @@ func cardBase(flagValue string, v *store.Village, stderr io.Writer) (string, err
 
 func isLocal(host string) bool {
 	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1" || host == "0.0.0.0"
+}
+
+// daysFlag is --days, a token's lifetime when it should not be the
+// village's default.
+func daysFlag(fs *flag.FlagSet) *int {
+	return fs.Int("days", 0, "有效天数 days the token lives; default: the village's tokenDays (365), 90 for a cadre")
+}
+
+// expiresIn is the expiry --days asks for; nil keeps the default. The
+// store refuses one out of range.
+func expiresIn(st *store.Store, days int) *time.Time {
+	if days == 0 {
+		return nil
+	}
+	t := st.Now().UTC().AddDate(0, 0, days)
+	return &t
 }
 
 // withVillage opens the database and runs fn on the chosen village.

@@ -71,7 +71,7 @@ func TestTokenCommands(t *testing.T) {
 	assert.Contains(t, out, "已作废 revoked")
 
 	// Reissue from the command line: a new card, the sheet's one revoked.
-	out, _, err = cmd("reissue", "--household", itoa(h.ID), "--base", "http://192.168.1.10:8080")
+	out, _, err = cmd("reissue", "--household", itoa(h.ID), "--base", "http://192.168.1.10:8080", "--days", "30")
 	require.NoError(t, err)
 	m := regexp.MustCompile(`token=(hg_[a-z2-7]+)`).FindStringSubmatch(out)
 	require.NotNil(t, m, out)
@@ -82,6 +82,9 @@ func TestTokenCommands(t *testing.T) {
 
 	tok, err := app.Store.Authenticate(ctx, card)
 	require.NoError(t, err)
+	assert.WithinDuration(t, app.Store.Now().AddDate(0, 0, 30), *tok.ExpiresAt, time.Minute, "--days 30")
+	_, _, err = cmd("reissue", "--household", itoa(h.ID), "--base", "http://192.168.1.10:8080", "--days", "-1")
+	assert.Error(t, err, "an expiry in the past")
 	out, _, err = cmd("revoke", itoa(tok.ID))
 	require.NoError(t, err, out)
 	status, _ = c.do(http.MethodGet, "/v1/me", card, nil)
@@ -92,7 +95,10 @@ func TestTokenCommands(t *testing.T) {
 	assert.Error(t, err)
 	n, err := app.Store.DB().NewSelect().Model((*store.AuditEntry)(nil)).Where("actor = 'cli'").Count(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 4, int(n), "the sheet, the reissue and both revokes are audited")
+	assert.Equal(t, 5, int(n), "the sheet, both reissues (one refused) and both revokes are audited")
+	n, err = app.Store.DB().NewSelect().Model((*store.AuditEntry)(nil)).Where("actor = 'cli'").Where("outcome = ?", store.OutcomeOK).Count(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 3, int(n))
 }
 
 func itoa[T int | int64](n T) string { return strconv.FormatInt(int64(n), 10) }
