@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -152,21 +152,12 @@ func writePNGQR(path string, bits [][]bool) error {
 			}
 		}
 	}
-	// The code is the token itself: the file is its owner's alone, and a
-	// card printed over keeps no wider mode it had.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	// The code is the token itself: the file is its owner's alone.
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
 		return err
 	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return writeSecretFile(path, buf.Bytes())
 }
 
 func idList(ids []int64) string {

@@ -217,7 +217,8 @@ func withVillage(ctx context.Context, db string, id int64, fn func(*store.Store,
 	return fn(st, v)
 }
 
-// writeSecretFile writes a file only its owner reads: it holds tokens.
+// writeSecretFile writes a file only its owner reads: it holds tokens. A
+// file written over keeps no wider mode it had.
 func writeSecretFile(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
