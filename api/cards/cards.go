@@ -108,10 +108,11 @@ func drawCard(b *bytes.Buffer, ts *typeset, c Card, x, y float64, qr string) {
 	}
 
 	// The instructions under the code, in large type, then the link.
-	inst := 19.0
+	inst := 18.0
 	width := cardW - 2*pad
-	ts.show(b, Instruction, left, qy-8-inst*0.9, fit(ts, Instruction, inst, width))
-	ts.show(b, LostCard, left, qy-8-inst*0.9-inst*1.3, fit(ts, LostCard, inst, width))
+	first := qy - 4 - inst*0.88
+	ts.show(b, Instruction, left, first, fit(ts, Instruction, inst, width))
+	ts.show(b, LostCard, left, first-inst*1.2, fit(ts, LostCard, inst, width))
 	small := 6.0
 	lines := wrap(ts, c.Link, small, width)
 	for i, l := range lines {
