@@ -34,6 +34,13 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 
+	// TrustProxy: the service is behind a reverse proxy, so the client's
+	// address is the one the proxy appends to X-Forwarded-For.
+	TrustProxy bool
+	throttle   *throttle
+	floods     *floods
+	streams    streams
+
 	// PlanTimeout bounds one plan run (run-plan, and each season block-days
 	// plans again): DefaultPlanTimeout unless a test shortens it.
 	PlanTimeout time.Duration
@@ -41,10 +48,12 @@ type Server struct {
 
 // NewServer registers every operation over st.
 func NewServer(st *store.Store, log *slog.Logger) *Server {
-	s := &Server{store: st, log: log, mux: http.NewServeMux(), closing: make(chan struct{}), PlanTimeout: DefaultPlanTimeout}
+	s := &Server{store: st, log: log, mux: http.NewServeMux(), closing: make(chan struct{}), PlanTimeout: DefaultPlanTimeout,
+		throttle: newThrottle(), floods: newFloods(st, log.Error), streams: streams{open: map[int64]int{}}}
 	s.api = humago.New(s.mux, Config())
 	s.api.UseMiddleware(s.authenticate)
 	s.addRoutes()
+	s.addDocs()
 	finishDocument(s.api.OpenAPI())
 	// Anything no operation serves is a problem too, not a text/plain 404.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -53,8 +62,10 @@ func NewServer(st *store.Store, log *slog.Logger) *Server {
 			// the log keeps, even where no operation matched.
 			e := &store.AuditEntry{Action: "unknown", Target: r.URL.Path, Status: http.StatusNotFound,
 				Actor: "anonymous", Outcome: store.OutcomeDenied}
-			if err := st.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
-				log.Error("audit", "err", err, "target", e.Target)
+			if s.floods.record(s.clientAddr(r.RemoteAddr, r.Header.Get), e) {
+				if err := st.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
+					log.Error("audit", "err", err, "target", e.Target)
+				}
 			}
 		}
 		w.Header().Set("Content-Type", "application/problem+json")
@@ -82,6 +93,13 @@ func Config() huma.Config {
 	cfg.Servers = []*huma.Server{{URL: "/", Description: "本服务 This service"}}
 	cfg.Tags = tags
 	cfg.RejectUnknownQueryParameters = true
+	// No $schema field in answers nor Link header to it: huma builds that
+	// link from the Host header and the document's first server ("/"),
+	// which gives https:////schemas/… here, and a Host a client chose is
+	// no base for a link anyway. The document describes every body.
+	cfg.CreateHooks = nil
+	// /docs is served from the binary (docs.go), not from a CDN.
+	cfg.DocsPath = ""
 	return cfg
 }
 
@@ -141,6 +159,13 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 // (http.Server.RegisterOnShutdown). Other requests are left to finish.
 func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
+// Close ends the open event streams and writes the audit lines still
+// being counted; call it once the server has stopped serving.
+func (s *Server) Close() {
+	s.CloseStreams()
+	s.floods.close()
+}
+
 // OpenAPI is the 3.1 document the server serves.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
@@ -196,6 +221,7 @@ func (s *Server) addSystemRoutes() {
 		Summary:     "健康检查 Health check",
 		Tags:        []string{"system"},
 		Description: "数据库可用时返回ok，供负载均衡探测，无需令牌。 ok when the database answers; for load balancers, no token needed.",
+		Security:    public,
 		// 422: like every operation, it refuses unknown query parameters.
 		Errors: []int{http.StatusUnprocessableEntity, http.StatusServiceUnavailable},
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {

@@ -25,6 +25,7 @@ import (
 // test can check that nothing crosses from one to the other.
 type testEnv struct {
 	st  *store.Store
+	srv *api.Server
 	url string
 
 	village, villageB *store.Village
@@ -41,10 +42,11 @@ func mustEnv(tb testing.TB) *testEnv {
 	st, err := store.Open(ctx, filepath.Join(tb.TempDir(), "api.db"))
 	require.NoError(tb, err)
 	tb.Cleanup(func() { st.Close() })
-	srv := httptest.NewServer(api.NewServer(st, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
+	as := api.NewServer(st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv := httptest.NewServer(as.Handler())
 	tb.Cleanup(srv.Close)
 
-	e := &testEnv{st: st, url: srv.URL}
+	e := &testEnv{st: st, srv: as, url: srv.URL}
 	e.village = &store.Village{Name: "皇珠村", County: "玉山县", Township: "四股桥乡"}
 	e.villageB = &store.Village{Name: "邻村", County: "玉山县", Township: "四股桥乡"}
 	require.NoError(tb, st.CreateVillage(ctx, e.village))

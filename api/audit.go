@@ -19,10 +19,11 @@ type AuditEntry struct {
 	Status  int       `json:"status" example:"201" doc:"HTTP status answered 状态码"`
 	Outcome string    `json:"outcome" enum:"ok,denied,rejected,failed" example:"ok" doc:"ok, denied (auth), rejected (input or state), failed (server) 结果"`
 	At      time.Time `json:"at" example:"2026-03-02T01:30:00Z" doc:"When 时间"`
+	Count   int64     `json:"count" example:"1" doc:"Requests the line stands for: 1, or how many denials from one address one minute's flood line counts 次数"`
 }
 
 func auditOf(e *store.AuditEntry) AuditEntry {
-	return AuditEntry{ID: e.ID, Actor: e.Actor, Action: e.Action, Target: e.Target, Status: e.Status, Outcome: e.Outcome, At: e.At}
+	return AuditEntry{ID: e.ID, Actor: e.Actor, Action: e.Action, Target: e.Target, Status: e.Status, Outcome: e.Outcome, At: e.At, Count: e.Count}
 }
 
 func (s *Server) addAuditRoutes() {

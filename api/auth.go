@@ -56,6 +56,7 @@ func caller(ctx context.Context) *Principal {
 // read (another household's record) as a denial for the audit log.
 type requestAudit struct {
 	principal *Principal
+	addr      string // the client's address (clientAddr)
 	denied    bool
 	refused   bool // input refused before the handler: audited even for a read
 }
@@ -85,12 +86,20 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	ra := &requestAudit{}
+	ra := &requestAudit{addr: s.clientAddr(ctx.RemoteAddr(), ctx.Header)}
 	defer func() { s.audit(ctx, op, ra) }()
 
+	// An address that failed too often is not even looked at until its
+	// bucket refills: guessing stays slow and costs no token lookup.
+	if wait := s.throttle.wait(ra.addr); wait > 0 {
+		ra.denied = true
+		s.tooMany(ctx, wait, "认证失败次数过多，请稍后再试 too many failed authentications from this address; retry later")
+		return
+	}
 	secret, ok := bearerToken(ctx.Header("Authorization"))
 	if !ok {
 		ra.denied = true
+		s.throttle.fail(ra.addr)
 		s.unauthorized(ctx, "缺少或格式错误的令牌 missing or malformed Authorization: Bearer header")
 		return
 	}
@@ -98,6 +107,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if err != nil {
 		if store.ErrorCode(err) == store.EUNAUTHORIZED {
 			ra.denied = true
+			s.throttle.fail(ra.addr)
 			s.unauthorized(ctx, store.ErrorMessage(err))
 			return
 		}
@@ -159,6 +169,8 @@ func (s *Server) unauthorized(ctx huma.Context, msg string) {
 // audit writes one line for a mutating request, a denial, or input
 // refused before the handler. It runs after
 // the response is written, so a failure here is logged, not shown.
+// Anonymous denials after an address's first in a minute are counted into
+// one line (floods) instead.
 func (s *Server) audit(ctx huma.Context, op *huma.Operation, ra *requestAudit) {
 	status := ctx.Status()
 	mutating := op.Method != http.MethodGet && op.Method != http.MethodHead
@@ -170,6 +182,9 @@ func (s *Server) audit(ctx huma.Context, op *huma.Operation, ra *requestAudit) {
 		e.Actor, e.VillageID, e.TokenID = p.String(), &p.VillageID, &p.TokenID
 	}
 	e.Outcome = AuditOutcome(status, ra.denied)
+	if ra.principal == nil && e.Outcome == store.OutcomeDenied && !s.floods.record(ra.addr, e) {
+		return
+	}
 	// The request's context may already be cancelled by a client that
 	// left; the audit line is written regardless.
 	if err := s.store.AppendAudit(context.WithoutCancel(ctx.Context()), e); err != nil {

@@ -27,6 +27,7 @@ var statusOf = map[string]int{
 	store.EPRECONDITION: http.StatusPreconditionFailed,
 	store.EUNAUTHORIZED: http.StatusUnauthorized,
 	store.EFORBIDDEN:    http.StatusForbidden,
+	store.ETOOMANY:      http.StatusTooManyRequests,
 }
 
 // problem turns any error into the problem+json a client sees: the one

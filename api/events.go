@@ -156,9 +156,10 @@ func (s *Server) addEventRoutes() {
 		Description: "Server-sent events: each outbox row the caller may read as a `message` whose id is the event ID, " +
 			"and a `ping` when the stream has been quiet. Without a cursor the stream first replays the caller's latest events (up to 10), then goes on with new ones; " +
 			"a reconnecting client sends Last-Event-ID (browsers do) or ?after= and misses nothing. " +
+			"A token holds at most 4 streams at once; a fifth is 429 (每个令牌最多同时4个推送连接). " +
 			"服务器推送：农户收本户通知，队长收本队通知，村干部收全村通知；断线重连带Last-Event-ID不漏消息。",
-		Errors:      []int{401, 403, 422},
-		Middlewares: huma.Middlewares{s.streaming},
+		Errors:      []int{401, 403, 422, 429},
+		Middlewares: huma.Middlewares{s.limitStreams, s.streaming},
 	}, map[string]any{"message": Event{}, "ping": Ping{}}, func(ctx context.Context, in *struct {
 		LastEventID int64 `header:"Last-Event-ID" minimum:"0" example:"41" doc:"The last event ID received; the stream resumes after it 最后收到的事件编号"`
 		After       int64 `query:"after" minimum:"0" example:"41" doc:"The same as Last-Event-ID, for clients that cannot set headers; 0 or absent: the latest 10 first, then new ones 从此编号之后开始"`

@@ -72,7 +72,8 @@ type IdempotencyHeader struct {
 
 // posting checks the Idempotency-Key and fingerprints the request: the
 // operation, its path parameters and its parsed body, re-encoded so that
-// whitespace or key order in the client's JSON do not matter.
+// whitespace or key order in the client's JSON do not matter. The key is
+// scoped to the caller's subject: another caller's same key is another key.
 func posting(ctx context.Context, op string, key string, params ...any) (store.Posting, error) {
 	if key == "" {
 		return store.Posting{}, toProblem(&store.Error{Code: store.EBADREQUEST, Field: "header.Idempotency-Key",
@@ -84,7 +85,7 @@ func posting(ctx context.Context, op string, key string, params ...any) (store.P
 	}
 	sum := sha256.Sum256(raw)
 	p := caller(ctx)
-	return store.Posting{VillageID: p.VillageID, Actor: p.String(), IdempotencyKey: key, RequestHash: hex.EncodeToString(sum[:])}, nil
+	return store.Posting{VillageID: p.VillageID, Actor: p.String(), IdempotencyKey: scopedKey(p, key), RequestHash: hex.EncodeToString(sum[:])}, nil
 }
 
 // Balance is a household's standing in the ledger.

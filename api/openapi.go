@@ -50,6 +50,7 @@ func finishDocument(oapi *huma.OpenAPI) {
 		}
 	}
 
+	declareThrottle(oapi)
 	schemas := oapi.Components.Schemas.Map()
 	for _, name := range slices.Sorted(maps.Keys(schemas)) {
 		visit(schemas[name])
@@ -125,5 +126,29 @@ func finishEvent(s *huma.Schema) {
 func setExample(s *huma.Schema, v any) {
 	if s != nil && len(s.Examples) == 0 {
 		s.Examples = []any{v}
+	}
+}
+
+// declareThrottle documents the 429 every operation that takes a token
+// may answer: an address whose authentications keep failing waits (see
+// authenticate), with Retry-After saying how long.
+func declareThrottle(oapi *huma.OpenAPI) {
+	for _, item := range oapi.Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
+			if op == nil || len(op.Security) == 0 || op.Responses["401"] == nil {
+				continue
+			}
+			if r := op.Responses["429"]; r != nil && r.Headers != nil {
+				continue
+			}
+			op.Responses["429"] = &huma.Response{
+				Description: "Too Many Requests 请求太频繁",
+				Content:     op.Responses["401"].Content,
+				Headers: map[string]*huma.Param{"Retry-After": {
+					Description: "Seconds to wait before trying again 等待秒数",
+					Schema:      &huma.Schema{Type: huma.TypeInteger, Examples: []any{60}},
+				}},
+			}
+		}
 	}
 }

@@ -25,14 +25,17 @@ func TestRequestRetries(t *testing.T) {
 	assert.Equal(t, "true", resp.Header.Get("Idempotent-Replayed"))
 	assert.Equal(t, first, again)
 
-	// The same body as the cadre enters it on the household's behalf is
-	// another request: the fingerprint is of the request as resolved.
+	// The same key from the cadre is the cadre's own key (keys are scoped
+	// to their caller): its request is judged on its merits, and the
+	// field already has an open one.
 	onBehalf := map[string]any{"householdId": l.home.ID}
 	for k, v := range ask {
 		onBehalf[k] = v
 	}
 	resp, body := l.call(t, "POST", "/v1/requests", l.cadre, onBehalf, "Idempotency-Key", "ask-1")
-	assertProblem(t, resp, body, http.StatusUnprocessableEntity, "header.Idempotency-Key")
+	assertProblem(t, resp, body, http.StatusConflict, "body.fieldId")
+	resp, body = l.call(t, "POST", "/v1/requests", l.householdTok, ask, "Idempotency-Key", "ask-2")
+	assertProblem(t, resp, body, http.StatusConflict, "body.fieldId")
 	resp, body = l.call(t, "POST", "/v1/requests", l.householdTok, ask)
 	assertProblem(t, resp, body, http.StatusConflict, "body.fieldId")
 

@@ -22,6 +22,9 @@ func (s *Store) AppendAudit(ctx context.Context, e *AuditEntry) error {
 	for _, f := range []*string{&e.Actor, &e.Action, &e.Target} {
 		*f = strings.ToValidUTF8(strings.ReplaceAll(*f, "\x00", "%00"), "\uFFFD")
 	}
+	if e.Count == 0 {
+		e.Count = 1
+	}
 	if e.At.IsZero() {
 		e.At = s.Now().UTC()
 	}

@@ -19,6 +19,7 @@ const (
 	EPRECONDITION = "precondition" // If-Match named a version that is no longer current
 	EUNAUTHORIZED = "unauthorized" // no credentials, or credentials that match nothing
 	EFORBIDDEN    = "forbidden"    // known caller, operation not allowed for its role
+	ETOOMANY      = "too_many"     // the caller must wait: too many failures, too many streams
 	EINTERNAL     = "internal"     // a bug or an unavailable database; details are only logged
 )
 

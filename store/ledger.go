@@ -330,7 +330,7 @@ func (s *Store) postIn(ctx context.Context, db bun.IDB, p Posting, m txMeta, bui
 		out = &Transaction{
 			ID: pc.nextID, VillageID: p.VillageID, Kind: kind, Memo: p.Memo, Actor: p.Actor,
 			SourceKind: kind, SourceID: sourceID, RequestHash: p.RequestHash, ReversesID: reverses, BeneficiaryID: m.beneficiary,
-			EntryCount: len(lines), Date: date, PostedAt: s.Now().UTC(),
+			EntryCount: len(lines), Date: date, PostedAt: s.stamp(),
 		}
 		if p.IdempotencyKey != "" {
 			out.IdempotencyKey = &p.IdempotencyKey

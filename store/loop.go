@@ -83,7 +83,7 @@ type loopTx struct {
 
 func (s *Store) loop(ctx context.Context, villageID int64, actor string, fn func(context.Context, *loopTx) error) error {
 	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return fn(ctx, &loopTx{s: s, db: tx, v: villageID, actor: actor, now: s.Now().UTC()})
+		return fn(ctx, &loopTx{s: s, db: tx, v: villageID, actor: actor, now: s.stamp()})
 	})
 }
 

@@ -224,4 +224,5 @@ type AuditEntry struct {
 	Status    int       `bun:",notnull"`
 	Outcome   string    `bun:",notnull"` // ok, denied, rejected, failed
 	At        time.Time `bun:",notnull"`
+	Count     int64     `bun:",notnull"` // requests the line stands for: 1, or a flood's aggregate
 }

@@ -174,3 +174,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
 	return s.db.RunInTx(ctx, nil, fn)
 }
+
+// stamp is the time a record is written with, as the database keeps it
+// (microseconds): the answer to the request that wrote it then reads the
+// same as the stored row, so a replay is byte for byte the first answer.
+func (s *Store) stamp() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }

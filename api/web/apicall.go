@@ -33,7 +33,11 @@ func (p *Pages) callAPI(c *call, method, path string, in, out any) error {
 	req.Header.Set("Authorization", "Bearer "+c.secret)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	// The page's client, for the API's throttle and audit.
 	req.RemoteAddr = c.r.RemoteAddr
+	if fwd := c.r.Header.Get("X-Forwarded-For"); fwd != "" {
+		req.Header.Set("X-Forwarded-For", fwd)
+	}
 	rec := &bufferedResponse{header: http.Header{}}
 	p.api.ServeHTTP(rec, req)
 	if rec.status >= 400 {

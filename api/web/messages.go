@@ -32,6 +32,7 @@ var catalogue = map[string][2]string{
 	"signin.token":      {"令牌", "Token"},
 	"signin.submit":     {"登录", "Sign in"},
 	"signin.bad":        {"这个登录链接无效或已作废，请找村干部重新打印。", "This sign-in link is not valid or has been revoked; ask a cadre for a new card."},
+	"signin.wait":       {"登录失败次数太多，请过几分钟再试。", "Too many failed sign-ins from here; try again in a few minutes."},
 	"signin.switch":     {"换一个身份？", "Switch who is signed in?"},
 	"signin.switch.ask": {"您已作为%s登录，要换成%s吗？", "You are signed in as %s; switch to %s?"},
 	"signin.switch.why": {"如果您没有打开过这个登录链接，请选“不换”。", "If you did not open this sign-in link yourself, stay as you are."},

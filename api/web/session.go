@@ -33,10 +33,17 @@ func (p *Pages) session(r *http.Request) (string, *api.Principal) {
 	if err != nil || ck.Value == "" {
 		return "", nil
 	}
+	// A cookie is a token too: guessing through it is throttled as the
+	// sign-in link and the API are.
+	if p.srv.AuthWait(r) > 0 {
+		return "", nil
+	}
 	who, err := api.Resolve(r.Context(), p.store, ck.Value)
 	if err != nil {
 		if store.ErrorCode(err) != store.EUNAUTHORIZED {
 			p.log.Error("web: session", "err", err)
+		} else {
+			p.srv.AuthFailed(r)
 		}
 		return "", nil
 	}
@@ -128,9 +135,18 @@ func (p *Pages) signin(c *call, secret string) {
 	// The link's token must not leak from this answer either: no referrer
 	// leaves it, and nothing caches it.
 	c.w.Header().Set("Referrer-Policy", "no-referrer")
+	if wait := p.srv.AuthWait(c.r); wait > 0 {
+		p.appendAudit(c.r, nil, "web:signin", c.r.URL.Path, http.StatusTooManyRequests, store.OutcomeDenied)
+		c.w.Header().Set("Retry-After", api.RetryAfter(wait))
+		p.render(c, http.StatusTooManyRequests, "signin", "signin.title", signinView{Error: text(c.lang, "signin.wait")})
+		return
+	}
 	who, err := api.Resolve(c.ctx(), p.store, secret)
 	if err != nil {
-		p.appendAudit(c.ctx(), nil, "web:signin", c.r.URL.Path, http.StatusUnauthorized, store.OutcomeDenied)
+		if store.ErrorCode(err) == store.EUNAUTHORIZED {
+			p.srv.AuthFailed(c.r)
+		}
+		p.appendAudit(c.r, nil, "web:signin", c.r.URL.Path, http.StatusUnauthorized, store.OutcomeDenied)
 		p.render(c, http.StatusUnauthorized, "signin", "signin.title", signinView{Error: text(c.lang, "signin.bad")})
 		return
 	}

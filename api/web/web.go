@@ -38,6 +38,7 @@ var assets embed.FS
 type Pages struct {
 	store *store.Store
 	api   http.Handler // the API, called in-process for every change
+	srv   *api.Server  // its throttle of failed sign-ins and count of anonymous denials
 	log   *slog.Logger
 	pages map[string]*template.Template
 	cop   *http.CrossOriginProtection
@@ -50,7 +51,7 @@ var LivePoll = 5 * time.Second
 // /signout, /h/{id}, /board, /board/cards, /notice and /static/, and / for
 // a browser.
 func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
-	p := &Pages{store: st, api: srv.Handler(), log: log, pages: map[string]*template.Template{},
+	p := &Pages{store: st, api: srv.Handler(), srv: srv, log: log, pages: map[string]*template.Template{},
 		cop: http.NewCrossOriginProtection()}
 	for _, name := range []string{"signin", "household", "board", "notice", "message", "cards"} {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).
@@ -60,7 +61,7 @@ func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	// from another site is refused before the form's token is even read.
 	p.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, who := p.session(r)
-		p.appendAudit(r.Context(), who, "web:cross-origin", r.URL.Path, http.StatusForbidden, store.OutcomeDenied)
+		p.appendAudit(r, who, "web:cross-origin", r.URL.Path, http.StatusForbidden, store.OutcomeDenied)
 		p.refuse(w, r, nil, http.StatusForbidden, "err.crossorigin")
 	}))
 	static, err := fs.Sub(assets, "static")
@@ -204,17 +205,21 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // writes its own line for the operation the post called) and every denial.
 func (p *Pages) audit(c *call, status int) {
 	sw, _ := c.w.(*statusWriter)
-	p.appendAudit(c.ctx(), c.who, "web:"+c.action, c.r.URL.Path, status, api.AuditOutcome(status, sw != nil && sw.denied))
+	p.appendAudit(c.r, c.who, "web:"+c.action, c.r.URL.Path, status, api.AuditOutcome(status, sw != nil && sw.denied))
 }
 
-// appendAudit writes one line; who may be nil (anonymous). A failure is
-// logged, not shown: the answer has gone out already.
-func (p *Pages) appendAudit(ctx context.Context, who *api.Principal, action, target string, status int, outcome string) {
+// appendAudit writes one line; who may be nil (anonymous). Anonymous
+// denials after an address's first in a minute are counted into one line,
+// as the API's are. A failure is logged, not shown: the answer has gone
+// out already.
+func (p *Pages) appendAudit(r *http.Request, who *api.Principal, action, target string, status int, outcome string) {
 	e := &store.AuditEntry{Action: action, Target: target, Status: status, Actor: "anonymous", Outcome: outcome}
 	if who != nil {
 		e.Actor, e.VillageID, e.TokenID = who.String(), &who.VillageID, &who.TokenID
+	} else if outcome == store.OutcomeDenied && !p.srv.CountDenial(r, e) {
+		return
 	}
-	if err := p.store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+	if err := p.store.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
 		p.log.Error("web: audit", "err", err, "action", action)
 	}
 }

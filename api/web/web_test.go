@@ -86,6 +86,7 @@ type client struct {
 	tb   testing.TB
 	e    *env
 	http *http.Client
+	name string // who, for a test's messages
 }
 
 func (e *env) client(tb testing.TB) *client {

@@ -22,6 +22,9 @@ type Config struct {
 	Addr string // listen address, e.g. ":8080" or "127.0.0.1:0"
 	DB   string // database path or modernc DSN
 	Demo bool   // seed the demo village when it is absent
+	// TrustProxy: behind a reverse proxy, whose X-Forwarded-For names the
+	// client the failed-sign-in throttle counts.
+	TrustProxy bool
 }
 
 // App is the whole service wired together: store, HTTP API and server,
@@ -30,6 +33,7 @@ type App struct {
 	cfg    Config
 	log    *slog.Logger
 	Store  *store.Store
+	api    *api.Server
 	server *http.Server
 	ln     net.Listener
 
@@ -52,21 +56,32 @@ type App struct {
 // ShutdownTimeout bounds how long in-flight requests get on shutdown.
 const ShutdownTimeout = 15 * time.Second
 
-// NewApp opens and migrates the database, seeds the demo village if asked
-// and it is absent, and builds the HTTP server. It does not listen yet.
+// NewApp binds the address, then opens and migrates the database, seeds
+// the demo village if asked and it is absent, and builds the HTTP server.
+// Binding comes first: a busy port fails before the demo village is
+// seeded, so its tokens, shown only by the start that seeds it, are never
+// minted by a start that cannot serve them.
 func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
-	st, err := store.Open(ctx, cfg.DB)
-	if err != nil {
+	a := &App{cfg: cfg, log: log}
+	if err := a.Listen(); err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, Store: st}
+	st, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		a.ln.Close()
+		return nil, err
+	}
+	a.Store = st
 	if cfg.Demo {
 		if a.Village, a.DemoTokens, err = seed.EnsureDemo(ctx, st); err != nil {
+			a.ln.Close()
 			st.Close()
 			return nil, fmt.Errorf("seed demo village: %w", err)
 		}
 	}
 	srv := api.NewServer(st, log)
+	srv.TrustProxy = cfg.TrustProxy
+	a.api = srv
 	web.Mount(srv, st, log)
 	a.server = &http.Server{
 		Handler:           srv.Handler(),
@@ -82,8 +97,12 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	return a, nil
 }
 
-// Listen binds the address; Addr is known afterwards (useful with ":0").
+// Listen binds the address, if NewApp has not; Addr is known afterwards
+// (useful with ":0").
 func (a *App) Listen() error {
+	if a.ln != nil {
+		return nil
+	}
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", a.cfg.Addr, err)
@@ -124,6 +143,9 @@ func (a *App) Run(ctx context.Context) error {
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	// The audit lines still being counted are written before the
+	// database closes.
+	a.api.Close()
 	return nil
 }
 
@@ -156,5 +178,8 @@ func (a *App) stopCron() {
 // the database.
 func (a *App) Close() error {
 	a.stopCron()
+	if a.ln != nil {
+		a.ln.Close() // when Run never served
+	}
 	return a.Store.Close()
 }

@@ -157,17 +157,18 @@ func serve(ctx context.Context, args []string, stdout io.Writer, log *slog.Logge
 	fs, db := newFlags("serve")
 	addr := fs.String("addr", env("HUANGONG_ADDR", ":8080"), "listen address (HUANGONG_ADDR)")
 	noDemo := fs.Bool("no-demo", false, "不加载示范村 do not seed the demo village")
+	trustProxy := fs.Bool("trust-proxy", env("HUANGONG_TRUST_PROXY", "") == "true",
+		"在反向代理之后：按X-Forwarded-For识别客户端 behind a reverse proxy: the client is the last X-Forwarded-For address (HUANGONG_TRUST_PROXY=true)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	app, err := NewApp(ctx, Config{Addr: *addr, DB: *db, Demo: !*noDemo}, log)
+	// NewApp binds the port before it seeds: a busy port fails here,
+	// before demo tokens that could never be shown are minted.
+	app, err := NewApp(ctx, Config{Addr: *addr, DB: *db, Demo: !*noDemo, TrustProxy: *trustProxy}, log)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
-	if err := app.Listen(); err != nil {
-		return err
-	}
 	printWelcome(stdout, app)
 	return app.Run(ctx)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -287,4 +288,30 @@ func TestPlanCommand(t *testing.T) {
 	var schema map[string]any
 	require.NoError(t, json.Unmarshal(stdout.Bytes(), &schema))
 	assert.Contains(t, schema, "properties")
+}
+
+// TestBusyPortSeedsNothing: a first start on a busy port fails before it
+// seeds the demo village, so no demo tokens are minted that nobody saw;
+// the next start, on a free port, seeds and prints them.
+func TestBusyPortSeedsNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	db := filepath.Join(t.TempDir(), "busy.db")
+
+	var out bytes.Buffer
+	err = run(ctx, []string{"serve", "--db", db, "--addr", busy.Addr().String()}, &out, io.Discard)
+	require.Error(t, err, "the port is taken")
+	assert.Contains(t, err.Error(), "listen")
+	assert.NotContains(t, out.String(), "hg_", "no tokens printed for a start that never served")
+	_, statErr := os.Stat(db)
+	assert.True(t, os.IsNotExist(statErr), "no database created, let alone seeded: %v", statErr)
+
+	app := MustRunApp(t, db)
+	require.NotNil(t, app.DemoTokens, "the first start that serves seeds and has the tokens to show")
+	var welcome bytes.Buffer
+	printWelcome(&welcome, app)
+	assert.Contains(t, welcome.String(), app.DemoTokens[store.RoleCadre])
 }

@@ -1,0 +1,303 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/time/rate"
+
+	"huangong/store"
+)
+
+// Guard limits. Variables so tests can shorten them.
+var (
+	// FailureBurst failed authentications an address may make at once
+	// before it is answered 429; FailureRefill gives one more back.
+	FailureBurst  = 10
+	FailureRefill = 6 * time.Second
+	// StreamsPerToken caps the event streams one token holds open.
+	StreamsPerToken = 4
+)
+
+// failureAddrs bounds the addresses the throttle remembers: the least
+// recently failing are forgotten first, and any is forgotten once its
+// bucket would be full again.
+const failureAddrs = 10000
+
+// public is the security of an operation anyone may call: declared empty,
+// so the document says so instead of leaving it unsaid.
+var public = []map[string][]string{}
+
+// Subject is whom a token speaks for, without the token: "cadre",
+// "leader:team2", "household:5". Idempotency keys are scoped to it, so a
+// retry still replays after a card is reissued, while two callers never
+// share a key.
+func (p *Principal) Subject() string {
+	switch p.Role {
+	case store.RoleLeader:
+		return fmt.Sprintf("leader:team%d", p.TeamID)
+	case store.RoleHousehold:
+		return fmt.Sprintf("household:%d", p.HouseholdID)
+	}
+	return p.Role
+}
+
+// scopedKey is the Idempotency-Key as stored: the caller's subject before
+// the client's key, so the same key from two callers never collides.
+func scopedKey(p *Principal, key string) string { return p.Subject() + " " + key }
+
+// throttle answers failed authentication per client address: a burst of
+// FailureBurst, then one more every FailureRefill. Only failures take from
+// an address's bucket; a request that authenticates costs nothing.
+type throttle struct {
+	limiters *expirable.LRU[string, *rate.Limiter]
+	mu       sync.Mutex // makes get-or-add one step
+}
+
+func newThrottle() *throttle {
+	// An address is forgotten once its bucket would have refilled: a
+	// fresh limiter then is the same as the old one.
+	ttl := FailureRefill * time.Duration(FailureBurst)
+	return &throttle{limiters: expirable.NewLRU[string, *rate.Limiter](failureAddrs, nil, ttl)}
+}
+
+// bucket is the part of an address the throttle counts by: an IPv4
+// address, or an IPv6 address's /64, which one subscriber usually holds
+// whole and could otherwise walk through.
+func bucket(addr string) string {
+	ip := net.ParseIP(addr)
+	if ip == nil || ip.To4() != nil {
+		return addr
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+func (t *throttle) limiter(addr string) *rate.Limiter {
+	addr = bucket(addr)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lim, ok := t.limiters.Get(addr)
+	if !ok {
+		lim = rate.NewLimiter(rate.Every(FailureRefill), FailureBurst)
+	}
+	// Add on every use renews the entry's expiry.
+	t.limiters.Add(addr, lim)
+	return lim
+}
+
+// wait is how long addr must wait before its next attempt is looked at;
+// 0 when it may try now.
+func (t *throttle) wait(addr string) time.Duration {
+	t.mu.Lock()
+	lim, ok := t.limiters.Peek(bucket(addr))
+	t.mu.Unlock()
+	if !ok {
+		return 0
+	}
+	tokens := lim.Tokens()
+	if tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - tokens) * float64(FailureRefill))
+}
+
+// fail takes one attempt from addr's bucket.
+func (t *throttle) fail(addr string) { t.limiter(addr).Allow() }
+
+// clientAddr is the address a request came from: the connection's peer,
+// or, behind a trusted reverse proxy, the address that proxy appended to
+// X-Forwarded-For (the last one: anything before it the client could
+// have written itself).
+func (s *Server) clientAddr(remoteAddr string, header func(string) string) string {
+	if s.TrustProxy {
+		fwd := strings.Split(header("X-Forwarded-For"), ",")
+		if last := strings.TrimSpace(fwd[len(fwd)-1]); last != "" {
+			return last
+		}
+	}
+	if host, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		return host
+	}
+	return remoteAddr
+}
+
+// AuthWait is how long the client of r must wait before its next
+// authentication is looked at; 0 when it may try now. The web sign-in
+// shares the API's throttle: a card's token guessed through a sign-in link
+// is guessed all the same.
+func (s *Server) AuthWait(r *http.Request) time.Duration {
+	return s.throttle.wait(s.clientAddr(r.RemoteAddr, r.Header.Get))
+}
+
+// AuthFailed counts a failed authentication by the client of r.
+func (s *Server) AuthFailed(r *http.Request) {
+	s.throttle.fail(s.clientAddr(r.RemoteAddr, r.Header.Get))
+}
+
+// CountDenial notes an anonymous denial by the client of r for the audit
+// log and says whether its line is to be written now (the first of the
+// address's minute); the others are counted into one line.
+func (s *Server) CountDenial(r *http.Request, e *store.AuditEntry) bool {
+	return s.floods.record(s.clientAddr(r.RemoteAddr, r.Header.Get), e)
+}
+
+// RetryAfter is a wait as a Retry-After value: whole seconds, rounded up.
+func RetryAfter(wait time.Duration) string { return strconv.Itoa(int(math.Ceil(wait.Seconds()))) }
+
+// tooMany answers a throttled address: 429 with Retry-After in whole seconds.
+func (s *Server) tooMany(ctx huma.Context, wait time.Duration, msg string) {
+	ctx.SetHeader("Retry-After", RetryAfter(wait))
+	s.writeProblem(ctx, store.Errorf(store.ETOOMANY, "%s", msg))
+}
+
+// floods aggregates the audit lines of anonymous denials: the first from
+// an address in a minute is written as it comes, the rest of that minute
+// become one line with their count, written when the minute is over (or
+// the server closes). A flood of wrong tokens writes two lines a minute,
+// not one per request.
+type floods struct {
+	st  *store.Store
+	log func(msg string, args ...any)
+
+	mu      sync.Mutex
+	minute  time.Time
+	pending map[string]*store.AuditEntry // address → this minute's aggregate
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+}
+
+func newFloods(st *store.Store, logError func(string, ...any)) *floods {
+	f := &floods{st: st, log: logError, pending: map[string]*store.AuditEntry{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go f.run()
+	return f
+}
+
+// run flushes each minute's aggregates when the minute ends.
+func (f *floods) run() {
+	defer close(f.done)
+	for {
+		now := time.Now()
+		next := now.Truncate(time.Minute).Add(time.Minute)
+		select {
+		case <-time.After(next.Sub(now)):
+			f.flush(next)
+		case <-f.stop:
+			f.flush(time.Time{})
+			return
+		}
+	}
+}
+
+// record notes an anonymous denial from addr and says whether its line
+// must be written now (the first of the address's minute).
+func (f *floods) record(addr string, e *store.AuditEntry) (writeNow bool) {
+	now := time.Now()
+	f.mu.Lock()
+	minute := now.Truncate(time.Minute)
+	var old []*store.AuditEntry
+	if !minute.Equal(f.minute) {
+		old, f.minute = f.take(), minute
+	}
+	agg, seen := f.pending[addr]
+	if !seen {
+		// Count 0 marks "first line written, nothing aggregated yet".
+		f.pending[addr] = &store.AuditEntry{Actor: "anonymous@" + addr, Action: "denied-flood",
+			Target: addr, Outcome: store.OutcomeDenied}
+	} else {
+		agg.Count++
+		agg.Status, agg.At = e.Status, now.UTC()
+	}
+	f.mu.Unlock()
+	f.write(old)
+	return !seen
+}
+
+// take empties the pending aggregates, returning those with a count.
+func (f *floods) take() []*store.AuditEntry {
+	var out []*store.AuditEntry
+	for _, e := range f.pending {
+		if e.Count > 0 {
+			out = append(out, e)
+		}
+	}
+	clear(f.pending)
+	return out
+}
+
+// flush writes the aggregates of the minutes before until (all of them
+// for the zero time).
+func (f *floods) flush(until time.Time) {
+	f.mu.Lock()
+	var old []*store.AuditEntry
+	if until.IsZero() || f.minute.Before(until) {
+		old = f.take()
+	}
+	f.mu.Unlock()
+	f.write(old)
+}
+
+func (f *floods) write(entries []*store.AuditEntry) {
+	for _, e := range entries {
+		if err := f.st.AppendAudit(context.Background(), e); err != nil {
+			f.log("audit flood", "err", err, "actor", e.Actor)
+		}
+	}
+}
+
+// close writes what is pending and stops the minute's timer.
+func (f *floods) close() {
+	f.once.Do(func() { close(f.stop) })
+	<-f.done
+}
+
+// streams counts each token's open event streams.
+type streams struct {
+	mu   sync.Mutex
+	open map[int64]int
+}
+
+// acquire takes a stream slot for a token; false when it holds the most.
+func (c *streams) acquire(tokenID int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.open[tokenID] >= StreamsPerToken {
+		return false
+	}
+	c.open[tokenID]++
+	return true
+}
+
+func (c *streams) release(tokenID int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.open[tokenID]--; c.open[tokenID] <= 0 {
+		delete(c.open, tokenID)
+	}
+}
+
+// limitStreams refuses a token's stream beyond StreamsPerToken with 429.
+func (s *Server) limitStreams(ctx huma.Context, next func(huma.Context)) {
+	p, _ := ctx.Context().Value(principalKey).(*Principal)
+	if p == nil {
+		next(ctx)
+		return
+	}
+	if !s.streams.acquire(p.TokenID) {
+		s.tooMany(ctx, EventKeepAlive, fmt.Sprintf("此令牌已打开%d个实时通知，请先关闭其他页面 this token already holds %d open event streams; close one first",
+			StreamsPerToken, StreamsPerToken))
+		return
+	}
+	defer s.streams.release(p.TokenID)
+	next(ctx)
+}
