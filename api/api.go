@@ -119,6 +119,7 @@ var tags = []*huma.Tag{
 	{Name: "ledger", Description: "工日台账 The double-entry ledger of exchanged workdays: balances, statements, transfers, reversals."},
 	{Name: "events", Description: "通知 Notifications to households, team leaders and the village office, as a log and a live stream."},
 	{Name: "notifications", Description: "短信与群机器人 The channels that carry notifications to phones — an SMS gateway, team group robots, a webhook — quiet hours, and each message's delivery."},
+	{Name: "tokens", Description: "令牌与登录卡 Tokens and households' sign-in cards: list, revoke, reissue; each expires."},
 	{Name: "audit", Description: "操作日志 Every change and every denial, append-only."},
 	{Name: "system", Description: "系统 The service itself: health."},
 }
@@ -205,6 +206,7 @@ func (s *Server) addRoutes() {
 	s.addRunRoutes()
 	s.addEventRoutes()
 	s.addNotifyRoutes()
+	s.addTokenRoutes()
 }
 
 type healthOutput struct {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -21,6 +22,7 @@ type Principal struct {
 	Role        string
 	TeamID      int64 // leader only
 	HouseholdID int64 // household only
+	Expires     time.Time
 }
 
 func (p *Principal) String() string {
@@ -154,6 +156,9 @@ func Resolve(ctx context.Context, st *store.Store, secret string) (*Principal, e
 		return nil, err
 	}
 	p := &Principal{TokenID: tok.ID, VillageID: tok.VillageID, Role: tok.Role}
+	if tok.ExpiresAt != nil {
+		p.Expires = *tok.ExpiresAt
+	}
 	if tok.TeamID != nil {
 		p.TeamID = *tok.TeamID
 	}

@@ -22,11 +22,15 @@ type Village struct {
 	FreezeDays   int    `json:"freezeDays" example:"2" doc:"Freeze horizon: a re-plan never moves an unconfirmed job dated before today + freezeDays (2: today and tomorrow) 冻结期（天）"`
 	// AttendanceSlack bounds complete-job's attendance.
 	AttendanceSlack int `json:"attendanceSlack" example:"2" doc:"People beyond a job's planned workers a leader may record on it 记工时可多于计划的人数"`
+	TokenDays       int `json:"tokenDays" example:"365" doc:"Days a new household card or leader token lives; a cadre's lives 90 新发农户卡、队长令牌的有效天数"`
+	// PublicURL is where sign-in cards point.
+	PublicURL string `json:"publicUrl,omitempty" example:"http://192.168.1.10:8080" doc:"The address the phones reach the pages at, printed on sign-in cards 公开地址（印在登录卡上）"`
 }
 
 func villageOf(v *store.Village) Village {
 	return Village{ID: v.ID, Name: v.Name, County: v.County, Township: v.Township, Timezone: v.Timezone,
-		SoftLimit: workdays(v.SoftLimit), SettlePolicy: v.SettlePolicy, FreezeDays: v.FreezeDays, AttendanceSlack: v.AttendanceSlack}
+		SoftLimit: workdays(v.SoftLimit), SettlePolicy: v.SettlePolicy, FreezeDays: v.FreezeDays, AttendanceSlack: v.AttendanceSlack,
+		TokenDays: v.TokenDays, PublicURL: v.PublicURL}
 }
 
 // Me is who a token speaks for, so a client can say whom it logged in as.
@@ -93,6 +97,8 @@ func (s *Server) addVillageRoutes() {
 			SettlePolicy    *string  `json:"settlePolicy,omitempty" enum:"carry,zero" example:"zero" doc:"At a season's close: carry balances over, or zero them by opening transactions 结算方式：结转或清零"`
 			FreezeDays      *int     `json:"freezeDays,omitempty" minimum:"0" maximum:"14" example:"2" doc:"Freeze horizon, 0 to 14 days: a re-plan never moves an unconfirmed job dated before today + freezeDays; 0 lets it move even today's 冻结期（0到14天）"`
 			AttendanceSlack *int     `json:"attendanceSlack,omitempty" minimum:"0" maximum:"20" example:"2" doc:"People beyond a job's planned workers a leader may record on it, 0 to 20 记工时可多于计划的人数（0到20）"`
+			TokenDays       *int     `json:"tokenDays,omitempty" minimum:"1" maximum:"3650" example:"365" doc:"Days a new household card or leader token lives, 1 to 3650; tokens already out keep theirs 新发令牌有效天数"`
+			PublicURL       *string  `json:"publicUrl,omitempty" maxLength:"200" example:"http://192.168.1.10:8080" doc:"The pages' address as the phones reach it, printed on sign-in cards; empty to forget it 公开地址"`
 		}
 	}) (*struct{ Body Village }, error) {
 		if in.Body.SettlePolicy != nil {
@@ -105,7 +111,8 @@ func (s *Server) addVillageRoutes() {
 			l := int64(*in.Body.SoftLimit * 2)
 			limit = &l
 		}
-		v, err := s.store.UpdateVillage(ctx, caller(ctx).VillageID, store.VillageUpdate{SoftLimit: limit, FreezeDays: in.Body.FreezeDays, AttendanceSlack: in.Body.AttendanceSlack})
+		v, err := s.store.UpdateVillage(ctx, caller(ctx).VillageID, store.VillageUpdate{SoftLimit: limit, FreezeDays: in.Body.FreezeDays, AttendanceSlack: in.Body.AttendanceSlack,
+			TokenDays: in.Body.TokenDays, PublicURL: in.Body.PublicURL})
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

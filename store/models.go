@@ -50,6 +50,12 @@ type Village struct {
 	// leader may record on it (default 2): a neighbour who came along is
 	// welcome, a hundred named "helpers" are not.
 	AttendanceSlack int `bun:",notnull"`
+	// TokenDays is how long a new household or leader token lives
+	// (default 365); a cadre's lives CadreTokenDays.
+	TokenDays int `bun:",notnull"`
+	// PublicURL is the address the phones reach the pages at, printed on
+	// sign-in cards ("" until a cadre sets it).
+	PublicURL string `bun:",notnull"`
 }
 
 // Location is the village's timezone; dates are calendar dates there.
@@ -187,6 +193,21 @@ type Token struct {
 	Label       string     `bun:",notnull"`
 	CreatedAt   time.Time  `bun:",notnull"`
 	RevokedAt   *time.Time ``
+	// ExpiresAt ends the token's life unless it is revoked first.
+	ExpiresAt *time.Time ``
+	// LastUsedAt is when the token last signed a request in, to the
+	// minute: it is written at most once a minute per token.
+	LastUsedAt *time.Time ``
+
+	// Loaded by ListTokens, for the names people know a token by.
+	Household *Household `bun:"rel:belongs-to,join:household_id=id"`
+	Team      *Team      `bun:"rel:belongs-to,join:team_id=id"`
+}
+
+// Live reports whether the token still signs in at now: not revoked, not
+// expired.
+func (t *Token) Live(now time.Time) bool {
+	return t.RevokedAt == nil && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt))
 }
 
 // AuditEntry is one line of the append-only audit log: every mutating

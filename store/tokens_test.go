@@ -134,7 +134,8 @@ func TestToken_Authenticate(t *testing.T) {
 	live, secret := mint()
 	revoked, revokedSecret := mint()
 	revokedAt := clock.Advance(time.Hour)
-	require.NoError(t, st.RevokeToken(t.Context(), e.village.ID, revoked.ID))
+	_, err := st.RevokeToken(t.Context(), e.village.ID, revoked.ID)
+	require.NoError(t, err)
 
 	body := secret[len(store.TokenPrefix):]
 	unknown := store.TokenPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(make([]byte, 32)))
@@ -202,7 +203,7 @@ func TestToken_Revoke(t *testing.T) {
 			secret, err := st.CreateToken(t.Context(), tok)
 			require.NoError(t, err)
 
-			err = st.RevokeToken(t.Context(), tc.village(e), tc.id(tok))
+			_, err = st.RevokeToken(t.Context(), tc.village(e), tc.id(tok))
 			AssertError(t, err, tc.wantCode, "")
 			_, err = st.Authenticate(t.Context(), secret)
 			if tc.wantLive {
@@ -210,7 +211,8 @@ func TestToken_Revoke(t *testing.T) {
 				return
 			}
 			AssertError(t, err, store.EUNAUTHORIZED, "")
-			AssertError(t, st.RevokeToken(t.Context(), e.village.ID, tok.ID), store.ENOTFOUND, "") // revoking twice
+			_, err = st.RevokeToken(t.Context(), e.village.ID, tok.ID)
+			AssertError(t, err, store.ENOTFOUND, "") // revoking twice
 		})
 	}
 }
@@ -294,3 +296,155 @@ func TestToken_SecretNotStored(t *testing.T) {
 }
 
 func tokenID(tok *store.Token) int64 { return tok.ID }
+
+func TestToken_Expiry(t *testing.T) {
+	st, clock := MustOpen(t)
+	e := mustTokenEnv(t, st)
+	for _, tc := range []struct {
+		name string
+		tok  *store.Token
+		days int
+	}{
+		{name: "cadre", tok: &store.Token{Role: store.RoleCadre}, days: store.CadreTokenDays},
+		{name: "leader", tok: &store.Token{Role: store.RoleLeader, TeamID: &e.team.ID}, days: store.DefaultTokenDays},
+		{name: "household", tok: &store.Token{Role: store.RoleHousehold, HouseholdID: &e.household.ID}, days: store.DefaultTokenDays},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := clock.Now()
+			defer clock.Set(start)
+			tc.tok.VillageID = e.village.ID
+			secret, err := st.CreateToken(t.Context(), tc.tok)
+			require.NoError(t, err)
+			require.NotNil(t, tc.tok.ExpiresAt)
+			AssertSameTime(t, start.AddDate(0, 0, tc.days), *tc.tok.ExpiresAt, "expires")
+
+			clock.Set(tc.tok.ExpiresAt.Add(-time.Second))
+			_, err = st.Authenticate(t.Context(), secret)
+			require.NoError(t, err, "a second before its expiry the token still works")
+			clock.Set(*tc.tok.ExpiresAt)
+			_, err = st.Authenticate(t.Context(), secret)
+			AssertError(t, err, store.EUNAUTHORIZED, "")
+			_, err = st.RevokeToken(t.Context(), e.village.ID, tc.tok.ID)
+			AssertError(t, err, store.ENOTFOUND, "") // an expired token is no longer live
+		})
+	}
+
+	t.Run("village lifetime", func(t *testing.T) {
+		days := 30
+		_, err := st.UpdateVillage(t.Context(), e.village.ID, store.VillageUpdate{TokenDays: &days})
+		require.NoError(t, err)
+		tok := &store.Token{VillageID: e.village.ID, Role: store.RoleHousehold, HouseholdID: &e.household.ID}
+		_, err = st.CreateToken(t.Context(), tok)
+		require.NoError(t, err)
+		AssertSameTime(t, clock.Now().AddDate(0, 0, 30), *tok.ExpiresAt, "expires")
+		for _, bad := range []int{0, -1, store.MaxTokenDays + 1} {
+			_, err = st.UpdateVillage(t.Context(), e.village.ID, store.VillageUpdate{TokenDays: &bad})
+			AssertError(t, err, store.EINVALID, "body.tokenDays")
+		}
+	})
+
+	t.Run("given expiry must lie ahead", func(t *testing.T) {
+		past := clock.Now().Add(-time.Minute)
+		_, err := st.CreateToken(t.Context(), &store.Token{VillageID: e.village.ID, Role: store.RoleCadre, ExpiresAt: &past})
+		AssertError(t, err, store.EINVALID, "expiresAt")
+	})
+}
+
+func TestToken_LastUsed(t *testing.T) {
+	st, clock := MustOpen(t)
+	e := mustTokenEnv(t, st)
+	tok := &store.Token{VillageID: e.village.ID, Role: store.RoleCadre}
+	secret, err := st.CreateToken(t.Context(), tok)
+	require.NoError(t, err)
+	lastUsed := func() time.Time {
+		got, err := st.GetToken(t.Context(), e.village.ID, tok.ID)
+		require.NoError(t, err)
+		require.NotNil(t, got.LastUsedAt)
+		return *got.LastUsedAt
+	}
+	first := clock.Advance(time.Second)
+	_, err = st.Authenticate(t.Context(), secret)
+	require.NoError(t, err)
+	AssertSameTime(t, first, lastUsed(), "first use")
+	clock.Advance(59 * time.Second)
+	_, err = st.Authenticate(t.Context(), secret)
+	require.NoError(t, err)
+	AssertSameTime(t, first, lastUsed(), "within the minute nothing is written")
+	later := clock.Advance(time.Second)
+	_, err = st.Authenticate(t.Context(), secret)
+	require.NoError(t, err)
+	AssertSameTime(t, later, lastUsed(), "a minute on it is written again")
+}
+
+func TestToken_ReissueCard(t *testing.T) {
+	st, clock := MustOpen(t)
+	e := mustTokenEnv(t, st)
+	old := &store.Token{VillageID: e.village.ID, Role: store.RoleHousehold, HouseholdID: &e.household.ID}
+	oldSecret, err := st.CreateToken(t.Context(), old)
+	require.NoError(t, err)
+	cadre := &store.Token{VillageID: e.village.ID, Role: store.RoleCadre}
+	cadreSecret, err := st.CreateToken(t.Context(), cadre)
+	require.NoError(t, err)
+
+	clock.Advance(time.Hour)
+	tok := &store.Token{}
+	secret, revoked, err := st.ReissueCard(t.Context(), e.village.ID, e.household.ID, tok)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{old.ID}, revoked)
+	assert.Equal(t, store.RoleHousehold, tok.Role)
+	assert.Equal(t, "card "+e.household.HeadName, tok.Label)
+	_, err = st.Authenticate(t.Context(), oldSecret)
+	AssertError(t, err, store.EUNAUTHORIZED, "")
+	got, err := st.Authenticate(t.Context(), secret)
+	require.NoError(t, err)
+	assert.Equal(t, tok.ID, got.ID)
+	_, err = st.Authenticate(t.Context(), cadreSecret)
+	assert.NoError(t, err, "only the household's cards are revoked")
+
+	_, _, err = st.ReissueCard(t.Context(), e.village.ID, e.foreignHousehold.ID, nil)
+	AssertError(t, err, store.ENOTFOUND, "")
+	_, err = st.Authenticate(t.Context(), secret)
+	assert.NoError(t, err, "a refused reissue revokes nothing")
+}
+
+func TestToken_List(t *testing.T) {
+	st, clock := MustOpen(t)
+	e := mustTokenEnv(t, st)
+	mint := func(tok *store.Token) *store.Token {
+		_, err := st.CreateToken(t.Context(), tok)
+		require.NoError(t, err)
+		return tok
+	}
+	cadre := mint(&store.Token{VillageID: e.village.ID, Role: store.RoleCadre})
+	card := mint(&store.Token{VillageID: e.village.ID, Role: store.RoleHousehold, HouseholdID: &e.household.ID})
+	leader := mint(&store.Token{VillageID: e.village.ID, Role: store.RoleLeader, TeamID: &e.team.ID})
+	gone := mint(&store.Token{VillageID: e.village.ID, Role: store.RoleHousehold, HouseholdID: &e.household.ID})
+	mint(&store.Token{VillageID: e.other.ID, Role: store.RoleCadre})
+	clock.Advance(time.Minute)
+	_, err := st.RevokeToken(t.Context(), e.village.ID, gone.ID)
+	require.NoError(t, err)
+
+	ids := func(f store.TokenFilter) []int64 {
+		rows, _, err := st.ListTokens(t.Context(), e.village.ID, f, store.Page{Limit: 50})
+		require.NoError(t, err)
+		var out []int64
+		for _, r := range rows {
+			out = append(out, r.ID)
+			if r.HouseholdID != nil {
+				require.NotNil(t, r.Household)
+				assert.Equal(t, e.household.HeadName, r.Household.HeadName)
+			}
+			if r.TeamID != nil {
+				require.NotNil(t, r.Team)
+				assert.Equal(t, e.team.Name, r.Team.Name)
+			}
+		}
+		return out
+	}
+	assert.Equal(t, []int64{cadre.ID, card.ID, leader.ID, gone.ID}, ids(store.TokenFilter{}))
+	assert.Equal(t, []int64{cadre.ID, card.ID, leader.ID}, ids(store.TokenFilter{Live: true}))
+	assert.Equal(t, []int64{card.ID, gone.ID}, ids(store.TokenFilter{HouseholdID: e.household.ID}))
+	assert.Equal(t, []int64{leader.ID}, ids(store.TokenFilter{TeamID: e.team.ID}))
+	clock.Set(cadre.ExpiresAt.Add(time.Second))
+	assert.Equal(t, []int64{card.ID, leader.ID}, ids(store.TokenFilter{Live: true}), "an expired token is not live")
+}

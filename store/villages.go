@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -51,6 +52,9 @@ func (s *Store) createVillage(ctx context.Context, db bun.IDB, v *Village) error
 	}
 	if v.AttendanceSlack == 0 {
 		v.AttendanceSlack = DefaultAttendanceSlack
+	}
+	if v.TokenDays == 0 {
+		v.TokenDays = DefaultTokenDays
 	}
 	v.ID, v.CreatedAt = 0, s.Now().UTC()
 	if _, err := db.NewInsert().Model(v).Exec(ctx); err != nil {
@@ -121,6 +125,10 @@ type VillageUpdate struct {
 	FreezeDays *int   // 0 (re-plans may move even today's jobs) … MaxFreezeDays
 	// AttendanceSlack is 0 (no one beyond the plan) … MaxAttendanceSlack.
 	AttendanceSlack *int
+	// TokenDays is 1 … MaxTokenDays; it applies to tokens minted afterwards.
+	TokenDays *int
+	// PublicURL is an http(s) address without query, or "" to forget it.
+	PublicURL *string
 }
 
 // UpdateVillage changes a village's settings. Unlike a new village, whose
@@ -132,6 +140,16 @@ func (s *Store) UpdateVillage(ctx context.Context, id int64, in VillageUpdate) (
 	}
 	if a := in.AttendanceSlack; a != nil && (*a < 0 || *a > MaxAttendanceSlack) {
 		return nil, Invalid("body.attendanceSlack", "多出计划的出工人数应为0到%[2]d人 the attendance slack is 0 to %[1]d people, not %[3]d", MaxAttendanceSlack, MaxAttendanceSlack, *a)
+	}
+	if d := in.TokenDays; d != nil && (*d < 1 || *d > MaxTokenDays) {
+		return nil, Invalid("body.tokenDays", "令牌有效期应为1到%[2]d天 a token lives 1 to %[1]d days, not %[3]d", MaxTokenDays, MaxTokenDays, *d)
+	}
+	var publicURL string
+	if in.PublicURL != nil {
+		var err error
+		if publicURL, err = CleanPublicURL(*in.PublicURL); err != nil {
+			return nil, err
+		}
 	}
 	var v *Village
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -151,13 +169,34 @@ func (s *Store) UpdateVillage(ctx context.Context, id int64, in VillageUpdate) (
 		if in.AttendanceSlack != nil {
 			v.AttendanceSlack = *in.AttendanceSlack
 		}
-		_, err = tx.NewUpdate().Model(v).Column("soft_limit", "freeze_days", "attendance_slack").WherePK().Exec(ctx)
+		if in.TokenDays != nil {
+			v.TokenDays = *in.TokenDays
+		}
+		if in.PublicURL != nil {
+			v.PublicURL = publicURL
+		}
+		_, err = tx.NewUpdate().Model(v).Column("soft_limit", "freeze_days", "attendance_slack", "token_days", "public_url").WherePK().Exec(ctx)
 		return translate(err, "village")
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// CleanPublicURL checks an address the phones reach the pages at: http or
+// https, a host, no query or fragment. It is returned without a trailing
+// slash; "" stays "".
+func CleanPublicURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", Invalid("body.publicUrl", "公开地址应为 http(s) 地址，如 http://192.168.1.10:8080 the public address %q is not an http(s) address like http://192.168.1.10:8080", raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
 }
 
 // ListVillages returns every village in the database, in ID order.

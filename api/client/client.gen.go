@@ -951,6 +951,27 @@ func (e StatementLineKind) Valid() bool {
 	}
 }
 
+// Defines values for TokenRole.
+const (
+	TokenRoleCadre     TokenRole = "cadre"
+	TokenRoleHousehold TokenRole = "household"
+	TokenRoleLeader    TokenRole = "leader"
+)
+
+// Valid indicates whether the value is a known member of the TokenRole enum.
+func (e TokenRole) Valid() bool {
+	switch e {
+	case TokenRoleCadre:
+		return true
+	case TokenRoleHousehold:
+		return true
+	case TokenRoleLeader:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TransactionKind.
 const (
 	TransactionKindDonation TransactionKind = "donation"
@@ -1254,6 +1275,27 @@ func (e ListScheduleRunsParamsState) Valid() bool {
 	}
 }
 
+// Defines values for ListTokensParamsRole.
+const (
+	ListTokensParamsRoleCadre     ListTokensParamsRole = "cadre"
+	ListTokensParamsRoleHousehold ListTokensParamsRole = "household"
+	ListTokensParamsRoleLeader    ListTokensParamsRole = "leader"
+)
+
+// Valid indicates whether the value is a known member of the ListTokensParamsRole enum.
+func (e ListTokensParamsRole) Valid() bool {
+	switch e {
+	case ListTokensParamsRoleCadre:
+		return true
+	case ListTokensParamsRoleHousehold:
+		return true
+	case ListTokensParamsRoleLeader:
+		return true
+	default:
+		return false
+	}
+}
+
 // AuditEntry defines model for AuditEntry.
 type AuditEntry struct {
 	// Action Operation ID 操作
@@ -1427,6 +1469,25 @@ type BlockedDay struct {
 	//
 	// Example: 大雨
 	Reason string `json:"reason"`
+}
+
+// Card defines model for Card.
+type Card struct {
+	// Revoked The household's previous cards, revoked by this one 已作废的旧卡
+	//
+	// Example: [7]
+	Revoked *[]int64 `json:"revoked"`
+
+	// Secret The token itself, shown this once and stored only hashed 令牌（仅显示一次）
+	//
+	// Example: hg_3x7…
+	Secret string `json:"secret"`
+
+	// SigninUrl The card's sign-in link, when the village has a public address 登录链接
+	//
+	// Example: http://192.168.1.10:8080/signin?token=hg_3x7…
+	SigninUrl *string `json:"signinUrl,omitempty"`
+	Token     Token   `json:"token"`
 }
 
 // CloseSeasonRequest defines model for Close-seasonRequest.
@@ -2606,6 +2667,17 @@ type ListBodySeason struct {
 type ListBodyTeam struct {
 	// Items The records on this page 本页记录
 	Items *[]Team `json:"items"`
+
+	// NextCursor Pass as ?cursor= for the next page; absent on the last page 下一页游标
+	//
+	// Example: djE6NTA
+	NextCursor *string `json:"nextCursor,omitempty"`
+}
+
+// ListBodyToken defines model for ListBodyToken.
+type ListBodyToken struct {
+	// Items The records on this page 本页记录
+	Items *[]Token `json:"items"`
 
 	// NextCursor Pass as ?cursor= for the next page; absent on the last page 下一页游标
 	//
@@ -3938,6 +4010,79 @@ type TeamWork struct {
 	Workdays float64 `json:"workdays"`
 }
 
+// Token defines model for Token.
+type Token struct {
+	// CreatedAt Minted 发放时间
+	//
+	// Example: 2026-03-02T01:30:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// ExpiresAt It stops signing in then 到期时间
+	//
+	// Example: 2027-03-02T01:30:00Z
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+
+	// Group Its village group 村民小组
+	//
+	// Example: 3
+	Group *int64 `json:"group,omitempty"`
+
+	// HeadName Its head 户主
+	//
+	// Example: 章仁标
+	HeadName *string `json:"headName,omitempty"`
+
+	// HouseholdId A household token's household 农户编号
+	//
+	// Example: 1
+	HouseholdId *int64 `json:"householdId,omitempty"`
+
+	// Id Token ID 令牌编号
+	//
+	// Example: 12
+	Id int64 `json:"id"`
+
+	// Label Note on whose token this is 备注
+	//
+	// Example: card 章仁标
+	Label string `json:"label"`
+
+	// LastUsedAt Last signed a request in, to the minute; absent: never used 最近使用时间
+	//
+	// Example: 2026-03-20T06:12:00Z
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+
+	// Live Still signs in: neither revoked nor expired 仍然有效
+	//
+	// Example: true
+	Live bool `json:"live"`
+
+	// RevokedAt Revoked then; absent: not revoked 作废时间
+	//
+	// Example: 2026-04-01T08:00:00Z
+	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+
+	// Role The token's role 角色
+	//
+	// Example: household
+	Role TokenRole `json:"role"`
+
+	// TeamId A leader token's team 互助队编号
+	//
+	// Example: 1
+	TeamId *int64 `json:"teamId,omitempty"`
+
+	// TeamName The team's name 互助队名称
+	//
+	// Example: 第一互助队
+	TeamName *string `json:"teamName,omitempty"`
+}
+
+// TokenRole The token's role 角色
+//
+// Example: household
+type TokenRole string
+
 // Transaction defines model for Transaction.
 type Transaction struct {
 	// Actor Who posted it 记账人
@@ -4082,6 +4227,11 @@ type UpdateVillageRequest struct {
 	// Example: 2
 	FreezeDays *int64 `json:"freezeDays,omitempty"`
 
+	// PublicUrl The pages' address as the phones reach it, printed on sign-in cards; empty to forget it 公开地址
+	//
+	// Example: http://192.168.1.10:8080
+	PublicUrl *string `json:"publicUrl,omitempty"`
+
 	// SettlePolicy At a season's close: carry balances over, or zero them by opening transactions 结算方式：结转或清零
 	//
 	// Example: zero
@@ -4091,6 +4241,11 @@ type UpdateVillageRequest struct {
 	//
 	// Example: -10
 	SoftLimit *float64 `json:"softLimit,omitempty"`
+
+	// TokenDays Days a new household card or leader token lives, 1 to 3650; tokens already out keep theirs 新发令牌有效天数
+	//
+	// Example: 365
+	TokenDays *int64 `json:"tokenDays,omitempty"`
 }
 
 // UpdateVillageRequestSettlePolicy At a season's close: carry balances over, or zero them by opening transactions 结算方式：结转或清零
@@ -4158,6 +4313,11 @@ type Village struct {
 	// Example: 皇珠村
 	Name string `json:"name"`
 
+	// PublicUrl The address the phones reach the pages at, printed on sign-in cards 公开地址（印在登录卡上）
+	//
+	// Example: http://192.168.1.10:8080
+	PublicUrl *string `json:"publicUrl,omitempty"`
+
 	// SettlePolicy At a season's close: carry balances over, or zero them 结算方式
 	//
 	// Example: carry
@@ -4172,6 +4332,11 @@ type Village struct {
 	//
 	// Example: Asia/Shanghai
 	Timezone string `json:"timezone"`
+
+	// TokenDays Days a new household card or leader token lives; a cadre's lives 90 新发农户卡、队长令牌的有效天数
+	//
+	// Example: 365
+	TokenDays int64 `json:"tokenDays"`
 
 	// Township Township 乡镇
 	//
@@ -4465,6 +4630,27 @@ type UpdateTeamParams struct {
 	// IfMatch The ETag last read; a stale one gets 412 and nothing is written. 上次读取的ETag
 	IfMatch *string `json:"If-Match,omitempty"`
 }
+
+// ListTokensParams defines parameters for ListTokens.
+type ListTokensParams struct {
+	// Cursor Opaque cursor from the previous page's nextCursor; empty for the first page. 翻页游标
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit Page size 每页条数
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Role Only this role 只看某角色
+	Role *ListTokensParamsRole `form:"role,omitempty" json:"role,omitempty"`
+
+	// HouseholdId Only this household's cards 只看某户
+	HouseholdId *int64 `form:"householdId,omitempty" json:"householdId,omitempty"`
+
+	// Live Only tokens that still sign in 只看有效令牌
+	Live *bool `form:"live,omitempty" json:"live,omitempty"`
+}
+
+// ListTokensParamsRole defines parameters for ListTokens.
+type ListTokensParamsRole string
 
 // ReverseTransactionParams defines parameters for ReverseTransaction.
 type ReverseTransactionParams struct {
@@ -4798,6 +4984,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/households/{id} (the `UpdateHousehold` operationId).
 	UpdateHousehold(ctx context.Context, id int64, params *UpdateHouseholdParams, body UpdateHouseholdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReissueToken 补发农户登录卡 Reissue a household's sign-in card
+	//
+	// 为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. The secret appears in this answer only; the link is given when the village has a public address (update-village publicUrl).
+	//
+	// Corresponds with POST /v1/households/{id}/card (the `ReissueToken` operationId).
+	ReissueToken(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetStatement 工日明细 A household's workday statement
 	//
@@ -5331,6 +5524,20 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/teams/{id}/members/{householdId} (the `UpdateTeamMember` operationId).
 	UpdateTeamMember(ctx context.Context, id int64, householdId int64, body UpdateTeamMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListTokens 令牌列表 List tokens
+	//
+	// 村干部看全村的令牌，其他人只看自己的（同一户的各张卡、同一队的队长令牌）；从不返回令牌本身。 A cadre sees the village's tokens; anyone else its own (every card of its household, every token of its team's leader). Never the secret or its hash.
+	//
+	// Corresponds with GET /v1/tokens (the `ListTokens` operationId).
+	ListTokens(ctx context.Context, params *ListTokensParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeToken 作废令牌 Revoke a token
+	//
+	// 令牌立即失效：接口与网页登录都在同一秒内拒绝它（丢失的卡、换掉的手机）。村干部可作废全村的令牌，其他人只能作废自己的。 The token stops at once: the API and the pages' sign-in cookie refuse it within the same second (a lost card, a lost phone). A cadre revokes any of the village's tokens; anyone else only its own. Another village's token, or one already revoked or expired, is 404.
+	//
+	// Corresponds with DELETE /v1/tokens/{id} (the `RevokeToken` operationId).
+	RevokeToken(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetTransaction 查看记账 Get a ledger transaction
 	//
 	// Corresponds with GET /v1/transactions/{id} (the `GetTransaction` operationId).
@@ -5749,6 +5956,23 @@ func (c *Client) UpdateHouseholdWithBody(ctx context.Context, id int64, params *
 // Corresponds with PATCH /v1/households/{id} (the `UpdateHousehold` operationId).
 func (c *Client) UpdateHousehold(ctx context.Context, id int64, params *UpdateHouseholdParams, body UpdateHouseholdJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateHouseholdRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReissueToken 补发农户登录卡 Reissue a household's sign-in card
+//
+// 为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. The secret appears in this answer only; the link is given when the village has a public address (update-village publicUrl).
+//
+// Corresponds with POST /v1/households/{id}/card (the `ReissueToken` operationId).
+func (c *Client) ReissueToken(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReissueTokenRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -6951,6 +7175,40 @@ func (c *Client) UpdateTeamMember(ctx context.Context, id int64, householdId int
 	return c.Client.Do(req)
 }
 
+// ListTokens 令牌列表 List tokens
+//
+// 村干部看全村的令牌，其他人只看自己的（同一户的各张卡、同一队的队长令牌）；从不返回令牌本身。 A cadre sees the village's tokens; anyone else its own (every card of its household, every token of its team's leader). Never the secret or its hash.
+//
+// Corresponds with GET /v1/tokens (the `ListTokens` operationId).
+func (c *Client) ListTokens(ctx context.Context, params *ListTokensParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTokensRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeToken 作废令牌 Revoke a token
+//
+// 令牌立即失效：接口与网页登录都在同一秒内拒绝它（丢失的卡、换掉的手机）。村干部可作废全村的令牌，其他人只能作废自己的。 The token stops at once: the API and the pages' sign-in cookie refuse it within the same second (a lost card, a lost phone). A cadre revokes any of the village's tokens; anyone else only its own. Another village's token, or one already revoked or expired, is 404.
+//
+// Corresponds with DELETE /v1/tokens/{id} (the `RevokeToken` operationId).
+func (c *Client) RevokeToken(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeTokenRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetTransaction 查看记账 Get a ledger transaction
 //
 // Corresponds with GET /v1/transactions/{id} (the `GetTransaction` operationId).
@@ -8011,6 +8269,40 @@ func NewUpdateHouseholdRequestWithBody(server string, id int64, params *UpdateHo
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewReissueTokenRequest constructs an http.Request for the ReissueToken method
+func NewReissueTokenRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/households/%s/card", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -10271,6 +10563,142 @@ func NewUpdateTeamMemberRequestWithBody(server string, id int64, householdId int
 	return req, nil
 }
 
+// NewListTokensRequest constructs an http.Request for the ListTokens method
+func NewListTokensRequest(server string, params *ListTokensParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Role != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "role", *params.Role, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.HouseholdId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "householdId", *params.HouseholdId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Live != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "live", *params.Live, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRevokeTokenRequest constructs an http.Request for the RevokeToken method
+func NewRevokeTokenRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/tokens/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetTransactionRequest constructs an http.Request for the GetTransaction method
 func NewGetTransactionRequest(server string, id int64) (*http.Request, error) {
 	var err error
@@ -10711,6 +11139,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/households/{id} (the `UpdateHousehold` operationId).
 	UpdateHouseholdWithResponse(ctx context.Context, id int64, params *UpdateHouseholdParams, body UpdateHouseholdJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateHouseholdResponse, error)
+
+	// ReissueTokenWithResponse 补发农户登录卡 Reissue a household's sign-in card
+	//
+	// 为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. The secret appears in this answer only; the link is given when the village has a public address (update-village publicUrl).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/households/{id}/card (the `ReissueToken` operationId).
+	ReissueTokenWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*ReissueTokenResponse, error)
 
 	// GetStatementWithResponse 工日明细 A household's workday statement
 	//
@@ -11287,6 +11724,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/teams/{id}/members/{householdId} (the `UpdateTeamMember` operationId).
 	UpdateTeamMemberWithResponse(ctx context.Context, id int64, householdId int64, body UpdateTeamMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTeamMemberResponse, error)
+
+	// ListTokensWithResponse 令牌列表 List tokens
+	//
+	// 村干部看全村的令牌，其他人只看自己的（同一户的各张卡、同一队的队长令牌）；从不返回令牌本身。 A cadre sees the village's tokens; anyone else its own (every card of its household, every token of its team's leader). Never the secret or its hash.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tokens (the `ListTokens` operationId).
+	ListTokensWithResponse(ctx context.Context, params *ListTokensParams, reqEditors ...RequestEditorFn) (*ListTokensResponse, error)
+
+	// RevokeTokenWithResponse 作废令牌 Revoke a token
+	//
+	// 令牌立即失效：接口与网页登录都在同一秒内拒绝它（丢失的卡、换掉的手机）。村干部可作废全村的令牌，其他人只能作废自己的。 The token stops at once: the API and the pages' sign-in cookie refuse it within the same second (a lost card, a lost phone). A cadre revokes any of the village's tokens; anyone else only its own. Another village's token, or one already revoked or expired, is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tokens/{id} (the `RevokeToken` operationId).
+	RevokeTokenWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error)
 
 	// GetTransactionWithResponse 查看记账 Get a ledger transaction
 	//
@@ -12857,6 +13312,103 @@ func (r UpdateHouseholdResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateHouseholdResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReissueTokenResponse201Headers the declared response headers of an HTTP 201 response for ReissueToken
+type ReissueTokenResponse201Headers struct {
+	CacheControl *string
+}
+
+// ReissueTokenResponse429Headers the declared response headers of an HTTP 429 response for ReissueToken
+type ReissueTokenResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ReissueTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Card
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *ReissueTokenResponse201Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReissueTokenResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ReissueTokenResponse) GetJSON201() *Card {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReissueTokenResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReissueTokenResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReissueTokenResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReissueTokenResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReissueTokenResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReissueTokenResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReissueTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReissueTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReissueTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReissueTokenResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17397,6 +17949,179 @@ func (r UpdateTeamMemberResponse) ContentType() string {
 	return ""
 }
 
+// ListTokensResponse429Headers the declared response headers of an HTTP 429 response for ListTokens
+type ListTokensResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ListBodyToken
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListTokensResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTokensResponse) GetJSON200() *ListBodyToken {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeTokenResponse429Headers the declared response headers of an HTTP 429 response for RevokeToken
+type RevokeTokenResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RevokeTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Token
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *ErrorModel
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *ErrorModel
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ErrorModel
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ErrorModel
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *ErrorModel
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *ErrorModel
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeTokenResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeTokenResponse) GetJSON200() *Token {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON401() *ErrorModel {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON403() *ErrorModel {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON404() *ErrorModel {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON422() *ErrorModel {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON429() *ErrorModel {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON500() *ErrorModel {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetTransactionResponse200Headers the declared response headers of an HTTP 200 response for GetTransaction
 type GetTransactionResponse200Headers struct {
 	IdempotentReplayed *string
@@ -18220,6 +18945,21 @@ func (c *ClientWithResponses) UpdateHouseholdWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseUpdateHouseholdResponse(rsp)
+}
+
+// ReissueTokenWithResponse 补发农户登录卡 Reissue a household's sign-in card
+//
+// 为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. The secret appears in this answer only; the link is given when the village has a public address (update-village publicUrl).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/households/{id}/card (the `ReissueToken` operationId).
+func (c *ClientWithResponses) ReissueTokenWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*ReissueTokenResponse, error) {
+	rsp, err := c.ReissueToken(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReissueTokenResponse(rsp)
 }
 
 // GetStatementWithResponse 工日明细 A household's workday statement
@@ -19192,6 +19932,36 @@ func (c *ClientWithResponses) UpdateTeamMemberWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseUpdateTeamMemberResponse(rsp)
+}
+
+// ListTokensWithResponse 令牌列表 List tokens
+//
+// 村干部看全村的令牌，其他人只看自己的（同一户的各张卡、同一队的队长令牌）；从不返回令牌本身。 A cadre sees the village's tokens; anyone else its own (every card of its household, every token of its team's leader). Never the secret or its hash.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tokens (the `ListTokens` operationId).
+func (c *ClientWithResponses) ListTokensWithResponse(ctx context.Context, params *ListTokensParams, reqEditors ...RequestEditorFn) (*ListTokensResponse, error) {
+	rsp, err := c.ListTokens(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTokensResponse(rsp)
+}
+
+// RevokeTokenWithResponse 作废令牌 Revoke a token
+//
+// 令牌立即失效：接口与网页登录都在同一秒内拒绝它（丢失的卡、换掉的手机）。村干部可作废全村的令牌，其他人只能作废自己的。 The token stops at once: the API and the pages' sign-in cookie refuse it within the same second (a lost card, a lost phone). A cadre revokes any of the village's tokens; anyone else only its own. Another village's token, or one already revoked or expired, is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tokens/{id} (the `RevokeToken` operationId).
+func (c *ClientWithResponses) RevokeTokenWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error) {
+	rsp, err := c.RevokeToken(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeTokenResponse(rsp)
 }
 
 // GetTransactionWithResponse 查看记账 Get a ledger transaction
@@ -20671,6 +21441,97 @@ func ParseUpdateHouseholdResponse(rsp *http.Response) (*UpdateHouseholdResponse,
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers UpdateHouseholdResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReissueTokenResponse parses an HTTP response from a ReissueTokenWithResponse call
+func ParseReissueTokenResponse(rsp *http.Response) (*ReissueTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReissueTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Card
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers ReissueTokenResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReissueTokenResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -24851,6 +25712,161 @@ func ParseUpdateTeamMemberResponse(rsp *http.Response) (*UpdateTeamMemberRespons
 	switch {
 	case rsp.StatusCode == 429:
 		var headers UpdateTeamMemberResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTokensResponse parses an HTTP response from a ListTokensWithResponse call
+func ParseListTokensResponse(rsp *http.Response) (*ListTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ListBodyToken
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListTokensResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeTokenResponse parses an HTTP response from a RevokeTokenWithResponse call
+func ParseRevokeTokenResponse(rsp *http.Response) (*RevokeTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Token
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorModel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RevokeTokenResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

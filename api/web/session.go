@@ -15,7 +15,8 @@ import (
 
 // CookieName is the sign-in cookie. It holds the token's secret itself:
 // the card a cadre prints carries the same secret, the store keeps only
-// its SHA-256, and revoking the token (a lost phone) signs the page out.
+// its SHA-256, and every request looks the token up again, so revoking it
+// (a lost phone) or its expiry signs the page out on the next request.
 const CookieName = "huangong_session"
 
 // cookieAge keeps a household signed in across a season and the next: a
@@ -49,7 +50,8 @@ func (p *Pages) session(r *http.Request) (string, *api.Principal) {
 	return ck.Value, who
 }
 
-// setSession leaves the secret in the cookie.
+// setSession leaves the secret in the cookie, for cookieAge but never
+// beyond the token's own expiry.
 //
 // SameSite is Lax, not Strict: a household opens its page from a link —
 // the QR code on its card, or the link a cadre sent to the family's chat —
@@ -60,9 +62,13 @@ func (p *Pages) session(r *http.Request) (string, *api.Principal) {
 // off every cross-site form post, which is where a forged request could
 // change something; GET pages change nothing, and every post also needs
 // the session's form token and a same-site Sec-Fetch-Site or Origin.
-func setSession(w http.ResponseWriter, r *http.Request, secret string) {
+func setSession(w http.ResponseWriter, r *http.Request, secret string, expires, now time.Time) {
+	age := cookieAge
+	if !expires.IsZero() {
+		age = min(age, expires.Sub(now))
+	}
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: secret, Path: "/", MaxAge: int(cookieAge / time.Second),
+		Name: CookieName, Value: secret, Path: "/", MaxAge: max(1, int(age/time.Second)),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil,
 	})
 }
@@ -152,7 +158,7 @@ func (p *Pages) signin(c *call, secret string) {
 		p.render(c, http.StatusOK, "signin", "signin.switch", signinView{Switch: sv})
 		return
 	}
-	setSession(c.w, c.r, secret)
+	setSession(c.w, c.r, secret, who.Expires, p.store.Now())
 	http.Redirect(c.w, c.r, homeOf(who), http.StatusSeeOther)
 }
 

@@ -48,11 +48,12 @@ type Pages struct {
 var LivePoll = 5 * time.Second
 
 // Mount builds the pages and serves them on the API server's mux: /signin,
-// /signout, /h/{id}, /board, /notice and /static/, and / for a browser.
+// /signout, /h/{id}, /board, /board/cards, /notice and /static/, and / for
+// a browser.
 func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	p := &Pages{store: st, api: srv.Handler(), srv: srv, log: log, pages: map[string]*template.Template{},
 		cop: http.NewCrossOriginProtection()}
-	for _, name := range []string{"signin", "household", "board", "notice", "message", "notify"} {
+	for _, name := range []string{"signin", "household", "board", "notice", "message", "notify", "cards"} {
 		p.pages[name] = template.Must(template.New(name).Funcs(funcs).
 			ParseFS(assets, "templates/layout.tmpl", "templates/"+name+".tmpl"))
 	}
@@ -89,6 +90,10 @@ func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	srv.Handle("POST /board/notify/channels/{id}/delete", p.guard("board-notify-remove", cadreOnly, p.notifyRemove))
 	srv.Handle("POST /board/notify/deliveries/{id}/retry", p.guard("board-notify-retry", cadreOnly, p.notifyRetry))
 	srv.Handle("POST /board/notify/settings", p.guard("board-notify-settings", cadreOnly, p.notifySettings))
+	srv.Handle("GET /board/cards", p.guard("board-cards", cadreOnly, p.cardsPage))
+	srv.Handle("POST /board/cards/tokens/{tid}/revoke", p.guard("board-revoke-card", cadreOnly, p.cardsRevoke))
+	srv.Handle("POST /board/cards/{hid}/reissue", p.guard("board-reissue-card", cadreOnly, p.cardsReissue))
+	srv.Handle("POST /board/cards/sheet", p.guard("board-card-sheet", cadreOnly, p.cardsSheet))
 	return p
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,12 +9,11 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"net/url"
-	"os"
+	"strconv"
 	"strings"
 
-	qrcode "github.com/yeqown/go-qrcode/v2"
-
+	"huangong/api"
+	"huangong/api/cards"
 	"huangong/store"
 )
 
@@ -21,14 +21,23 @@ import (
 // as a link to the web pages and a QR code of it, in the terminal and, if
 // asked, as a PNG to print. A cadre hands each household its card; the
 // household scans it once and its phone stays signed in.
-func cardCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, db := newFlags("token card")
+//
+// With reissue (huangong token reissue) the household's previous cards are
+// revoked in the same step: a lost card stops working as the new one is
+// printed.
+func cardCmd(ctx context.Context, args []string, stdout, stderr io.Writer, reissue bool) error {
+	name := "token card"
+	if reissue {
+		name = "token reissue"
+	}
+	fs, db := newFlags(name)
 	household := fs.Int64("household", 0, "农户 the household the card signs in")
 	role := fs.String("role", "", "household (with --household) or cadre")
 	village := fs.Int64("village", 0, "village ID; defaults to the only village, else the demo village")
-	base := fs.String("base", env("HUANGONG_BASE_URL", "http://localhost:8080"), "the pages' address as the phones reach it (HUANGONG_BASE_URL)")
+	base := fs.String("base", "", "the pages' address as the phones reach it; default: the village's publicUrl, else HUANGONG_BASE_URL")
 	pngOut := fs.String("png", "", "also write the QR code to this PNG file, for printing")
 	label := fs.String("label", "", "备注 a note on whose card this is")
+	days := daysFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,18 +45,15 @@ func cardCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		*role = store.RoleHousehold
 	}
 	switch {
+	case reissue && *role != store.RoleHousehold:
+		return errors.New("usage: huangong token reissue --household ID [--base URL] [--png FILE]: a household's card")
 	case *role == store.RoleHousehold && *household == 0:
-		return errors.New("usage: huangong token card --household ID [--base URL] [--png FILE], or --role cadre")
+		return fmt.Errorf("usage: huangong %s --household ID [--base URL] [--png FILE], or --role cadre", name)
 	case *role == store.RoleCadre && *household != 0:
 		return errors.New("a cadre's card is for the village, not a household: leave out --household")
 	case *role != store.RoleHousehold && *role != store.RoleCadre:
 		return fmt.Errorf("cards are for households and cadres, not %q: a team leader uses the CLI with `huangong token create`", *role)
 	}
-	link, err := url.Parse(strings.TrimRight(*base, "/"))
-	if err != nil || (link.Scheme != "http" && link.Scheme != "https") || link.Host == "" || link.RawQuery != "" {
-		return fmt.Errorf("--base %q is not an http(s) address like http://192.168.1.10:8080", *base)
-	}
-
 	st, err := store.Open(ctx, *db)
 	if err != nil {
 		return err
@@ -57,7 +63,11 @@ func cardCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	t := &store.Token{VillageID: v.ID, Role: *role, Label: *label}
+	linkBase, err := cardBase(*base, v, stderr)
+	if err != nil {
+		return err
+	}
+	t := &store.Token{VillageID: v.ID, Role: *role, Label: *label, ExpiresAt: expiresIn(st, *days)}
 	who := v.Name + " 村干部 cadre"
 	if *role == store.RoleHousehold {
 		h, err := st.GetHousehold(ctx, v.ID, *household)
@@ -70,13 +80,19 @@ func cardCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			t.Label = "card " + h.HeadName
 		}
 	}
-	secret, err := st.CreateToken(ctx, t)
+	var secret string
+	var revoked []int64
+	if reissue {
+		secret, revoked, err = st.ReissueCard(ctx, v.ID, *household, t)
+		auditCLI(ctx, st, v, "reissue-token", fmt.Sprintf("/v1/households/%d/card", *household), err)
+	} else {
+		secret, err = st.CreateToken(ctx, t)
+	}
 	if err != nil {
 		return err
 	}
-	link.Path += "/signin"
-	link.RawQuery = url.Values{"token": {secret}}.Encode()
-	bits, err := qrBits(link.String())
+	link := api.SigninLink(linkBase, secret)
+	bits, err := cards.QR(link)
 	if err != nil {
 		return err
 	}
@@ -84,6 +100,9 @@ func cardCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	writeTerminalQR(stdout, bits)
 	fmt.Fprintln(stdout, "\n扫码登录；卡片即钥匙，请妥善保管，丢失请找村干部作废。")
 	fmt.Fprintln(stdout, "Scan to sign in. The card is a key: keep it safe; a cadre revokes a lost one.")
+	if reissue {
+		fmt.Fprintf(stdout, "该户旧卡已作废 the household's previous cards are revoked: %s\n", idList(revoked))
+	}
 	if *pngOut != "" {
 		if err := writePNGQR(*pngOut, bits); err != nil {
 			return err
@@ -92,35 +111,6 @@ func cardCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	return nil
 }
-
-// qrBits encodes text as a QR code's modules, dark true, with the quiet
-// zone of four modules a scanner needs around it.
-func qrBits(text string) ([][]bool, error) {
-	qr, err := qrcode.NewWith(text, qrcode.WithErrorCorrectionLevel(qrcode.ErrorCorrectionMedium))
-	if err != nil {
-		return nil, fmt.Errorf("qr code: %w", err)
-	}
-	var m bitmap
-	if err := qr.Save(&m); err != nil {
-		return nil, fmt.Errorf("qr code: %w", err)
-	}
-	const quiet = 4
-	n := len(m.bits)
-	out := make([][]bool, n+2*quiet)
-	for y := range out {
-		out[y] = make([]bool, n+2*quiet)
-		if y >= quiet && y < n+quiet {
-			copy(out[y][quiet:], m.bits[y-quiet])
-		}
-	}
-	return out, nil
-}
-
-// bitmap is a qrcode.Writer that keeps the modules.
-type bitmap struct{ bits [][]bool }
-
-func (b *bitmap) Write(mat qrcode.Matrix) error { b.bits = mat.Bitmap(); return nil }
-func (b *bitmap) Close() error                  { return nil }
 
 // writeTerminalQR draws two rows of modules per line with half blocks,
 // black on white whatever the terminal's colours, so phones can scan it
@@ -162,19 +152,21 @@ func writePNGQR(path string, bits [][]bool) error {
 			}
 		}
 	}
-	// The code is the token itself: the file is its owner's alone, and a
-	// card printed over keeps no wider mode it had.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	// The code is the token itself: the file is its owner's alone.
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
 		return err
 	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
+	return writeSecretFile(path, buf.Bytes())
+}
+
+func idList(ids []int64) string {
+	if len(ids) == 0 {
+		return "无 none"
 	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		return err
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
 	}
-	return f.Close()
+	return strings.Join(s, ", ")
 }

@@ -640,7 +640,8 @@ func TestClientWatchStopsWhenRefused(t *testing.T) {
 
 	w := startWatch(t, network.URL, e.leader)
 
-	require.NoError(t, e.app.Store.RevokeToken(context.Background(), e.village, e.tokenID))
+	_, err = e.app.Store.RevokeToken(context.Background(), e.village, e.tokenID)
+	require.NoError(t, err)
 	network.CloseClientConnections()
 	select {
 	case code := <-w.done:

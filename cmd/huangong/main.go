@@ -30,6 +30,10 @@ Usage:
   huangong token create --role cadre|leader|household [--team ID] [--household ID] [--village ID] [--label …]
   huangong token card --household ID [--base URL] [--png FILE]   # a household's sign-in link and QR code, 农户登录卡
   huangong token card --role cadre [--base URL]                 # a cadre's link to the season board
+  huangong token reissue --household ID [--base URL] [--png FILE]  # a new card; the household's old cards stop working, 补发
+  huangong token cards --group G|--all --pdf FILE [--base URL]  # A4 sheet of new cards to cut out (old cards revoked), 打印登录卡
+  huangong token list [--household ID] [--all]    # live tokens: who, expiry, last used; --all adds revoked and expired
+  huangong token revoke ID                        # 作废 a lost card or phone: signed out on its next request
   huangong ledger verify [--village ID]           # exits 1 if any balance or transaction does not add up
   huangong ledger export --csv [--village ID] [--out FILE]
   huangong backup --out FILE [--db …]              # a consistent copy while the service runs, 在线备份
@@ -71,6 +75,9 @@ Client commands (team leaders' client, 队长客户端; they talk to a server):
 
 Exit codes 退出码: 0 ok; 1 other; 2 usage or input refused (400, 413, 422); 3 auth (401, 403);
   4 not found (404); 5 conflict (409, 412); 6 server error (5xx) or unreachable.
+
+Cards take --base, else the village's publicUrl (PATCH /v1/village), else HUANGONG_BASE_URL;
+  their text needs a Chinese font: fonts-noto-cjk, or HUANGONG_CARD_FONT=FILE.
 
 Environment: HUANGONG_ADDR (listen address), HUANGONG_DB (database path or DSN),
   HUANGONG_SERVER, HUANGONG_TOKEN, HUANGONG_CONFIG (client commands).
@@ -116,7 +123,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "seed":
 		return seedCmd(ctx, args, stdout)
 	case "token":
-		return tokenCmd(ctx, args, stdout)
+		return tokenCmd(ctx, args, stdout, stderr)
 	case "ledger":
 		return ledgerCmd(ctx, args, stdout)
 	case "cron":
@@ -271,12 +278,25 @@ func seedCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) > 0 && args[0] == "card" {
-		return cardCmd(ctx, args[1:], stdout)
+func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
 	}
-	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: huangong token create --role cadre|leader|household [--team ID] [--household ID], or huangong token card --household ID")
+	switch sub {
+	case "card":
+		return cardCmd(ctx, args[1:], stdout, stderr, false)
+	case "reissue":
+		return cardCmd(ctx, args[1:], stdout, stderr, true)
+	case "cards":
+		return tokenCardsCmd(ctx, args[1:], stdout, stderr)
+	case "list":
+		return tokenListCmd(ctx, args[1:], stdout)
+	case "revoke":
+		return tokenRevokeCmd(ctx, args[1:], stdout)
+	case "create":
+	default:
+		return usageErrorf("usage: huangong token create|card|reissue|cards|list|revoke …; see huangong help")
 	}
 	fs, db := newFlags("token create")
 	role := fs.String("role", "", "cadre, leader or household")
@@ -284,6 +304,7 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	household := fs.Int64("household", 0, "household ID (household)")
 	village := fs.Int64("village", 0, "village ID; defaults to the demo village")
 	label := fs.String("label", "", "备注 a note on whose token this is")
+	days := daysFlag(fs)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -299,7 +320,7 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		*village = v.ID
 	}
-	t := &store.Token{VillageID: *village, Role: *role, Label: *label}
+	t := &store.Token{VillageID: *village, Role: *role, Label: *label, ExpiresAt: expiresIn(st, *days)}
 	if *team != 0 {
 		t.TeamID = team
 	}
