@@ -47,6 +47,9 @@ func TestJobAnswersCarryNames(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
 		return items(body), counter.n.Load() - before
 	}
+	// The first request of a minute also stamps the token's last use; count
+	// from the second.
+	list()
 	one, queries := list()
 	require.Len(t, one, 1)
 	require.Positive(t, queries)
