@@ -127,7 +127,8 @@ type Delivery struct {
 	CreatedAt     time.Time  `json:"createdAt" example:"2026-04-20T00:00:00Z" doc:"Queued 生成时间"`
 }
 
-func deliveryOf(d *store.Delivery) Delivery {
+// DeliveryOf is how the API shows a delivery.
+func DeliveryOf(d *store.Delivery) Delivery {
 	out := Delivery{ID: d.ID, MessageID: d.MessageID, ChannelID: d.ChannelID, Kind: d.Kind, EventID: d.EventID, Event: d.Event,
 		Audience: d.Audience, AudienceID: d.AudienceID, Recipient: d.Recipient, Text: d.Text, Urgent: d.Urgent, State: d.State,
 		Attempts: d.Attempts, LastError: d.LastError, LastAttemptAt: d.LastAttemptAt, DeliveredAt: d.DeliveredAt, CreatedAt: d.CreatedAt}
@@ -266,7 +267,7 @@ func (s *Server) addNotifyRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return listOf(rows, next, deliveryOf), nil
+		return listOf(rows, next, DeliveryOf), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -279,7 +280,7 @@ func (s *Server) addNotifyRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return &struct{ Body Delivery }{Body: deliveryOf(d)}, nil
+		return &struct{ Body Delivery }{Body: DeliveryOf(d)}, nil
 	})
 }
 

@@ -340,22 +340,41 @@ type DeliveryFilter struct {
 // ListDeliveries returns a page of the village's deliveries in the order
 // they were queued.
 func (s *Store) ListDeliveries(ctx context.Context, villageID int64, f DeliveryFilter, p Page) ([]*Delivery, int64, error) {
-	if f.State != "" && !slices.Contains(DeliveryStates, f.State) {
-		return nil, 0, Invalid("query.state", "发送状态无效 state must be one of %v", DeliveryStates)
+	if err := f.check(); err != nil {
+		return nil, 0, err
 	}
-	return paginate(ctx, s.db, villageID, p, func(d *Delivery) int64 { return d.ID }, "deliveries",
-		func(q *bun.SelectQuery) *bun.SelectQuery {
-			if f.State != "" {
-				q = q.Where("state = ?", f.State)
-			}
-			if f.ChannelID != 0 {
-				q = q.Where("channel_id = ?", f.ChannelID)
-			}
-			if f.Audience != "" {
-				q = q.Where("audience = ?", f.Audience).Where("audience_id = ?", f.AudienceID)
-			}
-			return q
-		})
+	return paginate(ctx, s.db, villageID, p, func(d *Delivery) int64 { return d.ID }, "deliveries", f.apply)
+}
+
+// NewestDeliveries returns the village's newest limit deliveries that
+// pass f, newest first: the board's list of failed messages.
+func (s *Store) NewestDeliveries(ctx context.Context, villageID int64, f DeliveryFilter, limit int) ([]*Delivery, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	var out []*Delivery
+	err := f.apply(s.db.NewSelect().Model(&out).Where("village_id = ?", villageID)).OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx)
+	return out, translate(err, "deliveries")
+}
+
+func (f DeliveryFilter) check() error {
+	if f.State != "" && !slices.Contains(DeliveryStates, f.State) {
+		return Invalid("query.state", "发送状态无效 state must be one of %v", DeliveryStates)
+	}
+	return nil
+}
+
+func (f DeliveryFilter) apply(q *bun.SelectQuery) *bun.SelectQuery {
+	if f.State != "" {
+		q = q.Where("state = ?", f.State)
+	}
+	if f.ChannelID != 0 {
+		q = q.Where("channel_id = ?", f.ChannelID)
+	}
+	if f.Audience != "" {
+		q = q.Where("audience = ?", f.Audience).Where("audience_id = ?", f.AudienceID)
+	}
+	return q
 }
 
 // RecentDeliveries returns the newest deliveries to an audience (through
