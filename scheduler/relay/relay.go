@@ -245,10 +245,10 @@ func (r *Relay) channel(ctx context.Context, c *store.Channel, ds []*store.Deliv
 		if tried {
 			n++
 		}
-		if err != nil || pause.IsZero() {
-			if err != nil {
-				return n, err
-			}
+		if err != nil {
+			return n, err
+		}
+		if pause.IsZero() {
 			continue
 		}
 		// Each waits for pause or, if it may not ring a phone then, for
