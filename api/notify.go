@@ -127,7 +127,8 @@ type Delivery struct {
 	CreatedAt     time.Time  `json:"createdAt" example:"2026-04-20T00:00:00Z" doc:"Queued 生成时间"`
 }
 
-func deliveryOf(d *store.Delivery) Delivery {
+// DeliveryOf is how the API shows a delivery.
+func DeliveryOf(d *store.Delivery) Delivery {
 	out := Delivery{ID: d.ID, MessageID: d.MessageID, ChannelID: d.ChannelID, Kind: d.Kind, EventID: d.EventID, Event: d.Event,
 		Audience: d.Audience, AudienceID: d.AudienceID, Recipient: d.Recipient, Text: d.Text, Urgent: d.Urgent, State: d.State,
 		Attempts: d.Attempts, LastError: d.LastError, LastAttemptAt: d.LastAttemptAt, DeliveredAt: d.DeliveredAt, CreatedAt: d.CreatedAt}
@@ -203,7 +204,9 @@ func (s *Server) addNotifyRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "delete-notify-channel", Method: http.MethodDelete, Path: "/v1/notify/channels/{id}",
 		Summary: "删除通知渠道 Remove a notification channel", Tags: []string{tag}, Security: secured(store.RoleCadre),
-		Description:   "连同其发送记录一起删除；只想暂停请改为不启用。 Removes the channel and its deliveries; to pause it, set enabled false.",
+		Description: "渠道不再列出、不再发送；发送记录保留，未发出的消息标为失败（渠道已删除），不能重发。只想暂停请改为不启用。 " +
+			"The channel is no longer listed and carries nothing new; its delivery history stays in list-deliveries, and " +
+			"its waiting messages are marked failed (\"渠道已删除 channel removed\") and cannot be sent again. To pause it, set enabled false.",
 		DefaultStatus: http.StatusNoContent, Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *IDPath) (*struct{}, error) {
 		if err := s.store.DeleteChannel(ctx, caller(ctx).VillageID, in.ID); err != nil {
@@ -266,20 +269,22 @@ func (s *Server) addNotifyRoutes() {
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return listOf(rows, next, deliveryOf), nil
+		return listOf(rows, next, DeliveryOf), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "retry-delivery", Method: http.MethodPost, Path: "/v1/notify/deliveries/{id}/retry",
 		Summary: "重发 Send a failed message again", Tags: []string{tag}, Security: secured(store.RoleCadre),
-		Description: "只能重发失败的消息，消息编号不变。 Only a failed delivery; it keeps its messageId. Otherwise 409.",
-		Errors:      []int{401, 403, 404, 409, 422},
+		Description: "只能重发失败的消息，消息编号不变；免打扰时段内推迟到结束时发送。 Only a failed delivery of a channel not removed; " +
+			"it keeps its messageId. In quiet hours it waits for their end, unless it is an urgent rain-out the village lets " +
+			"through or the morning job list. Otherwise 409.",
+		Errors: []int{401, 403, 404, 409, 422},
 	}, func(ctx context.Context, in *IDPath) (*struct{ Body Delivery }, error) {
 		d, err := s.store.RetryDelivery(ctx, caller(ctx).VillageID, in.ID)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
-		return &struct{ Body Delivery }{Body: deliveryOf(d)}, nil
+		return &struct{ Body Delivery }{Body: DeliveryOf(d)}, nil
 	})
 }
 

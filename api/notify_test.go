@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"huangong/api"
+	"huangong/store"
 )
 
 // Secrets of the notification tests: none may come back in an answer.
@@ -147,4 +148,41 @@ func TestNotifyChannels_SecretsNotLogged(t *testing.T) {
 	for _, s := range notifySecrets {
 		assert.NotContains(t, out, s)
 	}
+}
+
+// TestNotifyChannels_DeleteKeepsDeliveries: a removed channel is no longer
+// listed, but list-deliveries still shows what it carried, its waiting
+// messages failed with the reason, and they cannot be sent again.
+func TestNotifyChannels_DeleteKeepsDeliveries(t *testing.T) {
+	e := mustEnv(t)
+	ctx := t.Context()
+	resp, hook := e.call(t, "POST", "/v1/notify/channels", e.cadre, map[string]any{"kind": "webhook", "url": "https://hooks.example.com/h"})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%v", hook)
+	resp, body := e.call(t, "POST", "/v1/seasons/defaults", e.cadre, map[string]any{"year": 2027, "system": "double_rice"})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	f := &store.Field{VillageID: e.village.ID, HouseholdID: e.home.ID, Name: "门口田", AreaCentimu: 160, Crop: store.CropEarlyRice}
+	require.NoError(t, e.st.CreateField(ctx, f))
+	resp, body = e.call(t, "POST", "/v1/requests", e.householdTok, map[string]any{
+		"fieldId": f.ID, "task": "transplant", "earliest": "2027-04-22", "latest": "2027-04-28"})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	_, err := e.st.EnqueueDeliveries(ctx, 100)
+	require.NoError(t, err)
+	_, body = e.call(t, "GET", "/v1/notify/deliveries", e.cadre, nil)
+	require.NotEmpty(t, items(body), "the request is a message for the webhook")
+
+	resp, _ = e.call(t, "DELETE", "/v1/notify/channels/"+itoa(int64(hook["id"].(float64))), e.cadre, nil)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	_, body = e.call(t, "GET", "/v1/notify/channels", e.cadre, nil)
+	assert.Empty(t, items(body), "a removed channel is not listed")
+	_, body = e.call(t, "GET", "/v1/notify/deliveries?state=failed", e.cadre, nil)
+	ds := items(body)
+	require.NotEmpty(t, ds, "its deliveries stay")
+	d := ds[0]
+	assert.Equal(t, store.ChannelRemoved, d["lastError"])
+	resp, body = e.call(t, "POST", "/v1/notify/deliveries/"+itoa(int64(d["id"].(float64)))+"/retry", e.cadre, nil)
+	assertProblem(t, resp, body, http.StatusConflict, "")
+	resp, body = e.call(t, "DELETE", "/v1/notify/channels/"+itoa(int64(hook["id"].(float64))), e.cadre, nil)
+	assertProblem(t, resp, body, http.StatusNotFound, "")
+	resp, body = e.call(t, "POST", "/v1/notify/channels", e.cadre, map[string]any{"kind": "webhook", "url": "https://hooks.example.com/h"})
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, "a new webhook may be configured: %v", body)
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
@@ -48,6 +47,10 @@ type Channel struct {
 	Version   int64     `bun:",notnull"`
 	CreatedAt time.Time `bun:",notnull"`
 	UpdatedAt time.Time `bun:",notnull"`
+	// DeletedAt is when a cadre removed the channel. The row stays, so its
+	// deliveries keep their channel and their history; a removed channel
+	// is not listed, carries nothing and sends nothing again.
+	DeletedAt *time.Time ``
 }
 
 // NotifySettings are a village's rules for when people are messaged.
@@ -95,6 +98,18 @@ func (n *NotifySettings) QuietUntil(t time.Time, loc *time.Location) time.Time {
 		end = end.AddDate(0, 0, 1)
 	}
 	return end.UTC()
+}
+
+// Hold returns when d may go out if it could go at t: t itself for the
+// webhook (machines have no night), the morning job list (it goes at the
+// time its cron names) and an urgent rain-out the village lets through;
+// otherwise the end of the quiet hours holding t. Every sending time of a
+// message passes through it: the first, each retry, a cadre's retry.
+func (n *NotifySettings) Hold(d *Delivery, t time.Time, loc *time.Location) time.Time {
+	if d.Kind == ChannelWebhook || d.Event == EventJobsToday || (d.Urgent && n.UrgentOverride) {
+		return t
+	}
+	return n.QuietUntil(t, loc)
 }
 
 var clockRE = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
@@ -314,13 +329,22 @@ func (s *Store) CreateChannel(ctx context.Context, villageID int64, c *Channel) 
 // ListChannels returns the village's channels by kind, team and ID.
 func (s *Store) ListChannels(ctx context.Context, villageID int64) ([]*Channel, error) {
 	var out []*Channel
-	err := s.db.NewSelect().Model(&out).Where("village_id = ?", villageID).OrderExpr("kind, team_id, id").Scan(ctx)
+	err := s.db.NewSelect().Model(&out).Where("village_id = ?", villageID).Where("deleted_at IS NULL").
+		OrderExpr("kind, team_id, id").Scan(ctx)
 	return out, translate(err, "notification channels")
 }
 
-// GetChannel returns one channel of the village.
+// GetChannel returns one channel of the village; a removed one is ENOTFOUND.
 func (s *Store) GetChannel(ctx context.Context, villageID, id int64) (*Channel, error) {
-	return getOne[Channel](ctx, s.db, villageID, id, fmt.Sprintf("notification channel %d", id))
+	return liveChannel(ctx, s.db, villageID, id)
+}
+
+func liveChannel(ctx context.Context, db bun.IDB, villageID, id int64) (*Channel, error) {
+	c, err := getOne[Channel](ctx, db, villageID, id, "notification channel")
+	if err == nil && c.DeletedAt != nil {
+		return nil, Errorf(ENOTFOUND, "未找到 notification channel %d not found", id)
+	}
+	return c, err
 }
 
 // UpdateChannel applies change to a channel and saves it, checked as a
@@ -329,7 +353,7 @@ func (s *Store) UpdateChannel(ctx context.Context, villageID, id int64, change f
 	var c *Channel
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if c, err = getOne[Channel](ctx, tx, villageID, id, fmt.Sprintf("notification channel %d", id)); err != nil {
+		if c, err = liveChannel(ctx, tx, villageID, id); err != nil {
 			return err
 		}
 		kind, team := c.Kind, c.TeamID
@@ -346,20 +370,31 @@ func (s *Store) UpdateChannel(ctx context.Context, villageID, id int64, change f
 	return c, err
 }
 
-// DeleteChannel removes a channel and its deliveries.
+// ChannelRemoved is why a removed channel's waiting messages failed.
+const ChannelRemoved = "渠道已删除 channel removed"
+
+// DeleteChannel removes a channel but keeps its row and its deliveries,
+// so the cadre still sees what went out through it and why some did not:
+// its waiting messages are marked failed (ChannelRemoved). Its team_id is
+// set to minus its ID to free its place — one channel of a kind per
+// village or team is a unique key of the table, which SQLite cannot narrow
+// to the channels not removed without rebuilding it — so a new one of the
+// kind may be configured.
 func (s *Store) DeleteChannel(ctx context.Context, villageID, id int64) error {
 	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewDelete().Model((*Delivery)(nil)).Where("channel_id = ?", id).Where("village_id = ?", villageID).Exec(ctx); err != nil {
+		c, err := liveChannel(ctx, tx, villageID, id)
+		if err != nil {
+			return err
+		}
+		_, err = tx.NewUpdate().Model((*Delivery)(nil)).Set("state = ?", DeliveryFailed).Set("last_error = ?", ChannelRemoved).
+			Where("channel_id = ?", c.ID).Where("state = ?", DeliveryPending).Exec(ctx)
+		if err != nil {
 			return translate(err, "deliveries")
 		}
-		res, err := tx.NewDelete().Model((*Channel)(nil)).Where("id = ?", id).Where("village_id = ?", villageID).Exec(ctx)
-		if err != nil {
-			return translate(err, "notification channel")
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return Errorf(ENOTFOUND, "未找到 notification channel %d not found", id)
-		}
-		return nil
+		now := s.Now().UTC()
+		_, err = tx.NewUpdate().Model((*Channel)(nil)).Set("deleted_at = ?", now).Set("updated_at = ?", now).
+			Set("enabled = ?", false).Set("team_id = ?", -c.ID).Set("version = version + 1").Where("id = ?", c.ID).Exec(ctx)
+		return translate(err, "notification channel")
 	})
 }
 

@@ -79,7 +79,8 @@ func (q *enqueue) villageChannels(ctx context.Context, villageID int64) ([]*Chan
 		return cs, nil
 	}
 	var cs []*Channel
-	err := q.db.NewSelect().Model(&cs).Where("village_id = ?", villageID).Where("enabled = ?", true).OrderExpr("id").Scan(ctx)
+	err := q.db.NewSelect().Model(&cs).Where("village_id = ?", villageID).Where("enabled = ?", true).
+		Where("deleted_at IS NULL").OrderExpr("id").Scan(ctx)
 	if err != nil {
 		return nil, translate(err, "notification channels")
 	}
@@ -134,9 +135,8 @@ func (q *enqueue) event(ctx context.Context, e *OutboxEvent) error {
 			Text: text, Urgent: urgent, State: DeliveryPending, DueAt: q.now, CreatedAt: q.now}
 		if c.Kind == ChannelWebhook {
 			d.Text = e.Message // machines get the event as it is; the webhook carries the rest as fields
-		} else if e.Event != EventJobsToday && !(urgent && set.UrgentOverride) {
-			d.DueAt = set.QuietUntil(q.now, loc)
 		}
+		d.DueAt = set.Hold(d, q.now, loc)
 		d.NextAt = d.DueAt
 		if c.Kind == ChannelSMS {
 			h, err := getOne[Household](ctx, q.db, e.VillageID, e.AudienceID, "household")
@@ -251,10 +251,10 @@ func (q *enqueue) text(ctx context.Context, e *OutboxEvent) (string, error) {
 
 // DueDeliveries returns up to limit pending deliveries due at now, the
 // oldest first, with their channels. A paused channel's wait for it to be
-// enabled again.
+// enabled again; a removed channel's failed when it was removed.
 func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*Delivery, map[int64]*Channel, error) {
 	var ds []*Delivery
-	enabled := s.db.NewSelect().Model((*Channel)(nil)).Column("id").Where("enabled = ?", true)
+	enabled := s.db.NewSelect().Model((*Channel)(nil)).Column("id").Where("enabled = ?", true).Where("deleted_at IS NULL")
 	err := s.db.NewSelect().Model(&ds).Where("state = ?", DeliveryPending).Where("next_at <= ?", now.UTC()).
 		Where("channel_id IN (?)", enabled).OrderExpr("next_at, id").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
@@ -280,11 +280,29 @@ func (s *Store) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]
 }
 
 // BeginAttempt records that a delivery is being tried at now, before the
-// request leaves: after a crash its Attempts say it may have arrived.
-func (s *Store) BeginAttempt(ctx context.Context, id int64, now time.Time) error {
-	_, err := s.db.NewUpdate().Model((*Delivery)(nil)).Set("attempts = attempts + 1").Set("last_attempt_at = ?", now.UTC()).
+// request leaves: after a crash its Attempts say it may have arrived. It
+// reports false, and the delivery must not be sent, when it is no longer
+// pending: its channel was removed since it was found due.
+func (s *Store) BeginAttempt(ctx context.Context, id int64, now time.Time) (bool, error) {
+	res, err := s.db.NewUpdate().Model((*Delivery)(nil)).Set("attempts = attempts + 1").Set("last_attempt_at = ?", now.UTC()).
 		Where("id = ?", id).Where("state = ?", DeliveryPending).Exec(ctx)
-	return translate(err, "delivery")
+	if err != nil {
+		return false, translate(err, "delivery")
+	}
+	n, err := res.RowsAffected()
+	return n == 1, translate(err, "delivery")
+}
+
+// PutOff moves pending deliveries not yet tried at their time to next,
+// counting no attempt: the relay puts off the rest of a channel's batch
+// when the channel is unreachable or asks it to slow down.
+func (s *Store) PutOff(ctx context.Context, next time.Time, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.db.NewUpdate().Model((*Delivery)(nil)).Set("next_at = ?", next.UTC()).Where("id IN (?)", bun.In(ids)).
+		Where("state = ?", DeliveryPending).Where("next_at < ?", next.UTC()).Exec(ctx)
+	return translate(err, "deliveries")
 }
 
 // Outcome is how one attempt at a delivery ended.
@@ -322,22 +340,41 @@ type DeliveryFilter struct {
 // ListDeliveries returns a page of the village's deliveries in the order
 // they were queued.
 func (s *Store) ListDeliveries(ctx context.Context, villageID int64, f DeliveryFilter, p Page) ([]*Delivery, int64, error) {
-	if f.State != "" && !slices.Contains(DeliveryStates, f.State) {
-		return nil, 0, Invalid("query.state", "发送状态无效 state must be one of %v", DeliveryStates)
+	if err := f.check(); err != nil {
+		return nil, 0, err
 	}
-	return paginate(ctx, s.db, villageID, p, func(d *Delivery) int64 { return d.ID }, "deliveries",
-		func(q *bun.SelectQuery) *bun.SelectQuery {
-			if f.State != "" {
-				q = q.Where("state = ?", f.State)
-			}
-			if f.ChannelID != 0 {
-				q = q.Where("channel_id = ?", f.ChannelID)
-			}
-			if f.Audience != "" {
-				q = q.Where("audience = ?", f.Audience).Where("audience_id = ?", f.AudienceID)
-			}
-			return q
-		})
+	return paginate(ctx, s.db, villageID, p, func(d *Delivery) int64 { return d.ID }, "deliveries", f.apply)
+}
+
+// NewestDeliveries returns the village's newest limit deliveries that
+// pass f, newest first: the board's list of failed messages.
+func (s *Store) NewestDeliveries(ctx context.Context, villageID int64, f DeliveryFilter, limit int) ([]*Delivery, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	var out []*Delivery
+	err := f.apply(s.db.NewSelect().Model(&out).Where("village_id = ?", villageID)).OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx)
+	return out, translate(err, "deliveries")
+}
+
+func (f DeliveryFilter) check() error {
+	if f.State != "" && !slices.Contains(DeliveryStates, f.State) {
+		return Invalid("query.state", "发送状态无效 state must be one of %v", DeliveryStates)
+	}
+	return nil
+}
+
+func (f DeliveryFilter) apply(q *bun.SelectQuery) *bun.SelectQuery {
+	if f.State != "" {
+		q = q.Where("state = ?", f.State)
+	}
+	if f.ChannelID != 0 {
+		q = q.Where("channel_id = ?", f.ChannelID)
+	}
+	if f.Audience != "" {
+		q = q.Where("audience = ?", f.Audience).Where("audience_id = ?", f.AudienceID)
+	}
+	return q
 }
 
 // RecentDeliveries returns the newest deliveries to an audience (through
@@ -350,8 +387,9 @@ func (s *Store) RecentDeliveries(ctx context.Context, villageID int64, audience 
 	return out, translate(err, "deliveries")
 }
 
-// RetryDelivery sends a failed delivery again, from now, with the same
-// message ID.
+// RetryDelivery sends a failed delivery again with the same message ID,
+// from now or, when now is in quiet hours and the message may not ring a
+// phone at night, from their end. A removed channel's is ECONFLICT.
 func (s *Store) RetryDelivery(ctx context.Context, villageID, id int64) (*Delivery, error) {
 	var d *Delivery
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -365,8 +403,23 @@ func (s *Store) RetryDelivery(ctx context.Context, villageID, id int64) (*Delive
 		if d.Kind == ChannelSMS && d.Recipient == "" {
 			return Errorf(ECONFLICT, "农户未登记电话 delivery %d has no phone to send to", id)
 		}
-		now := s.Now().UTC()
-		d.State, d.DueAt, d.NextAt, d.LastError = DeliveryPending, now, now, ""
+		c, err := getOne[Channel](ctx, tx, villageID, d.ChannelID, "notification channel")
+		if err != nil {
+			return err
+		}
+		if c.DeletedAt != nil {
+			return Errorf(ECONFLICT, "渠道已删除，不能重发 delivery %d went through channel %d, which was removed; it cannot be sent again", id, c.ID)
+		}
+		set, err := s.notifySettings(ctx, tx, villageID)
+		if err != nil {
+			return err
+		}
+		v, err := s.village(ctx, tx, villageID)
+		if err != nil {
+			return err
+		}
+		due := set.Hold(d, s.Now().UTC(), v.Location())
+		d.State, d.DueAt, d.NextAt, d.LastError = DeliveryPending, due, due, ""
 		_, err = tx.NewUpdate().Model(d).Column("state", "due_at", "next_at", "last_error").WherePK().Exec(ctx)
 		return translate(err, "delivery")
 	})

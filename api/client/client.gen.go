@@ -5176,7 +5176,7 @@ type ClientInterface interface {
 
 	// DeleteNotifyChannel 删除通知渠道 Remove a notification channel
 	//
-	// 连同其发送记录一起删除；只想暂停请改为不启用。 Removes the channel and its deliveries; to pause it, set enabled false.
+	// 渠道不再列出、不再发送；发送记录保留，未发出的消息标为失败（渠道已删除），不能重发。只想暂停请改为不启用。 The channel is no longer listed and carries nothing new; its delivery history stays in list-deliveries, and its waiting messages are marked failed ("渠道已删除 channel removed") and cannot be sent again. To pause it, set enabled false.
 	//
 	// Corresponds with DELETE /v1/notify/channels/{id} (the `DeleteNotifyChannel` operationId).
 	DeleteNotifyChannel(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5208,7 +5208,7 @@ type ClientInterface interface {
 
 	// RetryDelivery 重发 Send a failed message again
 	//
-	// 只能重发失败的消息，消息编号不变。 Only a failed delivery; it keeps its messageId. Otherwise 409.
+	// 只能重发失败的消息，消息编号不变；免打扰时段内推迟到结束时发送。 Only a failed delivery of a channel not removed; it keeps its messageId. In quiet hours it waits for their end, unless it is an urgent rain-out the village lets through or the morning job list. Otherwise 409.
 	//
 	// Corresponds with POST /v1/notify/deliveries/{id}/retry (the `RetryDelivery` operationId).
 	RetryDelivery(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -6387,7 +6387,7 @@ func (c *Client) CreateNotifyChannel(ctx context.Context, body CreateNotifyChann
 
 // DeleteNotifyChannel 删除通知渠道 Remove a notification channel
 //
-// 连同其发送记录一起删除；只想暂停请改为不启用。 Removes the channel and its deliveries; to pause it, set enabled false.
+// 渠道不再列出、不再发送；发送记录保留，未发出的消息标为失败（渠道已删除），不能重发。只想暂停请改为不启用。 The channel is no longer listed and carries nothing new; its delivery history stays in list-deliveries, and its waiting messages are marked failed ("渠道已删除 channel removed") and cannot be sent again. To pause it, set enabled false.
 //
 // Corresponds with DELETE /v1/notify/channels/{id} (the `DeleteNotifyChannel` operationId).
 func (c *Client) DeleteNotifyChannel(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6459,7 +6459,7 @@ func (c *Client) ListDeliveries(ctx context.Context, params *ListDeliveriesParam
 
 // RetryDelivery 重发 Send a failed message again
 //
-// 只能重发失败的消息，消息编号不变。 Only a failed delivery; it keeps its messageId. Otherwise 409.
+// 只能重发失败的消息，消息编号不变；免打扰时段内推迟到结束时发送。 Only a failed delivery of a channel not removed; it keeps its messageId. In quiet hours it waits for their end, unless it is an urgent rain-out the village lets through or the morning job list. Otherwise 409.
 //
 // Corresponds with POST /v1/notify/deliveries/{id}/retry (the `RetryDelivery` operationId).
 func (c *Client) RetryDelivery(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -11349,7 +11349,7 @@ type ClientWithResponsesInterface interface {
 
 	// DeleteNotifyChannelWithResponse 删除通知渠道 Remove a notification channel
 	//
-	// 连同其发送记录一起删除；只想暂停请改为不启用。 Removes the channel and its deliveries; to pause it, set enabled false.
+	// 渠道不再列出、不再发送；发送记录保留，未发出的消息标为失败（渠道已删除），不能重发。只想暂停请改为不启用。 The channel is no longer listed and carries nothing new; its delivery history stays in list-deliveries, and its waiting messages are marked failed ("渠道已删除 channel removed") and cannot be sent again. To pause it, set enabled false.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11385,7 +11385,7 @@ type ClientWithResponsesInterface interface {
 
 	// RetryDeliveryWithResponse 重发 Send a failed message again
 	//
-	// 只能重发失败的消息，消息编号不变。 Only a failed delivery; it keeps its messageId. Otherwise 409.
+	// 只能重发失败的消息，消息编号不变；免打扰时段内推迟到结束时发送。 Only a failed delivery of a channel not removed; it keeps its messageId. In quiet hours it waits for their end, unless it is an urgent rain-out the village lets through or the morning job list. Otherwise 409.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -19294,7 +19294,7 @@ func (c *ClientWithResponses) CreateNotifyChannelWithResponse(ctx context.Contex
 
 // DeleteNotifyChannelWithResponse 删除通知渠道 Remove a notification channel
 //
-// 连同其发送记录一起删除；只想暂停请改为不启用。 Removes the channel and its deliveries; to pause it, set enabled false.
+// 渠道不再列出、不再发送；发送记录保留，未发出的消息标为失败（渠道已删除），不能重发。只想暂停请改为不启用。 The channel is no longer listed and carries nothing new; its delivery history stays in list-deliveries, and its waiting messages are marked failed ("渠道已删除 channel removed") and cannot be sent again. To pause it, set enabled false.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -19354,7 +19354,7 @@ func (c *ClientWithResponses) ListDeliveriesWithResponse(ctx context.Context, pa
 
 // RetryDeliveryWithResponse 重发 Send a failed message again
 //
-// 只能重发失败的消息，消息编号不变。 Only a failed delivery; it keeps its messageId. Otherwise 409.
+// 只能重发失败的消息，消息编号不变；免打扰时段内推迟到结束时发送。 Only a failed delivery of a channel not removed; it keeps its messageId. In quiet hours it waits for their end, unless it is an urgent rain-out the village lets through or the morning job list. Otherwise 409.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -20,6 +20,7 @@ type notifyView struct {
 	TeamNames map[int64]string
 	Settings  api.NotifySettings
 	Failed    []api.Delivery
+	Live      map[int64]bool // the channels not removed: a removed one's messages cannot be sent again
 	Pending   int
 	Flash     string
 	Error     string
@@ -47,15 +48,20 @@ func (p *Pages) showNotify(c *call, status int, errText string) error {
 		return err
 	}
 	v.Channels = chans.Items
+	v.Live = map[int64]bool{}
+	for _, ch := range v.Channels {
+		v.Live[ch.ID] = true
+	}
 	if err := p.callAPI(c, http.MethodGet, "/v1/notify/settings", nil, &v.Settings); err != nil {
 		return err
 	}
-	var failed api.ListBody[api.Delivery]
-	if err := p.callAPI(c, http.MethodGet, "/v1/notify/deliveries?state=failed&limit=100", nil, &failed); err != nil {
+	// list-deliveries pages oldest first; the board wants the newest.
+	failed, err := p.store.NewestDeliveries(c.ctx(), c.v.ID, store.DeliveryFilter{State: store.DeliveryFailed}, failedShown)
+	if err != nil {
 		return err
 	}
-	for i := len(failed.Items) - 1; i >= 0 && len(v.Failed) < failedShown; i-- {
-		v.Failed = append(v.Failed, failed.Items[i]) // newest first
+	for _, d := range failed {
+		v.Failed = append(v.Failed, api.DeliveryOf(d))
 	}
 	ds, _, err := p.store.ListDeliveries(c.ctx(), c.v.ID, store.DeliveryFilter{State: store.DeliveryPending}, store.Page{Limit: store.MaxPageLimit})
 	if err != nil {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -126,5 +127,58 @@ func TestBoardConfiguresChannels(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
 	chans, err = e.st.ListChannels(ctx, e.village.ID)
 	require.NoError(t, err)
-	assert.Len(t, chans, 1)
+	require.Len(t, chans, 1)
+
+	// Removing the SMS gateway keeps its failed message on the page, with
+	// its reason and without a button to send it again.
+	resp, body = c.post("/board/notify/channels/"+strconv.FormatInt(chans[0].ID, 10)+"/delete", url.Values{"csrf": {c.csrf("/board/notify")}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, body)
+	_, page = c.get("/board/notify")
+	assert.True(t, strings.Contains(page, "农户未登记电话"), "the removed channel's history stays")
+	assert.False(t, strings.Contains(page, "/retry"))
+}
+
+// TestBoardNotify_NewestFailedFirst: with more failed messages than the
+// page reads at once, the board lists the newest ones, newest first.
+func TestBoardNotify_NewestFailedFirst(t *testing.T) {
+	e := mustEnv(t)
+	ctx := context.Background()
+	c := e.signedIn(t, e.cadre)
+	teams, _, err := e.st.ListTeams(ctx, e.village.ID, store.Page{Limit: 1})
+	require.NoError(t, err)
+	require.NotEmpty(t, teams[0].Members)
+	_, err = e.st.CreateChannel(ctx, e.village.ID, &store.Channel{Kind: store.ChannelWebhook, URL: "https://hooks.example.com/h", Enabled: true})
+	require.NoError(t, err)
+	open := e.openRequests(t, e.home.ID)
+	require.NotEmpty(t, open)
+	for range 40 { // each job made and declined is a few events, each a webhook message
+		j, err := e.st.CreateJob(ctx, e.village.ID, "cadre:test", store.NewJob{TeamID: teams[0].ID, RequestID: open[0].ID,
+			Date: later(open[0].Earliest, "2026-11-27"), Workers: []store.PlannedWorker{{HouseholdID: teams[0].Members[0].HouseholdID, Workers: 1}}})
+		require.NoError(t, err)
+		_, err = e.st.DeclineJob(ctx, e.village.ID, j.ID, "cadre:test", "下雨")
+		require.NoError(t, err)
+	}
+	for n := 1; n > 0; {
+		n, err = e.st.EnqueueDeliveries(ctx, 100)
+		require.NoError(t, err)
+	}
+	var all []*store.Delivery
+	for p := (store.Page{Limit: 100}); ; {
+		ds, next, err := e.st.ListDeliveries(ctx, e.village.ID, store.DeliveryFilter{}, p)
+		require.NoError(t, err)
+		all = append(all, ds...)
+		if next == 0 {
+			break
+		}
+		p.After = next
+	}
+	require.Greater(t, len(all), 110)
+	for i, d := range all {
+		require.NoError(t, e.st.FinishAttempt(ctx, d.ID, e.st.Now(), store.Outcome{State: store.DeliveryFailed, Error: fmt.Sprintf("原因%03d", i)}))
+	}
+	newest := len(all) - 1
+	_, page := c.get("/board/notify")
+	first, second := strings.Index(page, fmt.Sprintf("原因%03d", newest)), strings.Index(page, fmt.Sprintf("原因%03d", newest-1))
+	assert.True(t, first >= 0 && second > first, "the newest failed message is listed first, then the one before")
+	assert.False(t, strings.Contains(page, "原因000"), "the oldest is not among the ones listed")
 }

@@ -51,6 +51,11 @@ type Options struct {
 	// of several instances one sends. Empty: it always runs (tests).
 	Holder   string
 	LeaseTTL time.Duration // default 2 min
+	// TickBudget bounds a tick's sending: past it no new request starts,
+	// and what is left waits for the next tick (default a quarter of
+	// LeaseTTL, so a tick with its requests in flight ends well inside
+	// the lease).
+	TickBudget time.Duration
 	// Log receives failures (default: discarded). No secret is logged.
 	Log *slog.Logger
 }
@@ -104,6 +109,9 @@ func New(st *store.Store, opts Options) *Relay {
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = DefaultLeaseTTL
 	}
+	if opts.TickBudget <= 0 {
+		opts.TickBudget = opts.LeaseTTL / 4
+	}
 	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -153,6 +161,9 @@ func (r *Relay) Tick(ctx context.Context, now time.Time) (int, error) {
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}
+	// The budget is counted on the wall clock, not on Now: it bounds how
+	// long the requests take, however a test sets the time.
+	stop := time.Now().Add(r.opts.TickBudget)
 	// One goroutine a channel, at most Workers at once: a channel's
 	// messages leave in order, a slow gateway holds up only its own.
 	byChannel := map[int64][]*store.Delivery{}
@@ -163,10 +174,10 @@ func (r *Relay) Tick(ctx context.Context, now time.Time) (int, error) {
 		}
 		byChannel[d.ChannelID] = append(byChannel[d.ChannelID], d)
 	}
-	settings := map[int64]*store.NotifySettings{}
+	rules := map[int64]*villageRules{}
 	for _, d := range due {
-		if settings[d.VillageID] == nil {
-			if settings[d.VillageID], err = r.store.GetNotifySettings(ctx, d.VillageID); err != nil {
+		if rules[d.VillageID] == nil {
+			if rules[d.VillageID], err = r.rules(ctx, d.VillageID); err != nil {
 				return 0, err
 			}
 		}
@@ -181,22 +192,80 @@ func (r *Relay) Tick(ctx context.Context, now time.Time) (int, error) {
 		wg.Add(1)
 		go func(c *store.Channel, ds []*store.Delivery) {
 			defer func() { <-sem; wg.Done() }()
-			for _, d := range ds {
-				if ctx.Err() != nil {
-					return // shutting down: what is left is due again on the next start
-				}
-				err := r.attempt(context.WithoutCancel(ctx), c, d, settings[d.VillageID], now)
-				mu.Lock()
-				attempts++
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
+			n, err := r.channel(ctx, c, ds, rules, now, stop)
+			mu.Lock()
+			attempts += n
+			if err != nil && firstErr == nil {
+				firstErr = err
 			}
+			mu.Unlock()
 		}(chans[id], byChannel[id])
 	}
 	wg.Wait()
 	return attempts, firstErr
+}
+
+// villageRules are what a village says about when its messages go.
+type villageRules struct {
+	set *store.NotifySettings
+	loc *time.Location
+}
+
+func (r *Relay) rules(ctx context.Context, villageID int64) (*villageRules, error) {
+	set, err := r.store.GetNotifySettings(ctx, villageID)
+	if err != nil {
+		return nil, err
+	}
+	v, err := r.store.GetVillage(ctx, villageID)
+	if err != nil {
+		return nil, err
+	}
+	return &villageRules{set: set, loc: v.Location()}, nil
+}
+
+// hold is when d may go if it could go at t (store.NotifySettings.Hold).
+func (vr *villageRules) hold(d *store.Delivery, t time.Time) time.Time {
+	return vr.set.Hold(d, t, vr.loc)
+}
+
+// channel makes one attempt at each of a channel's due deliveries, in
+// order, and returns how many it made. It stops when the tick's budget is
+// spent or ctx ends (what is left is due again next tick) and when the
+// channel is unreachable or asks it to slow down: the rest of the batch
+// then waits, untried, until the failed message's retry, so a hung
+// gateway costs one client timeout a tick, not one per message.
+func (r *Relay) channel(ctx context.Context, c *store.Channel, ds []*store.Delivery, rules map[int64]*villageRules, now, stop time.Time) (int, error) {
+	n := 0
+	for i, d := range ds {
+		if ctx.Err() != nil || time.Now().After(stop) {
+			return n, nil
+		}
+		// A message being sent when ctx ends is let finish.
+		tried, pause, err := r.attempt(context.WithoutCancel(ctx), c, d, rules[d.VillageID], now)
+		if tried {
+			n++
+		}
+		if err != nil {
+			return n, err
+		}
+		if pause.IsZero() {
+			continue
+		}
+		// Each waits for pause or, if it may not ring a phone then, for
+		// the end of the quiet hours.
+		rest := map[time.Time][]int64{}
+		for _, d := range ds[i+1:] {
+			next := rules[d.VillageID].hold(d, pause)
+			rest[next] = append(rest[next], d.ID)
+		}
+		for next, ids := range rest {
+			if err := r.store.PutOff(context.WithoutCancel(ctx), next, ids...); err != nil {
+				return n, err
+			}
+		}
+		return n, nil
+	}
+	return n, nil
 }
 
 // holdLease takes or renews the scheduler's lease under Holder when less
@@ -216,17 +285,18 @@ func (r *Relay) holdLease(ctx context.Context, now time.Time) (bool, error) {
 
 // attempt sends d once and records the outcome: the attempt is recorded
 // before the request leaves, so after a crash the delivery is still
-// pending and is sent again with the same message ID.
-func (r *Relay) attempt(ctx context.Context, c *store.Channel, d *store.Delivery, set *store.NotifySettings, now time.Time) error {
-	if c == nil {
-		return r.store.FinishAttempt(ctx, d.ID, now, store.Outcome{State: store.DeliveryFailed, Error: "渠道已删除 the channel is gone"})
-	}
-	if err := r.store.BeginAttempt(ctx, d.ID, now); err != nil {
-		return err
+// pending and is sent again with the same message ID. It reports whether
+// a request was made and, when the channel itself is unreachable or asked
+// to slow down, until when the channel's other messages should wait
+// (before quiet hours, which are each message's own).
+func (r *Relay) attempt(ctx context.Context, c *store.Channel, d *store.Delivery, vr *villageRules, now time.Time) (bool, time.Time, error) {
+	if ok, err := r.store.BeginAttempt(ctx, d.ID, now); err != nil || !ok {
+		return false, time.Time{}, err // not pending any more: its channel was removed meanwhile
 	}
 	d.Attempts++
 	res := r.send(ctx, c, d, now)
 	o := store.Outcome{State: store.DeliveryDelivered}
+	var pause time.Time
 	if res.err != "" {
 		reason := redact(res.err, c)
 		o = store.Outcome{State: store.DeliveryFailed, Error: reason}
@@ -235,16 +305,21 @@ func (r *Relay) attempt(ctx context.Context, c *store.Channel, d *store.Delivery
 			if res.retryAfter > 0 {
 				next = now.Add(res.retryAfter)
 			}
-			if deadline := d.DueAt.Add(set.GiveUp()); next.After(deadline) {
+			if res.channelDown {
+				pause = next
+			}
+			// The give-up time is counted without the quiet hours, or a
+			// short limit would give up on a message for the night alone.
+			if deadline := d.DueAt.Add(vr.set.GiveUp()); next.After(deadline) {
 				o.Error = fmt.Sprintf("重试%d次仍未送达，已放弃 gave up after %d attempts: %s", d.Attempts, d.Attempts, reason)
 			} else {
-				o = store.Outcome{State: store.DeliveryPending, Next: next, Error: reason}
+				o = store.Outcome{State: store.DeliveryPending, Next: vr.hold(d, next), Error: reason}
 			}
 		}
 		r.log.Warn("通知未送达 delivery attempt failed", "delivery", d.ID, "message", d.MessageID, "channel", c.ID,
 			"kind", c.Kind, "attempt", d.Attempts, "state", o.State, "reason", o.Error)
 	}
-	return r.store.FinishAttempt(ctx, d.ID, now, o)
+	return true, pause, r.store.FinishAttempt(ctx, d.ID, now, o)
 }
 
 // backoff is the delay before retry n+1: BackoffBase doubled per attempt
@@ -259,11 +334,14 @@ func (r *Relay) backoff(attempts int) time.Duration {
 }
 
 // result is how a request went: err empty when delivered; retry when
-// it may go through later, after retryAfter if the receiver said.
+// it may go through later, after retryAfter if the receiver said;
+// channelDown when the failure is the channel's, not the message's — no
+// answer, or an answer to slow down — so its other messages wait too.
 type result struct {
-	err        string
-	retry      bool
-	retryAfter time.Duration
+	err         string
+	retry       bool
+	retryAfter  time.Duration
+	channelDown bool
 }
 
 // send makes the channel's request for d and reads the answer.
@@ -278,14 +356,14 @@ func (r *Relay) send(ctx context.Context, c *store.Channel, d *store.Delivery, n
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL may hold a token: never say it
 		}
-		return result{err: "网络错误 network: " + err.Error(), retry: true}
+		return result{err: "网络错误 network: " + err.Error(), retry: true, channelDown: true}
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	switch code := resp.StatusCode; {
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
 		return result{err: fmt.Sprintf("HTTP %d %s", code, snippet(body)), retry: true,
-			retryAfter: retryAfter(resp.Header.Get("Retry-After"), now)}
+			retryAfter: retryAfter(resp.Header.Get("Retry-After"), now), channelDown: code == http.StatusTooManyRequests}
 	case code < 200 || code > 299:
 		return result{err: fmt.Sprintf("HTTP %d %s", code, snippet(body))}
 	}
@@ -297,7 +375,8 @@ func (r *Relay) send(ctx context.Context, c *store.Channel, d *store.Delivery, n
 		}
 		if json.Unmarshal(body, &a) == nil && a.ErrCode != 0 {
 			limited := a.ErrCode == 45009 || a.ErrCode == 130101 // WeCom, DingTalk: sending too fast
-			return result{err: fmt.Sprintf("机器人拒绝 robot errcode %d: %s", a.ErrCode, snippet([]byte(a.ErrMsg))), retry: limited}
+			return result{err: fmt.Sprintf("机器人拒绝 robot errcode %d: %s", a.ErrCode, snippet([]byte(a.ErrMsg))), retry: limited,
+				channelDown: limited}
 		}
 	}
 	return result{}
