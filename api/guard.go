@@ -41,10 +41,16 @@ var floodAddrs = 1000
 // so the document says so instead of leaving it unsaid.
 var public = []map[string][]string{}
 
-// Subject is whom a token speaks for, without the token: "cadre",
-// "leader:team2", "household:5". Idempotency keys are scoped to it, so a
-// retry still replays after a card is reissued, while two callers never
-// share a key.
+// Subject is whom a token speaks for, as idempotency keys are scoped:
+// "cadre#3" (the token), "leader:team2", "household:5".
+//
+// A household's or a team's tokens all speak for it: a retry from a card
+// reissued meanwhile still replays, and two phones of one family sending
+// the same key mean the same posting (a different body is 422, never a
+// second posting). Cadre tokens are bound to no one but the person they
+// were given to, and a village has several cadres: each token is its own
+// caller, so two cadres' keys never collide (a cadre's retry across a
+// reissue of its own token posts anew).
 func (p *Principal) Subject() string {
 	switch p.Role {
 	case store.RoleLeader:
@@ -52,7 +58,7 @@ func (p *Principal) Subject() string {
 	case store.RoleHousehold:
 		return fmt.Sprintf("household:%d", p.HouseholdID)
 	}
-	return p.Role
+	return fmt.Sprintf("%s#%d", p.Role, p.TokenID)
 }
 
 // scopedKey is the Idempotency-Key as stored: the caller's subject before
