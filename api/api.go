@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -37,6 +38,7 @@ type Server struct {
 	// TrustProxy: the service is behind a reverse proxy, so the client's
 	// address is the one the proxy appends to X-Forwarded-For.
 	TrustProxy bool
+	clock      atomic.Pointer[func() time.Time] // the guard's clock; nil: time.Now (SetClock)
 	throttle   *throttle
 	floods     *floods
 	streams    streams
@@ -49,7 +51,8 @@ type Server struct {
 // NewServer registers every operation over st.
 func NewServer(st *store.Store, log *slog.Logger) *Server {
 	s := &Server{store: st, log: log, mux: http.NewServeMux(), closing: make(chan struct{}), PlanTimeout: DefaultPlanTimeout,
-		throttle: newThrottle(), floods: newFloods(st, log.Error), streams: streams{open: map[int64]int{}}}
+		streams: streams{open: map[int64]int{}}}
+	s.throttle, s.floods = newThrottle(s.now), newFloods(st, log.Error, s.now)
 	s.api = humago.New(s.mux, Config())
 	s.api.UseMiddleware(s.authenticate)
 	s.addRoutes()

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -101,28 +102,23 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	ra := &requestAudit{addr: s.clientAddr(ctx.RemoteAddr(), ctx.Header)}
 	defer func() { s.audit(ctx, op, ra) }()
 
-	// An address that failed too often is not even looked at until its
-	// bucket refills: guessing stays slow and costs no token lookup.
-	if wait := s.throttle.wait(ra.addr); wait > 0 {
+	secret, ok := bearerToken(ctx.Header("Authorization"))
+	p, wait, err := s.admit(ctx.Context(), ra.addr, secret)
+	switch {
+	case err == nil:
+	case wait > 0:
 		ra.denied = true
 		s.tooMany(ctx, wait, "认证失败次数过多，请稍后再试 too many failed authentications from this address; retry later")
 		return
-	}
-	secret, ok := bearerToken(ctx.Header("Authorization"))
-	if !ok {
+	case !ok:
 		ra.denied = true
-		s.throttle.fail(ra.addr)
 		s.unauthorized(ctx, "缺少或格式错误的令牌 missing or malformed Authorization: Bearer header")
 		return
-	}
-	p, err := Resolve(ctx.Context(), s.store, secret)
-	if err != nil {
-		if store.ErrorCode(err) == store.EUNAUTHORIZED {
-			ra.denied = true
-			s.throttle.fail(ra.addr)
-			s.unauthorized(ctx, store.ErrorMessage(err))
-			return
-		}
+	case store.ErrorCode(err) == store.EUNAUTHORIZED:
+		ra.denied = true
+		s.unauthorized(ctx, store.ErrorMessage(err))
+		return
+	default:
 		s.log.Error("authenticate", "err", err)
 		s.writeProblem(ctx, err)
 		return
@@ -166,6 +162,32 @@ func Resolve(ctx context.Context, st *store.Store, secret string) (*Principal, e
 		p.HouseholdID = *tok.HouseholdID
 	}
 	return p, nil
+}
+
+// admit resolves a secret sent from addr under the failure throttle: a
+// live token's principal, always; otherwise the error, with the wait when
+// addr is throttled (the caller answers 429), else the failure counted.
+//
+// A live token is served even from a throttled address: a village shares
+// one address (the Wi-Fi, the carrier's NAT), and one phone guessing must
+// not lock every household out. That the throttled still tell a right
+// guess from a wrong one is harmless: a secret is 256 random bits. Looking
+// costs a hash and an indexed read per request, and no write (the audit
+// counts floods). A revoked or expired token's secret is no guess either:
+// the phone or board still holding it is told 401 as long as it asks, and
+// its address is not throttled for it.
+func (s *Server) admit(ctx context.Context, addr, secret string) (*Principal, time.Duration, error) {
+	p, err := Resolve(ctx, s.store, secret)
+	if err == nil || store.ErrorCode(err) != store.EUNAUTHORIZED {
+		return p, 0, err
+	}
+	if wait := s.throttle.wait(addr); wait > 0 {
+		return nil, wait, err
+	}
+	if !errors.Is(err, store.ErrTokenEnded) {
+		s.throttle.fail(addr)
+	}
+	return nil, 0, err
 }
 
 func bearerToken(header string) (string, bool) {

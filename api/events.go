@@ -225,6 +225,14 @@ func (s *Server) addEventRoutes() {
 					return
 				}
 			case <-poll.C:
+				// A revoke or the token's expiry ends the stream within a
+				// poll, as it ends every other request at once.
+				if live, err := s.store.TokenLive(ctx, p.TokenID); !live {
+					if err != nil && ctx.Err() == nil {
+						s.log.ErrorContext(ctx, "events: token", "err", err)
+					}
+					return
+				}
 				if !drain() {
 					return
 				}

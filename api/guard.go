@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/time/rate"
 
 	"huangong/store"
@@ -29,18 +29,28 @@ var (
 )
 
 // failureAddrs bounds the addresses the throttle remembers: the least
-// recently failing are forgotten first, and any is forgotten once its
-// bucket would be full again.
+// recently failing are forgotten first.
 const failureAddrs = 10000
+
+// floodAddrs bounds the addresses whose denials one minute aggregates one
+// line each; the denials of any more that minute share one line, "other
+// addresses". A variable so a test can shorten it.
+var floodAddrs = 1000
 
 // public is the security of an operation anyone may call: declared empty,
 // so the document says so instead of leaving it unsaid.
 var public = []map[string][]string{}
 
-// Subject is whom a token speaks for, without the token: "cadre",
-// "leader:team2", "household:5". Idempotency keys are scoped to it, so a
-// retry still replays after a card is reissued, while two callers never
-// share a key.
+// Subject is whom a token speaks for, as idempotency keys are scoped:
+// "cadre#3" (the token), "leader:team2", "household:5".
+//
+// A household's or a team's tokens all speak for it: a retry from a card
+// reissued meanwhile still replays, and two phones of one family sending
+// the same key mean the same posting (a different body is 422, never a
+// second posting). Cadre tokens are bound to no one but the person they
+// were given to, and a village has several cadres: each token is its own
+// caller, so two cadres' keys never collide (a cadre's retry across a
+// reissue of its own token posts anew).
 func (p *Principal) Subject() string {
 	switch p.Role {
 	case store.RoleLeader:
@@ -48,7 +58,7 @@ func (p *Principal) Subject() string {
 	case store.RoleHousehold:
 		return fmt.Sprintf("household:%d", p.HouseholdID)
 	}
-	return p.Role
+	return fmt.Sprintf("%s#%d", p.Role, p.TokenID)
 }
 
 // scopedKey is the Idempotency-Key as stored: the caller's subject before
@@ -57,17 +67,22 @@ func scopedKey(p *Principal, key string) string { return p.Subject() + " " + key
 
 // throttle answers failed authentication per client address: a burst of
 // FailureBurst, then one more every FailureRefill. Only failures take from
-// an address's bucket; a request that authenticates costs nothing.
+// an address's bucket; a request that authenticates costs nothing. Time
+// is the server's clock (Server.SetClock), so a test can stop it.
 type throttle struct {
-	limiters *expirable.LRU[string, *rate.Limiter]
+	now      func() time.Time
+	limiters *lru.Cache[string, *rate.Limiter]
 	mu       sync.Mutex // makes get-or-add one step
 }
 
-func newThrottle() *throttle {
-	// An address is forgotten once its bucket would have refilled: a
-	// fresh limiter then is the same as the old one.
-	ttl := FailureRefill * time.Duration(FailureBurst)
-	return &throttle{limiters: expirable.NewLRU[string, *rate.Limiter](failureAddrs, nil, ttl)}
+func newThrottle(now func() time.Time) *throttle {
+	// The least recently failing address is forgotten first and starts
+	// again with a full bucket.
+	limiters, err := lru.New[string, *rate.Limiter](failureAddrs)
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	return &throttle{now: now, limiters: limiters}
 }
 
 // bucket is the part of an address the throttle counts by: an IPv4
@@ -81,19 +96,6 @@ func bucket(addr string) string {
 	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
-func (t *throttle) limiter(addr string) *rate.Limiter {
-	addr = bucket(addr)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	lim, ok := t.limiters.Get(addr)
-	if !ok {
-		lim = rate.NewLimiter(rate.Every(FailureRefill), FailureBurst)
-	}
-	// Add on every use renews the entry's expiry.
-	t.limiters.Add(addr, lim)
-	return lim
-}
-
 // wait is how long addr must wait before its next attempt is looked at;
 // 0 when it may try now.
 func (t *throttle) wait(addr string) time.Duration {
@@ -103,7 +105,7 @@ func (t *throttle) wait(addr string) time.Duration {
 	if !ok {
 		return 0
 	}
-	tokens := lim.Tokens()
+	tokens := lim.TokensAt(t.now())
 	if tokens >= 1 {
 		return 0
 	}
@@ -111,7 +113,29 @@ func (t *throttle) wait(addr string) time.Duration {
 }
 
 // fail takes one attempt from addr's bucket.
-func (t *throttle) fail(addr string) { t.limiter(addr).Allow() }
+func (t *throttle) fail(addr string) {
+	addr = bucket(addr)
+	t.mu.Lock()
+	lim, ok := t.limiters.Get(addr)
+	if !ok {
+		lim = rate.NewLimiter(rate.Every(FailureRefill), FailureBurst)
+		t.limiters.Add(addr, lim)
+	}
+	t.mu.Unlock()
+	lim.AllowN(t.now(), 1)
+}
+
+// SetClock gives the guard (the failure throttle and the flood minutes) a
+// clock other than time.Now: a test stops it so that counts do not depend
+// on how fast the machine is.
+func (s *Server) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+func (s *Server) now() time.Time {
+	if now := s.clock.Load(); now != nil {
+		return (*now)()
+	}
+	return time.Now()
+}
 
 // clientAddr is the address a request came from: the connection's peer,
 // or, behind a trusted reverse proxy, the address that proxy appended to
@@ -130,17 +154,12 @@ func (s *Server) clientAddr(remoteAddr string, header func(string) string) strin
 	return remoteAddr
 }
 
-// AuthWait is how long the client of r must wait before its next
-// authentication is looked at; 0 when it may try now. The web sign-in
-// shares the API's throttle: a card's token guessed through a sign-in link
-// is guessed all the same.
-func (s *Server) AuthWait(r *http.Request) time.Duration {
-	return s.throttle.wait(s.clientAddr(r.RemoteAddr, r.Header.Get))
-}
-
-// AuthFailed counts a failed authentication by the client of r.
-func (s *Server) AuthFailed(r *http.Request) {
-	s.throttle.fail(s.clientAddr(r.RemoteAddr, r.Header.Get))
+// Admit resolves a web sign-in's secret (a link's token, the cookie) for
+// the client of r under the API's failure throttle (see admit): a card's
+// token guessed through a sign-in link is guessed all the same. On an
+// error, wait > 0 says the address must wait that long (answer 429).
+func (s *Server) Admit(r *http.Request, secret string) (p *Principal, wait time.Duration, err error) {
+	return s.admit(r.Context(), s.clientAddr(r.RemoteAddr, r.Header.Get), secret)
 }
 
 // CountDenial notes an anonymous denial by the client of r for the audit
@@ -163,35 +182,44 @@ func (s *Server) tooMany(ctx huma.Context, wait time.Duration, msg string) {
 // an address in a minute is written as it comes, the rest of that minute
 // become one line with their count, written when the minute is over (or
 // the server closes). A flood of wrong tokens writes two lines a minute,
-// not one per request.
+// not one per request. Addresses are counted as the throttle counts them
+// (an IPv6 /64 is one), and a minute aggregates at most floodAddrs of them
+// line by line: the rest share one line, so a flood from many addresses
+// neither writes nor holds a line each.
 type floods struct {
 	st  *store.Store
 	log func(msg string, args ...any)
+	now func() time.Time
 
 	mu      sync.Mutex
 	minute  time.Time
-	pending map[string]*store.AuditEntry // address → this minute's aggregate
+	pending map[string]*store.AuditEntry // bucket → this minute's aggregate
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
 }
 
-func newFloods(st *store.Store, logError func(string, ...any)) *floods {
-	f := &floods{st: st, log: logError, pending: map[string]*store.AuditEntry{},
+// otherAddrs is the pending key, actor and target of the line the
+// addresses beyond floodAddrs share.
+const otherAddrs = "other addresses"
+
+func newFloods(st *store.Store, logError func(string, ...any), now func() time.Time) *floods {
+	f := &floods{st: st, log: logError, now: now, pending: map[string]*store.AuditEntry{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go f.run()
 	return f
 }
 
-// run flushes each minute's aggregates when the minute ends.
+// run flushes each minute's aggregates when the minute ends. It wakes by
+// the wall clock but judges the minute by the server's, so a stopped clock
+// flushes nothing until it moves (or the server closes).
 func (f *floods) run() {
 	defer close(f.done)
 	for {
-		now := time.Now()
-		next := now.Truncate(time.Minute).Add(time.Minute)
+		wall := time.Now()
 		select {
-		case <-time.After(next.Sub(now)):
-			f.flush(next)
+		case <-time.After(wall.Truncate(time.Minute).Add(time.Minute).Sub(wall)):
+			f.flush(f.now().Truncate(time.Minute))
 		case <-f.stop:
 			f.flush(time.Time{})
 			return
@@ -202,18 +230,28 @@ func (f *floods) run() {
 // record notes an anonymous denial from addr and says whether its line
 // must be written now (the first of the address's minute).
 func (f *floods) record(addr string, e *store.AuditEntry) (writeNow bool) {
-	now := time.Now()
+	now := f.now()
+	key := bucket(addr)
 	f.mu.Lock()
 	minute := now.Truncate(time.Minute)
 	var old []*store.AuditEntry
 	if !minute.Equal(f.minute) {
 		old, f.minute = f.take(), minute
 	}
-	agg, seen := f.pending[addr]
+	agg, seen := f.pending[key]
+	if !seen && len(f.pending) >= floodAddrs {
+		// Beyond the cap: counted on the shared line, never written now.
+		key, seen = otherAddrs, true
+		if agg = f.pending[key]; agg == nil {
+			agg = &store.AuditEntry{Actor: "anonymous@" + otherAddrs, Action: "denied-flood",
+				Target: otherAddrs, Outcome: store.OutcomeDenied}
+			f.pending[key] = agg
+		}
+	}
 	if !seen {
 		// Count 0 marks "first line written, nothing aggregated yet".
-		f.pending[addr] = &store.AuditEntry{Actor: "anonymous@" + addr, Action: "denied-flood",
-			Target: addr, Outcome: store.OutcomeDenied}
+		f.pending[key] = &store.AuditEntry{Actor: "anonymous@" + key, Action: "denied-flood",
+			Target: key, Outcome: store.OutcomeDenied}
 	} else {
 		agg.Count++
 		agg.Status, agg.At = e.Status, now.UTC()

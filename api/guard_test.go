@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,8 +44,35 @@ func (e *testEnv) auditLines(tb testing.TB) (lines, requests int64) {
 	return lines, requests
 }
 
+// stopClock stops the guard's clock: the throttle's buckets refill only
+// when the test moves it (advance), however slowly the requests go.
+func (e *testEnv) stopClock() (advance func(time.Duration)) {
+	var mu sync.Mutex
+	now := time.Date(2026, 4, 20, 8, 0, 30, 0, time.UTC)
+	e.srv.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	return func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+}
+
+// TestThrottleRefillsByTheClock: the burst, then 429 until the guard's
+// clock gives one attempt back, and exactly one.
+func TestThrottleRefillsByTheClock(t *testing.T) {
+	e := mustEnv(t)
+	advance := e.stopClock()
+	e.srv.TrustProxy = true
+	for range api.FailureBurst {
+		require.Equal(t, http.StatusUnauthorized, e.from(t, "198.51.100.30", "hg_wrong").StatusCode)
+	}
+	resp := e.from(t, "198.51.100.30", "hg_wrong")
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Equal(t, api.RetryAfter(api.FailureRefill), resp.Header.Get("Retry-After"), "a full refill to wait, by the stopped clock")
+	advance(api.FailureRefill)
+	assert.Equal(t, http.StatusUnauthorized, e.from(t, "198.51.100.30", "hg_wrong").StatusCode, "one attempt back")
+	assert.Equal(t, http.StatusTooManyRequests, e.from(t, "198.51.100.30", "hg_wrong").StatusCode, "and only one")
+}
+
 func TestWrongTokensAreThrottledAndAggregated(t *testing.T) {
 	e := mustEnv(t)
+	e.stopClock()
 	e.srv.TrustProxy = true
 	const guesses = 50
 	var unauthorized, throttled int
@@ -72,9 +101,11 @@ func TestWrongTokensAreThrottledAndAggregated(t *testing.T) {
 	}
 	assert.Equal(t, api.FailureBurst, unauthorized, "the burst is answered 401")
 	assert.Equal(t, guesses-api.FailureBurst, throttled)
-	// A good token from the throttled address waits too: it is not even
-	// looked at, so a right guess is not told from a wrong one.
-	assert.Equal(t, http.StatusTooManyRequests, e.from(t, "198.51.100.7", e.cadre).StatusCode)
+	// A good token from the throttled address is served all the same: a
+	// village shares one address, and one phone guessing must not lock the
+	// others out (256-bit secrets make the right guess an idle hope).
+	assert.Equal(t, http.StatusOK, e.from(t, "198.51.100.7", e.cadre).StatusCode)
+	assert.Equal(t, http.StatusTooManyRequests, e.from(t, "198.51.100.7", "hg_wrong").StatusCode, "a wrong one still waits")
 
 	lines, _ := e.auditLines(t)
 	assert.LessOrEqual(t, lines, int64(3), "the first denial, and the rest of the minute counted, not a line each")
@@ -86,16 +117,23 @@ func TestWrongTokensAreThrottledAndAggregated(t *testing.T) {
 
 func TestIPv6IsThrottledByItsSlash64(t *testing.T) {
 	e := mustEnv(t)
+	e.stopClock()
 	e.srv.TrustProxy = true
 	for i := range api.FailureBurst {
 		assert.Equal(t, http.StatusUnauthorized, e.from(t, "2001:db8:1:2::"+strconv.Itoa(i+1), "hg_wrong").StatusCode)
 	}
-	assert.Equal(t, http.StatusTooManyRequests, e.from(t, "2001:db8:1:2:ffff::9", "hg_wrong").StatusCode, "same /64")
+	for i := range 40 {
+		assert.Equal(t, http.StatusTooManyRequests, e.from(t, "2001:db8:1:2:ffff::"+strconv.FormatInt(int64(i+1), 16), "hg_wrong").StatusCode, "same /64")
+	}
+	// The audit log counts the /64 too: a walk through it is one flood.
+	lines, _ := e.auditLines(t)
+	assert.LessOrEqual(t, lines, int64(3), "50 denials from one /64, a few lines")
 	assert.Equal(t, http.StatusUnauthorized, e.from(t, "2001:db8:1:3::1", "hg_wrong").StatusCode, "another /64")
 }
 
 func TestForwardedForIsIgnoredUnlessTrusted(t *testing.T) {
 	e := mustEnv(t)
+	e.stopClock()
 	// Without a trusted proxy a client cannot escape the throttle by
 	// claiming another address in X-Forwarded-For each time.
 	for i := range api.FailureBurst {
@@ -279,4 +317,82 @@ func BenchmarkPostingDuringFlood(b *testing.B) {
 			b.ReportMetric(float64(lines), "anon-audit-lines")
 		})
 	}
+}
+
+// TestDeadTokenIsNoGuess: a revoked token is answered 401 as long as it
+// is sent, and never counts as a guess: the office PC still polling with
+// one does not lock the village Wi-Fi out. Wrong secrets still count.
+func TestDeadTokenIsNoGuess(t *testing.T) {
+	e := mustEnv(t)
+	e.stopClock()
+	e.srv.TrustProxy = true
+	ctx := context.Background()
+	tok, err := e.st.Authenticate(ctx, e.leader)
+	require.NoError(t, err)
+	_, err = e.st.RevokeToken(ctx, e.village.ID, tok.ID)
+	require.NoError(t, err)
+	for range 3 * api.FailureBurst {
+		require.Equal(t, http.StatusUnauthorized, e.from(t, "198.51.100.20", e.leader).StatusCode)
+	}
+	assert.Equal(t, http.StatusOK, e.from(t, "198.51.100.20", e.cadre).StatusCode)
+	for range api.FailureBurst {
+		assert.Equal(t, http.StatusUnauthorized, e.from(t, "198.51.100.20", "hg_wrong").StatusCode)
+	}
+	assert.Equal(t, http.StatusTooManyRequests, e.from(t, "198.51.100.20", "hg_wrong").StatusCode)
+}
+
+// TestRevokeEndsOpenStreams: a token revoked while its event stream is
+// open loses the stream within a poll, not when the phone hangs up.
+func TestRevokeEndsOpenStreams(t *testing.T) {
+	poll := api.EventPoll
+	api.EventPoll = 10 * time.Millisecond
+	t.Cleanup(func() { api.EventPoll = poll })
+	e := mustEnv(t)
+	t.Cleanup(e.srv.CloseStreams) // should the test fail, the stream must not hold the server
+	req, err := http.NewRequest(http.MethodGet, e.url+"/v1/events", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+e.neighbourTok)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	ended := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		close(ended)
+	}()
+
+	tok, err := e.st.Authenticate(context.Background(), e.neighbourTok)
+	require.NoError(t, err)
+	select {
+	case <-ended:
+		t.Fatal("the stream ended before the revoke")
+	case <-time.After(50 * time.Millisecond):
+	}
+	_, err = e.st.RevokeToken(context.Background(), e.village.ID, tok.ID)
+	require.NoError(t, err)
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the revoked token's stream is still open")
+	}
+}
+
+// TestCadresKeysAreTheirOwn: two cadres of one village posting with the
+// same Idempotency-Key are two postings, not a replay of the other's.
+func TestCadresKeysAreTheirOwn(t *testing.T) {
+	e := mustEnv(t)
+	other, err := e.st.CreateToken(context.Background(), &store.Token{VillageID: e.village.ID, Role: store.RoleCadre})
+	require.NoError(t, err)
+	transfer := map[string]any{"from": e.neighbour.ID, "to": e.home.ID, "workdays": 1, "memo": "补记"}
+	resp, first := e.raw(t, "/v1/transfers", e.cadre, transfer, "shared-key")
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(first))
+	resp, second := e.raw(t, "/v1/transfers", other, transfer, "shared-key")
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(second))
+	assert.Empty(t, resp.Header.Get("Idempotent-Replayed"), "another cadre's key is another key")
+	assert.NotEqual(t, string(first), string(second))
+	resp, again := e.raw(t, "/v1/transfers", e.cadre, transfer, "shared-key")
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	assert.Equal(t, "true", resp.Header.Get("Idempotent-Replayed"), "each cadre's retry replays its own")
+	assert.Equal(t, string(first), string(again))
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -106,9 +107,24 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 	return secret, nil
 }
 
+// ErrTokenEnded marks an EUNAUTHORIZED from Authenticate whose secret is a
+// real token's, revoked or expired: not a guess, but a phone or a board
+// still holding a card that no longer opens anything. errors.Is finds it;
+// ErrorCode still says EUNAUTHORIZED and the message is the same.
+var ErrTokenEnded = errors.New("token revoked or expired")
+
+// endedError is the EUNAUTHORIZED of an ended token: the domain error, and
+// ErrTokenEnded beside it.
+type endedError struct{ err *Error }
+
+func (e *endedError) Error() string   { return e.err.Error() }
+func (e *endedError) Unwrap() []error { return []error{e.err, ErrTokenEnded} }
+
 // Authenticate returns the live token whose secret this is, and notes that
 // it was used (at most once a minute). Anything that is not one
-// (malformed, unknown, revoked, expired) is EUNAUTHORIZED, never more.
+// (malformed, unknown, revoked, expired) is EUNAUTHORIZED, never more; a
+// revoked or expired token's is also ErrTokenEnded, so the caller can tell
+// a stale card from a guess.
 func (s *Store) Authenticate(ctx context.Context, secret string) (*Token, error) {
 	unauthorized := Errorf(EUNAUTHORIZED, "令牌无效 the token is not valid")
 	if len(secret) != tokenLen || !strings.HasPrefix(secret, TokenPrefix) {
@@ -129,8 +145,11 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Token, error)
 	// The index found the row by hash; compare again in constant time so
 	// the check does not rest on how the database compares blobs.
 	now := s.Now().UTC()
-	if subtle.ConstantTimeCompare(t.Hash, hash) != 1 || !t.Live(now) {
+	if subtle.ConstantTimeCompare(t.Hash, hash) != 1 {
 		return nil, unauthorized
+	}
+	if !t.Live(now) {
+		return nil, &endedError{unauthorized}
 	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= lastUsedEvery {
 		// The stamp is bookkeeping: a failed write (a busy database) must
@@ -142,6 +161,21 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (*Token, error)
 		}
 	}
 	return t, nil
+}
+
+// TokenLive reports whether the token with this id still signs in: not
+// revoked, not expired. It is how an open event stream notices a revoke;
+// a token that does not exist is not live.
+func (s *Store) TokenLive(ctx context.Context, id int64) (bool, error) {
+	t := new(Token)
+	err := s.db.NewSelect().Model(t).Column("revoked_at", "expires_at").Where("id = ?", id).Scan(ctx)
+	if err != nil {
+		if ErrorCode(translate(err, "token")) == ENOTFOUND {
+			return false, nil
+		}
+		return false, translate(err, "token")
+	}
+	return t.Live(s.Now().UTC()), nil
 }
 
 // RevokeToken ends a token's life; it stays in the table for the audit

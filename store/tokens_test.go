@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base32"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,8 +134,12 @@ func TestToken_Authenticate(t *testing.T) {
 	}
 	live, secret := mint()
 	revoked, revokedSecret := mint()
+	soon := clock.Now().Add(time.Minute)
+	expiredSecret, err := st.CreateToken(t.Context(), &store.Token{VillageID: e.village.ID, Role: store.RoleHousehold,
+		HouseholdID: &e.household.ID, ExpiresAt: &soon})
+	require.NoError(t, err)
 	revokedAt := clock.Advance(time.Hour)
-	_, err := st.RevokeToken(t.Context(), e.village.ID, revoked.ID)
+	_, err = st.RevokeToken(t.Context(), e.village.ID, revoked.ID)
 	require.NoError(t, err)
 
 	body := secret[len(store.TokenPrefix):]
@@ -146,6 +151,7 @@ func TestToken_Authenticate(t *testing.T) {
 		secret  string
 		wantID  int64
 		wantErr bool
+		ended   bool // a real token's secret, revoked or expired: no guess
 	}{
 		{name: "live", secret: secret, wantID: live.ID},
 		{name: "empty", secret: "", wantErr: true},
@@ -160,13 +166,15 @@ func TestToken_Authenticate(t *testing.T) {
 		{name: "upper case", secret: store.TokenPrefix + strings.ToUpper(body), wantErr: true},
 		{name: "with surrounding space", secret: " " + secret[:len(secret)-1], wantErr: true},
 		{name: "unknown", secret: unknown, wantErr: true},
-		{name: "revoked", secret: revokedSecret, wantErr: true},
+		{name: "revoked", secret: revokedSecret, wantErr: true, ended: true},
+		{name: "expired", secret: expiredSecret, wantErr: true, ended: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := st.Authenticate(t.Context(), tc.secret)
 			if tc.wantErr {
 				AssertError(t, err, store.EUNAUTHORIZED, "")
 				assert.Nil(t, got)
+				assert.Equal(t, tc.ended, errors.Is(err, store.ErrTokenEnded))
 				return
 			}
 			require.NoError(t, err)

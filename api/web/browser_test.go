@@ -280,6 +280,27 @@ func TestBrowser(t *testing.T) {
 		assert.Contains(t, run(t, ctx, chromedp.Text(css("#wait-title"))), "1")
 	})
 
+	t.Run("a board whose card is revoked stops polling and says so", func(t *testing.T) {
+		secret := e.mint(t, &store.Token{VillageID: e.village.ID, Role: store.RoleCadre, Label: "office PC"})
+		ctx := person(t, b)
+		require.NoError(t, chromedp.Do(ctx,
+			e.signIn(secret, desktop),
+			chromedp.WaitVisible(css("table.grid")),
+		))
+		require.True(t, run(t, ctx, chromedp.Evaluate[bool](scripted)), "the live refresh runs")
+		tok, err := e.st.Authenticate(context.Background(), secret)
+		require.NoError(t, err)
+		_, err = e.st.RevokeToken(context.Background(), e.village.ID, tok.ID)
+		require.NoError(t, err)
+		wait, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		require.NoError(t, chromedp.Do(wait, chromedp.WaitVisible(css(".signed-out"))), "the board says it is signed out")
+		assert.Contains(t, run(t, ctx, chromedp.Text(css(".signed-out"))), "登录已失效")
+		time.Sleep(5 * web.LivePoll) // polls it would have made, had it gone on
+		assert.Equal(t, 1, run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll(".signed-out").length`)),
+			"it stopped asking")
+	})
+
 	t.Run("a sign-in link on a phone signed in as someone else asks first", func(t *testing.T) {
 		ctx := person(t, b)
 		require.NoError(t, chromedp.Do(ctx, e.signIn(tok, phone), chromedp.WaitVisible(css("#ask-form"))))

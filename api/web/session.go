@@ -27,23 +27,22 @@ const cookieAge = 180 * 24 * time.Hour
 const csrfField = "csrf"
 
 // session returns the caller of a request from its cookie; nil when there
-// is none or it is not a live token.
-func (p *Pages) session(r *http.Request) (string, *api.Principal) {
+// is none or it is not a live token. A cookie is a token too, guessed
+// through as the sign-in link and the API are, under the same throttle
+// (api.Server.Admit). A cookie that opens nothing (its card revoked or
+// expired, or never a card) is cleared on w: a board left open on it, or a
+// phone, stops sending it, and the sign-in page it is sent to sees none.
+func (p *Pages) session(w http.ResponseWriter, r *http.Request) (string, *api.Principal) {
 	ck, err := r.Cookie(CookieName)
 	if err != nil || ck.Value == "" {
 		return "", nil
 	}
-	// A cookie is a token too: guessing through it is throttled as the
-	// sign-in link and the API are.
-	if p.srv.AuthWait(r) > 0 {
-		return "", nil
-	}
-	who, err := api.Resolve(r.Context(), p.store, ck.Value)
+	who, _, err := p.srv.Admit(r, ck.Value)
 	if err != nil {
 		if store.ErrorCode(err) != store.EUNAUTHORIZED {
-			p.log.Error("web: session", "err", err)
+			p.log.Error("web: session", "err", err) // the database, not the cookie: keep it
 		} else {
-			p.srv.AuthFailed(r)
+			clearSession(w, r)
 		}
 		return "", nil
 	}
@@ -102,7 +101,7 @@ func (p *Pages) signinPage(w http.ResponseWriter, r *http.Request) {
 	}
 	// Signed in already, the pasted token's form carries the form token:
 	// it switches who is signed in, as the switch page's button does.
-	c.secret, c.who = p.session(r)
+	c.secret, c.who = p.session(w, r)
 	p.render(c, http.StatusOK, "signin", "signin.title", signinView{Role: r.URL.Query().Get("role")})
 }
 
@@ -135,22 +134,22 @@ func (p *Pages) signin(c *call, secret string) {
 	// The link's token must not leak from this answer either: no referrer
 	// leaves it, and nothing caches it.
 	c.w.Header().Set("Referrer-Policy", "no-referrer")
-	if wait := p.srv.AuthWait(c.r); wait > 0 {
+	who, wait, err := p.srv.Admit(c.r, secret)
+	if wait > 0 {
 		p.appendAudit(c.r, nil, "web:signin", c.r.URL.Path, http.StatusTooManyRequests, store.OutcomeDenied)
 		c.w.Header().Set("Retry-After", api.RetryAfter(wait))
 		p.render(c, http.StatusTooManyRequests, "signin", "signin.title", signinView{Error: text(c.lang, "signin.wait")})
 		return
 	}
-	who, err := api.Resolve(c.ctx(), p.store, secret)
 	if err != nil {
-		if store.ErrorCode(err) == store.EUNAUTHORIZED {
-			p.srv.AuthFailed(c.r)
+		if store.ErrorCode(err) != store.EUNAUTHORIZED {
+			p.log.Error("web: signin", "err", err)
 		}
 		p.appendAudit(c.r, nil, "web:signin", c.r.URL.Path, http.StatusUnauthorized, store.OutcomeDenied)
 		p.render(c, http.StatusUnauthorized, "signin", "signin.title", signinView{Error: text(c.lang, "signin.bad")})
 		return
 	}
-	curSecret, cur := p.session(c.r)
+	curSecret, cur := p.session(c.w, c.r)
 	confirmed := c.r.Method == http.MethodPost && validCSRF(curSecret, c.r.PostFormValue(csrfField))
 	if cur != nil && !samePrincipal(cur, who) && !confirmed {
 		c.secret, c.who = curSecret, cur

@@ -60,7 +60,7 @@ func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	// A browser sends Sec-Fetch-Site or Origin with every form post; one
 	// from another site is refused before the form's token is even read.
 	p.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, who := p.session(r)
+		_, who := p.session(w, r)
 		p.appendAudit(r, who, "web:cross-origin", r.URL.Path, http.StatusForbidden, store.OutcomeDenied)
 		p.refuse(w, r, nil, http.StatusForbidden, "err.crossorigin")
 	}))
@@ -142,7 +142,7 @@ func (p *Pages) guard(action string, roles []string, h func(*call) error) http.H
 				p.audit(c, rec.status)
 			}
 		}()
-		secret, who := p.session(r)
+		secret, who := p.session(w, r)
 		if who == nil {
 			if post {
 				rec.denied = true
@@ -362,7 +362,7 @@ func otherLang(u *url.URL, lang string) string {
 // root sends a browser to its page: a household's own, the cadre's board,
 // or the sign-in page.
 func (p *Pages) root(w http.ResponseWriter, r *http.Request) {
-	_, who := p.session(r)
+	_, who := p.session(w, r)
 	http.Redirect(w, r, homeOf(who), http.StatusSeeOther)
 }
 

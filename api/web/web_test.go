@@ -58,6 +58,7 @@ func mustEnv(tb testing.TB) *env {
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := api.NewServer(st, log)
+	srv.SetClock(st.Now) // stopped too: the throttle refills only when a test says
 	web.Mount(srv, st, log)
 	hs := httptest.NewServer(srv.Handler())
 	tb.Cleanup(hs.Close)

@@ -10,17 +10,38 @@
   if (!live || !window.fetch) return;
   var every = Number(live.dataset.every) || 5000;
   document.documentElement.classList.add("live");
+  // A board signed out (its card revoked or expired) stops asking: the
+  // answer is a redirect to the sign-in page or a 401, never news, and
+  // asking again every few seconds would only keep failing. Redirects are
+  // not followed, so they are seen as such.
+  function signedOut(r) {
+    return r.type === "opaqueredirect" || r.status === 401 || (r.status >= 300 && r.status < 400);
+  }
+  function stop() {
+    var note = document.createElement("p");
+    note.className = "signed-out";
+    note.setAttribute("role", "alert");
+    note.textContent = "登录已失效，请重新扫码 signed out";
+    live.parentNode.insertBefore(note, live);
+  }
   function tick() {
     var url = "/board/live?after=" + encodeURIComponent(live.dataset.version || "0");
-    fetch(url, { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) { return r.ok ? r.json() : null; })
+    fetch(url, { credentials: "same-origin", cache: "no-store", redirect: "manual" })
+      .then(function (r) {
+        if (signedOut(r)) return { out: true };
+        return r.ok ? r.json() : null;
+      })
       .then(function (s) {
+        if (s && s.out) return s;
         if (!s) return;
         if (s.every) every = s.every;
         if (s.changed) return refresh();
       })
       .catch(function () { /* offline for a moment: try again later */ })
-      .then(function () { setTimeout(tick, every); });
+      .then(function (s) {
+        if (s && s.out) return stop();
+        setTimeout(tick, every);
+      });
   }
   // The board's own address, not the page's: after a dry run or a
   // refused form the page is a post's answer (/board/plan, /board/rain),
