@@ -375,11 +375,9 @@ const ChannelRemoved = "渠道已删除 channel removed"
 
 // DeleteChannel removes a channel but keeps its row and its deliveries,
 // so the cadre still sees what went out through it and why some did not:
-// its waiting messages are marked failed (ChannelRemoved). Its team_id is
-// set to minus its ID to free its place — one channel of a kind per
-// village or team is a unique key of the table, which SQLite cannot narrow
-// to the channels not removed without rebuilding it — so a new one of the
-// kind may be configured.
+// its waiting messages are marked failed (ChannelRemoved). Only live
+// channels are unique per kind and village or team (a partial index), so a
+// new one of the kind may be configured beside the removed one.
 func (s *Store) DeleteChannel(ctx context.Context, villageID, id int64) error {
 	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		c, err := liveChannel(ctx, tx, villageID, id)
@@ -393,7 +391,7 @@ func (s *Store) DeleteChannel(ctx context.Context, villageID, id int64) error {
 		}
 		now := s.Now().UTC()
 		_, err = tx.NewUpdate().Model((*Channel)(nil)).Set("deleted_at = ?", now).Set("updated_at = ?", now).
-			Set("enabled = ?", false).Set("team_id = ?", -c.ID).Set("version = version + 1").Where("id = ?", c.ID).Exec(ctx)
+			Set("enabled = ?", false).Set("version = version + 1").Where("id = ?", c.ID).Exec(ctx)
 		return translate(err, "notification channel")
 	})
 }

@@ -15,9 +15,9 @@ func init() {
 	type notifyChannel struct {
 		bun.BaseModel `bun:"table:notify_channels"`
 		ID            int64             `bun:",pk,autoincrement"`
-		VillageID     int64             `bun:",notnull,unique:notify_channels_owner"`
-		Kind          string            `bun:",notnull,unique:notify_channels_owner"`
-		TeamID        int64             `bun:",notnull,unique:notify_channels_owner"`
+		VillageID     int64             `bun:",notnull"`
+		Kind          string            `bun:",notnull"`
+		TeamID        int64             `bun:",notnull"`
 		Name          string            `bun:",notnull"`
 		URL           string            `bun:",notnull"`
 		Method        string            `bun:",notnull"`
@@ -29,6 +29,7 @@ func init() {
 		Version       int64             `bun:",notnull"`
 		CreatedAt     time.Time         `bun:",notnull"`
 		UpdatedAt     time.Time         `bun:",notnull"`
+		DeletedAt     *time.Time        ``
 	}
 	type notifySettings struct {
 		bun.BaseModel  `bun:"table:notify_settings"`
@@ -80,6 +81,14 @@ func init() {
 					"(channel_id) REFERENCES notify_channels (id) ON DELETE CASCADE"}},
 				{model: (*relayCursor)(nil)},
 			})
+			if err != nil {
+				return err
+			}
+			// One live channel of a kind per village or team; a removed
+			// one keeps its row (and its deliveries) beside its successor.
+			// Both dialects take a partial unique index.
+			_, err = tx.ExecContext(ctx, `CREATE UNIQUE INDEX notify_channels_owner
+				ON notify_channels (village_id, kind, team_id) WHERE deleted_at IS NULL`)
 			if err != nil {
 				return err
 			}
