@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -97,4 +98,53 @@ func commandRunner(ctx context.Context) func(args ...string) (string, error) {
 		err := run(ctx, args, &out, io.Discard)
 		return out.String(), err
 	}
+}
+
+// TestRestoreRefusesLiveDatabase: restore --force never replaces a
+// database a server is running on: one a running App holds (the lock serve
+// takes beside the file), or one whose scheduler lease is held and
+// unexpired (a server without the lock, or killed a moment ago); the
+// refusal names the holder and until when. An expired lease is no bar.
+func TestRestoreRefusesLiveDatabase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	runCmd := commandRunner(ctx)
+	backup := filepath.Join(dir, "backup.db")
+
+	live := filepath.Join(dir, "live.db")
+	app := mustRun(t, Config{Addr: "127.0.0.1:0", DB: live, Demo: true})
+	out, err := runCmd("backup", "--db", live, "--out", backup)
+	require.NoError(t, err, out)
+	_, err = runCmd("restore", "--from", backup, "--db", live, "--force")
+	require.Error(t, err, "a running server's database is not replaced")
+	assert.Contains(t, err.Error(), "请先停止 huangong serve")
+	status, _ := client{tb: t, base: "http://" + app.Addr()}.do("GET", "/v1/village", app.DemoTokens[store.RoleCadre], nil)
+	assert.Equal(t, 200, status, "the server still serves its database")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		assert.NotContains(t, e.Name(), ".restoring", "nothing was copied beside it")
+	}
+
+	leased := filepath.Join(dir, "leased.db")
+	_, err = runCmd("seed", "--db", leased)
+	require.NoError(t, err)
+	setLease := func(now time.Time) {
+		st, err := store.Open(ctx, leased)
+		require.NoError(t, err)
+		defer st.Close()
+		ok, err := st.AcquireLease(ctx, "村部电脑:4242", now, 2*time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	setLease(time.Now())
+	_, err = runCmd("restore", "--from", backup, "--db", leased, "--force")
+	require.Error(t, err, "a held lease: a server may be running")
+	assert.Contains(t, err.Error(), "调度租约由 村部电脑:4242 持有")
+	assert.Contains(t, err.Error(), "held by 村部电脑:4242 until")
+
+	setLease(time.Now().Add(-time.Hour)) // the holder stopped long ago
+	out, err = runCmd("restore", "--from", backup, "--db", leased, "--force")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "已恢复")
 }
