@@ -156,7 +156,7 @@ func withNextStep(err error, zh, en string) error {
 	if !errors.As(err, &e) || e.Code != store.ECONFLICT {
 		return err
 	}
-	return &store.Error{Code: e.Code, Field: e.Field, Message: e.Message + "；下一步 next: " + zh + " " + en}
+	return &store.Error{Code: e.Code, Field: e.Field, Message: e.Message + "；下一步：" + zh + "; next: " + en}
 }
 
 func (s *Server) addLedgerRoutes() {
