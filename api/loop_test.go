@@ -786,6 +786,8 @@ func TestRefusedTransitionsSayNextStep(t *testing.T) {
 		{"resolve a job with no dispute", "POST", jp(scheduled, "resolve-dispute"), l.cadre, map[string]any{"resolution": "confirm"}},
 		{"schedule a cancelled request", "POST", "/v1/jobs", l.cadre, map[string]any{"teamId": l.team.ID, "requestId": cancelledReq, "date": "2026-04-25",
 			"workers": []map[string]any{{"householdId": l.member2.ID, "workers": 1}}}},
+		{"a worker already out that day", "POST", "/v1/jobs", l.cadre, map[string]any{"teamId": l.team.ID, "requestId": scheduledReq, "date": "2026-04-20",
+			"workers": []map[string]any{{"householdId": l.neighbour.ID, "workers": 1}}}},
 		{"cancel a done request", "POST", rp(doneReq, "/cancel"), l.householdTok, reason},
 		{"cancel a cancelled request", "POST", rp(cancelledReq, "/cancel"), l.householdTok, reason},
 		{"rate a scheduled request", "POST", rp(scheduledReq, "/feedback"), l.householdTok, map[string]any{"stars": 4}},
