@@ -25,7 +25,7 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return usageErrorf("备份须指定 --out 文件 backup: --out FILE is needed")
 	}
 	if strings.Contains(*db, "://") {
-		return usageErrorf("%s 不是SQLite文件，PostgreSQL请用 pg_dump 备份 backup: %s is not a SQLite file; back up PostgreSQL with pg_dump (see the README)", *db, *db)
+		return usageErrorf("不是SQLite文件，PostgreSQL请用 pg_dump 备份 backup: %s is not a SQLite file; back up PostgreSQL with pg_dump (see the README)", *db)
 	}
 	if err := store.BackupFile(ctx, *db, *out); err != nil {
 		return err
@@ -60,7 +60,7 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	target := *db
 	if !plainPath(target) {
-		return usageErrorf("--db 须为文件路径 restore: --db must be a plain file path, not %q", target)
+		return usageErrorf("数据库须为文件路径 restore: --db must be a plain file path, not %q", target)
 	}
 	unlock, err := lockDB(target, true)
 	if errors.Is(err, errDBLocked) {
@@ -82,7 +82,7 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if !*force {
 		for _, p := range []string{target, target + "-wal"} {
 			if info, err := os.Stat(p); err == nil && info.Size() > 0 {
-				return usageErrorf("%s 已有数据，请先停止服务，再加 --force 覆盖 restore: %s holds data (a live or used database); stop the service and add --force to replace it", p, p)
+				return usageErrorf("数据库已有数据，请先停止服务，再加 --force 覆盖 restore: %s holds data (a live or used database); stop the service and add --force to replace it", p)
 			}
 		}
 	}

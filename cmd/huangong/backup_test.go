@@ -78,6 +78,7 @@ func TestBackupRestore(t *testing.T) {
 	require.NoError(t, os.WriteFile(junk, bytes.Repeat([]byte("x"), 4096), 0o600))
 	_, err = runCmd("restore", "--from", junk, "--db", db, "--force")
 	require.Error(t, err)
+	assert.Regexp(t, `^备份文件无法读取，不是SQLite数据库 backup: .* is not a readable SQLite database`, err.Error(), "Chinese first")
 	assert.Equal(t, backedUp+1, transactions(db), "nothing replaced")
 
 	out, err = runCmd("restore", "--from", backup, "--db", db, "--force")
@@ -147,4 +148,25 @@ func TestRestoreRefusesLiveDatabase(t *testing.T) {
 	out, err = runCmd("restore", "--from", backup, "--db", leased, "--force")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "已恢复")
+}
+
+// TestBackupUsageChineseFirst: the operator's mistakes with backup and
+// restore are told Chinese first, English beside.
+func TestBackupUsageChineseFirst(t *testing.T) {
+	runCmd := commandRunner(context.Background())
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"backup", "--db", filepath.Join(dir, "a.db")},
+		{"backup", "--db", "postgres://localhost/huangong", "--out", filepath.Join(dir, "pg.db")},
+		{"backup", "--db", filepath.Join(dir, "missing.db"), "--out", filepath.Join(dir, "m.db")},
+		{"restore", "--db", filepath.Join(dir, "a.db")},
+		{"restore", "--from", filepath.Join(dir, "missing.db"), "--db", filepath.Join(dir, "a.db")},
+		{"restore", "--from", filepath.Join(dir, "x.db"), "--db", "file:a.db?mode=memory"},
+	} {
+		_, err := runCmd(args...)
+		if assert.Error(t, err, "%v", args) {
+			assert.Regexp(t, `^\p{Han}`, err.Error(), "%v: Chinese first", args)
+			assert.Regexp(t, `[a-z]{3,} `, err.Error(), "%v: English beside", args)
+		}
+	}
 }
