@@ -937,8 +937,8 @@ func TestClientRefusalsSayNextStep(t *testing.T) {
 	require.Equal(t, 0, huangong(t, "jobs", "complete", job, "--worked", fmt.Sprintf("%d=1", e.members[0])).code)
 
 	for _, tc := range []struct {
-		name   string
-		args   []string
+		name    string
+		args    []string
 		server  string // the server's reason and next step
 		command string // the command the client adds, "" for none
 	}{
