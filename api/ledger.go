@@ -156,16 +156,17 @@ func withNextStep(err error, zh, en string) error {
 	if !errors.As(err, &e) || e.Code != store.ECONFLICT {
 		return err
 	}
-	return &store.Error{Code: e.Code, Field: e.Field, Message: e.Message + "；下一步 next: " + zh + " " + en}
+	return &store.Error{Code: e.Code, Field: e.Field, Message: e.Message + "；下一步：" + zh + "; next: " + en}
 }
 
 func (s *Server) addLedgerRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-balances", Method: http.MethodGet, Path: "/v1/balances",
 		Summary: "工日余额 Workday balances", Tags: []string{"ledger"},
-		Description: "村干部看全村，队长看本队队员户（及本队派工帮过的户），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member " +
+		Description: "村干部看全村，队长看本队队员户（及本队派工帮过的户，限进行中的农时或90天内），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member " +
 			"households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also " +
-			"name a household its team helps (one with a scheduled, confirmed or done job of the team).",
+			"name a household its team helps (one with a scheduled, confirmed or done job of the team in a season still open or dated " +
+			"within the last 90 days in the village).",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		Sort       string `query:"sort" enum:"household,balance,-balance" default:"household" example:"balance" doc:"household order, lowest balance first, or highest first 排序"`
@@ -220,8 +221,9 @@ func (s *Server) addLedgerRoutes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-statement", Method: http.MethodGet, Path: "/v1/households/{id}/statement",
 		Summary: "工日明细 A household's workday statement", Tags: []string{"ledger"},
-		Description: "农户只能看本户，队长看本队队员户及本队派工帮过的户。 Entries dated in [from, to] with the running balance. A household reads only its own, " +
-			"a leader its team's member households and the households its team helps (a scheduled, confirmed or done job).",
+		Description: "农户只能看本户，队长看本队队员户及本队派工帮过的户（限进行中的农时或90天内）。 Entries dated in [from, to] with the running balance. A household reads only its own, " +
+			"a leader its team's member households and the households its team helps (a scheduled, confirmed or done job, in a season " +
+			"still open or dated within the last 90 days).",
 		Security: secured(store.RoleCadre, store.RoleLeader, store.RoleHousehold), Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *struct {
 		IDPath

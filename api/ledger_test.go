@@ -96,7 +96,7 @@ func TestReversalOnceAndStatements(t *testing.T) {
 	resp, body := e.call(t, "POST", path, e.cadre, map[string]any{"memo": "again"}, "Idempotency-Key", "r-2")
 	assertProblem(t, resp, body, http.StatusConflict, "")
 	assert.Contains(t, body["detail"], "already reversed")
-	assert.Contains(t, body["detail"], "下一步 next: 如仍有出入，请另记一笔转账 if something is still wrong, post a transfer (create-transfer)")
+	assert.Contains(t, body["detail"], "下一步：如仍有出入，请另记一笔转账; next: if something is still wrong, post a transfer (create-transfer)")
 
 	resp, body = e.call(t, "POST", "/v1/transactions/"+itoa(int64(rev["id"].(float64)))+"/reversal", e.cadre, map[string]any{"memo": "x"}, "Idempotency-Key", "r-3")
 	assertProblem(t, resp, body, http.StatusConflict, "")

@@ -729,3 +729,82 @@ func TestEventStream(t *testing.T) {
 		assert.Equal(t, rest["last"], none["last"])
 	})
 }
+
+// TestRefusedTransitionsSayNextStep: every change a job's or a request's
+// state refuses is a 409 whose detail says why and the next step, Chinese
+// first ("；下一步：…") with the English beside ("; next: …"), so the web
+// pages and the generated client show it as the CLI does.
+func TestRefusedTransitionsSayNextStep(t *testing.T) {
+	l := mustLoop(t)
+	job := func(date string) (int64, int64) {
+		t.Helper()
+		req := l.request(t, l.householdTok, l.secondField(t))
+		return l.job(t, req, date), req
+	}
+	done, doneReq := job("2026-04-20")
+	l.confirm(t, done)
+	resp, body := l.call(t, "POST", "/v1/jobs/"+itoa(done)+"/complete", l.leader, map[string]any{
+		"attendance": []map[string]any{{"householdId": l.neighbour.ID, "workdays": 2}}}, "Idempotency-Key", "done")
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	scheduled, scheduledReq := job("2026-04-21")
+	declined, _ := job("2026-04-22")
+	resp, body = l.call(t, "POST", "/v1/jobs/"+itoa(declined)+"/decline", l.leader, map[string]any{"reason": "人手不够"})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	cancelled, cancelledReq := job("2026-04-23")
+	resp, body = l.call(t, "POST", "/v1/requests/"+itoa(cancelledReq)+"/cancel", l.householdTok, map[string]any{"reason": "自己插完了"})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	confirmed, _ := job("2026-04-24")
+	l.confirm(t, confirmed)
+	resp, body = l.call(t, "POST", "/v1/jobs/"+itoa(done)+"/dispute", l.householdTok, map[string]any{"reason": "只来了一个人"})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	_, r := l.call(t, "GET", "/v1/requests/"+itoa(scheduledReq), l.cadre, nil)
+	scheduledField := int64(r["fieldId"].(float64))
+
+	jp := func(id int64, op string) string { return "/v1/jobs/" + itoa(id) + "/" + op }
+	rp := func(id int64, op string) string { return "/v1/requests/" + itoa(id) + op }
+	reason := map[string]any{"reason": "算了"}
+	worked := map[string]any{"attendance": []map[string]any{{"householdId": l.neighbour.ID, "workdays": 1}}}
+	for _, tc := range []struct {
+		name, method, path, token string
+		body                      any
+	}{
+		{"confirm a confirmed job", "POST", jp(confirmed, "confirm"), l.leader, nil},
+		{"confirm a done job", "POST", jp(done, "confirm"), l.leader, nil},
+		{"confirm a declined job", "POST", jp(declined, "confirm"), l.leader, nil},
+		{"confirm a cancelled job", "POST", jp(cancelled, "confirm"), l.leader, nil},
+		{"decline a done job", "POST", jp(done, "decline"), l.leader, reason},
+		{"decline a declined job", "POST", jp(declined, "decline"), l.leader, reason},
+		{"decline a cancelled job", "POST", jp(cancelled, "decline"), l.leader, reason},
+		{"complete a scheduled job", "POST", jp(scheduled, "complete"), l.leader, worked},
+		{"complete a done job with other figures", "POST", jp(done, "complete"), l.leader, worked},
+		{"complete a declined job", "POST", jp(declined, "complete"), l.leader, worked},
+		{"complete a cancelled job", "POST", jp(cancelled, "complete"), l.leader, worked},
+		{"dispute a scheduled job", "POST", jp(scheduled, "dispute"), l.householdTok, reason},
+		{"dispute a declined job", "POST", jp(declined, "dispute"), l.householdTok, reason},
+		{"dispute a cancelled job", "POST", jp(cancelled, "dispute"), l.householdTok, reason},
+		{"dispute a disputed job", "POST", jp(done, "dispute"), l.householdTok, reason},
+		{"resolve a job with no dispute", "POST", jp(scheduled, "resolve-dispute"), l.cadre, map[string]any{"resolution": "confirm"}},
+		{"schedule a cancelled request", "POST", "/v1/jobs", l.cadre, map[string]any{"teamId": l.team.ID, "requestId": cancelledReq, "date": "2026-04-25",
+			"workers": []map[string]any{{"householdId": l.member2.ID, "workers": 1}}}},
+		{"a worker already out that day", "POST", "/v1/jobs", l.cadre, map[string]any{"teamId": l.team.ID, "requestId": scheduledReq, "date": "2026-04-20",
+			"workers": []map[string]any{{"householdId": l.neighbour.ID, "workers": 1}}}},
+		{"cancel a done request", "POST", rp(doneReq, "/cancel"), l.householdTok, reason},
+		{"cancel a cancelled request", "POST", rp(cancelledReq, "/cancel"), l.householdTok, reason},
+		{"rate a scheduled request", "POST", rp(scheduledReq, "/feedback"), l.householdTok, map[string]any{"stars": 4}},
+		{"rate a cancelled request", "POST", rp(cancelledReq, "/feedback"), l.householdTok, map[string]any{"stars": 4}},
+		{"change a cancelled request", "PATCH", rp(cancelledReq, ""), l.cadre, map[string]any{"crewCap": 3}},
+		{"a second open request on a field", "POST", "/v1/requests", l.householdTok, map[string]any{
+			"fieldId": scheduledField, "task": "transplant", "earliest": "2026-04-20", "latest": "2026-04-25"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := l.call(t, tc.method, tc.path, tc.token, tc.body, "Idempotency-Key", "refused-"+tc.name)
+			assertProblem(t, resp, body, http.StatusConflict, "")
+			detail := fmt.Sprint(body["detail"])
+			if assert.Contains(t, detail, "；下一步：") && assert.Contains(t, detail, "; next: ") {
+				zh := detail[strings.Index(detail, "；下一步：")+len("；下一步："):]
+				assert.Regexp(t, `^\p{Han}`, zh, "the next step in Chinese first")
+				assert.NotEmpty(t, strings.TrimSpace(detail[strings.Index(detail, "; next: ")+len("; next: "):]), "and in English")
+			}
+		})
+	}
+}

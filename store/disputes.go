@@ -82,14 +82,16 @@ func (s *Store) DisputeJob(ctx context.Context, villageID, id int64, actor, reas
 		case "":
 			return stateError("job", id, j.State, "disputed")
 		case DisputeOpen:
-			return Errorf(ECONFLICT, "已提出异议，等村干部处理 job %d is already disputed; the village cadre will confirm or reverse it", id)
+			return conflictNext("已提出异议", fmt.Sprintf("job %d is already disputed", id), "等村干部处理", "wait: the village cadre confirms or reverses it (resolve-dispute)")
 		case DisputeConfirmed, DisputeReversed:
 			if j.DisputeState == DisputeNone {
-				return Errorf(ECONFLICT, "完工已超过3天，记账已确认；如有出入请找村干部 the 3-day dispute window of job %d closed at %s and its posting stands; ask the village cadre to correct it",
-					id, j.DisputeUntil().Format(time.RFC3339))
+				return conflictNext("完工已超过3天，记账已确认",
+					fmt.Sprintf("the 3-day dispute window of job %d closed at %s and its posting stands", id, j.DisputeUntil().Format(time.RFC3339)),
+					"如有出入请找村干部更正", "ask the village cadre to correct it (reverse-transaction or create-transfer)")
 			}
-			return Errorf(ECONFLICT, "该异议已由村干部处理（%s） the dispute on job %d was already resolved (%s); ask the village cadre if anything is still wrong",
-				disputeNames[j.DisputeState], id, j.DisputeState)
+			return conflictNext(fmt.Sprintf("该异议已由村干部处理（%s）", disputeNames[j.DisputeState]),
+				fmt.Sprintf("the dispute on job %d was already resolved (%s)", id, j.DisputeState),
+				"如仍有出入请找村干部", "ask the village cadre if anything is still wrong (create-transfer)")
 		}
 		j.DisputeState, j.DisputeReason, j.DisputedAt = DisputeOpen, reason, &l.now
 		if err := l.touchJob(ctx, j); err != nil {
@@ -125,16 +127,17 @@ func (s *Store) ResolveDispute(ctx context.Context, villageID, id int64, actor, 
 		j = c.job
 		if j.DisputeState != DisputeOpen {
 			if j.DisputeState == DisputeNone {
-				return Errorf(ECONFLICT, "该派工没有待处理的异议，无需处理 job %d has no open dispute to resolve: nothing to do", id)
+				return conflictNext("该派工没有待处理的异议", fmt.Sprintf("job %d has no open dispute to resolve", id), "无需处理", "nothing to do")
 			}
-			return Errorf(ECONFLICT, "该异议已处理（%s） the dispute on job %d was already resolved (%s); correct the ledger with a transfer if needed",
-				disputeNames[j.DisputeState], id, j.DisputeState)
+			return conflictNext(fmt.Sprintf("该异议已处理（%s）", disputeNames[j.DisputeState]),
+				fmt.Sprintf("the dispute on job %d was already resolved (%s)", id, j.DisputeState),
+				"如需更正，请记一笔调整", "correct the ledger with a transfer if needed (create-transfer)")
 		}
 		msg := "村干部核实了%s的记工，维持原记账。"
 		j.DisputeState = DisputeConfirmed
 		if resolution == ResolveReverse {
 			if j.TransactionID == nil {
-				return Errorf(ECONFLICT, "该派工没有记账 job %d has no posting to reverse", id)
+				return conflictNext("该派工没有记账", fmt.Sprintf("job %d has no posting to reverse", id), "维持即可", "nothing to reverse: resolve it with confirm")
 			}
 			p := Posting{VillageID: villageID, Actor: actor, Memo: fmt.Sprintf("派工%d异议冲正：%s", j.ID, c.what())}
 			meta, build := reversal(p, *j.TransactionID)

@@ -243,7 +243,8 @@ func (l *loopTx) checkFreeOn(ctx context.Context, date string, households map[in
 		for _, w := range o.Workers {
 			if households[w.HouseholdID] {
 				return &Error{Code: ECONFLICT, Field: "body.workers",
-					Message: fmt.Sprintf("该户当天已有派工%[2]d，请换一户队员 household %[1]d is already on job %[2]d on %[3]s; choose another member household", w.HouseholdID, o.ID, date)}
+					Message: conflictNext(fmt.Sprintf("该户当天已有派工%d", o.ID), fmt.Sprintf("household %d is already on job %d on %s", w.HouseholdID, o.ID, date),
+						"请换一户队员或另选日期", "choose another member household or another date (create-job)").Message}
 			}
 		}
 	}

@@ -274,7 +274,7 @@ func reversal(p Posting, txID int64) (txMeta, buildFunc) {
 			return nil, err
 		}
 		if orig.Kind == TxReversal {
-			return nil, Errorf(ECONFLICT, "冲正记录不能再冲正 transaction %d is itself a reversal; post a new transaction instead", txID)
+			return nil, conflictNext("冲正记录不能再冲正", fmt.Sprintf("transaction %d is itself a reversal", txID), "请另记一笔", "post a new transaction instead (create-transfer)")
 		}
 		lines := make([]line, len(orig.Entries))
 		var work int64 // the job's workers' credit, taken back
@@ -466,7 +466,8 @@ func nextSource(ctx context.Context, db bun.IDB, villageID int64, m txMeta, line
 		same = ok && amount == lines[i].amount
 	}
 	if !same {
-		return nil, nil, Errorf(ECONFLICT, "已记账且内容不同，请先冲正再记 %s %s was already posted as transaction %d with other figures; reverse it first to post new ones", m.kind, m.source, prev.ID)
+		return nil, nil, conflictNext("已记账且内容不同", fmt.Sprintf("%s %s was already posted as transaction %d with other figures", m.kind, m.source, prev.ID),
+			"请先冲正再记", "reverse it first (reverse-transaction), then post the new figures")
 	}
 	return nil, prev, nil
 }

@@ -100,44 +100,52 @@ func (l *loopTx) notify(ctx context.Context, audience string, audienceID int64, 
 }
 
 // stateError is the 409 for a transition the loop does not allow: it says
-// which state the record is in and, where there is one, the next step.
+// which state the record is in and the next step (see nextSteps).
 func stateError(what string, id int64, state, action string) error {
-	zh := fmt.Sprintf("当前状态为%s，不能%s", stateNames[state], actionNames[action])
-	en := fmt.Sprintf("%s %d is %s and cannot be %s", what, id, state, action)
-	if n, ok := nextSteps[what+" "+action+" "+state]; ok {
-		zh, en = zh+"；"+n[0], en+"; "+n[1]
+	n, ok := nextSteps[what+" "+action+" "+state]
+	if !ok {
+		n = [2]string{"请村干部查看", "ask the village cadre"}
 	}
-	return Errorf(ECONFLICT, "%s %s", zh, en)
+	return conflictNext(fmt.Sprintf("当前状态为%s，不能%s", stateNames[state], actionNames[action]),
+		fmt.Sprintf("%s %d is %s and cannot be %s", what, id, state, action), n[0], n[1])
+}
+
+// conflictNext is a 409 that says why and what to do instead, Chinese
+// first: "why；下一步：next why; next: next". Every refused transition
+// says its next step this way, so the web pages and any client show it
+// as it is; the CLI only adds the command to type.
+func conflictNext(zh, en, nextZh, nextEn string) *Error {
+	return Errorf(ECONFLICT, "%s；下一步：%s %s; next: %s", zh, nextZh, en, nextEn)
 }
 
 // nextSteps says what to do instead of a refused transition, by "what
 // action state": Chinese, then English naming the operation to use.
 var nextSteps = map[string][2]string{
 	"job confirmed confirmed": {"已确认过，干完活后完工记工", "it is already confirmed: nothing to do until the work is done, then record it (complete-job)"},
-	"job confirmed declined":  {"村里会重新安排；如队里又能去，请村干部重新派工", "the village plans its request again; if the team can go after all, ask the village cadre for a new job"},
+	"job confirmed declined":  {"村里会重新安排；如队里又能去，请村干部重新派工", "the village plans its request again; if the team can go after all, ask the village cadre for a new job (create-job)"},
 	"job confirmed done":      {"已完工记账，无需确认", "the work is already recorded: nothing to confirm"},
 	"job confirmed cancelled": {"派工已取消（求助撤销或停工），不用去了", "the job was cancelled (the request was cancelled or the day blocked): nobody needs to go"},
 	"job declined declined":   {"已拒绝过，无需再拒绝", "it is already declined: nothing to do"},
-	"job declined done":       {"已完工记账；如记工有误，请村干部核实冲正", "its work is recorded and posted; if the record is wrong, the village cadre reverses it"},
+	"job declined done":       {"已完工记账；如记工有误，请村干部核实冲正", "its work is recorded and posted; if the record is wrong, the village cadre reverses it (reverse-transaction)"},
 	"job declined cancelled":  {"派工已取消，无需拒绝", "the job was cancelled: nothing to decline"},
 	"job completed scheduled": {"请队长先确认派工，再完工记工", "the team's leader confirms it first (confirm-job), then records the work"},
-	"job completed done":      {"已记工记账；如有出入，受助户可在3天内提出异议，或请村干部冲正", "the work is already recorded and posted; if it is wrong, the household disputes it within 3 days (dispute-job) or the village cadre reverses it"},
-	"job completed declined":  {"已拒绝的派工不能记工；如队员已去干活，请村干部补派工", "a declined job is not recorded; if the team worked after all, ask the village cadre for a job to record it on"},
-	"job completed cancelled": {"已取消的派工不能记工；如队员已去干活，请村干部补派工", "a cancelled job is not recorded; if the team worked after all, ask the village cadre for a job to record it on"},
-	"job disputed scheduled":  {"还没完工记账，完工后3天内可提出异议", "nothing is posted yet: a dispute is possible within 3 days once the work is recorded"},
-	"job disputed confirmed":  {"还没完工记账，完工后3天内可提出异议", "nothing is posted yet: a dispute is possible within 3 days once the work is recorded"},
+	"job completed done":      {"已记工记账；如有出入，受助户可在3天内提出异议，或请村干部冲正", "the work is already recorded and posted; if it is wrong, the household disputes it within 3 days (dispute-job) or the village cadre reverses it (reverse-transaction)"},
+	"job completed declined":  {"已拒绝的派工不能记工；如队员已去干活，请村干部补派工", "a declined job is not recorded; if the team worked after all, ask the village cadre for a job to record it on (create-job)"},
+	"job completed cancelled": {"已取消的派工不能记工；如队员已去干活，请村干部补派工", "a cancelled job is not recorded; if the team worked after all, ask the village cadre for a job to record it on (create-job)"},
+	"job disputed scheduled":  {"还没完工记账，完工后3天内可提出异议", "nothing is posted yet: a dispute is possible within 3 days once the work is recorded (dispute-job after complete-job)"},
+	"job disputed confirmed":  {"还没完工记账，完工后3天内可提出异议", "nothing is posted yet: a dispute is possible within 3 days once the work is recorded (dispute-job after complete-job)"},
 	"job disputed declined":   {"该派工没有记账，无需异议", "nothing was posted for it: nothing to dispute"},
 	"job disputed cancelled":  {"该派工没有记账，无需异议", "nothing was posted for it: nothing to dispute"},
 
 	"help request scheduled done":           {"如还需要帮忙，请重新登记求助", "if help is still needed, register a new request (create-request)"},
 	"help request scheduled closed":         {"如还需要帮忙，请重新登记求助", "if help is still needed, register a new request (create-request)"},
 	"help request scheduled cancelled":      {"如还需要帮忙，请重新登记求助", "if help is still needed, register a new request (create-request)"},
-	"help request cancelled done":           {"已办结；如记工有误，请村干部核实冲正", "the help is done; if a posting is wrong, the village cadre reverses it"},
-	"help request cancelled closed":         {"已办结；如记工有误，请村干部核实冲正", "the help is done; if a posting is wrong, the village cadre reverses it"},
+	"help request cancelled done":           {"已办结；如记工有误，请村干部核实冲正", "the help is done; if a posting is wrong, the village cadre reverses it (reverse-transaction)"},
+	"help request cancelled closed":         {"已办结；如记工有误，请村干部核实冲正", "the help is done; if a posting is wrong, the village cadre reverses it (reverse-transaction)"},
 	"help request cancelled cancelled":      {"已撤销过，无需再撤销", "it is already cancelled: nothing to do"},
-	"help request given feedback submitted": {"办结后再评价", "rate it once the help is done"},
-	"help request given feedback scheduled": {"办结后再评价", "rate it once the help is done"},
-	"help request given feedback confirmed": {"办结后再评价", "rate it once the help is done"},
+	"help request given feedback submitted": {"办结后再评价", "rate it once the help is done (submit-feedback)"},
+	"help request given feedback scheduled": {"办结后再评价", "rate it once the help is done (submit-feedback)"},
+	"help request given feedback confirmed": {"办结后再评价", "rate it once the help is done (submit-feedback)"},
 	"help request given feedback closed":    {"完工3天未评价已自动关闭", "it closed by itself 3 days after the work without feedback"},
 	"help request given feedback cancelled": {"已撤销的求助不评价", "a cancelled request is not rated"},
 }

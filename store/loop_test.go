@@ -1020,3 +1020,31 @@ func TestLoop_ConcurrentComplete(t *testing.T) {
 		posted(t, j)
 	})
 }
+
+// TestTeamHelps_EndsAfterTheSeason: a team's job on a household's request
+// lets its leader read the household while the job's season is open or
+// the job is dated within the last 90 days in the village; a job of a
+// closed season 100 days ago no longer does.
+func TestTeamHelps_EndsAfterTheSeason(t *testing.T) {
+	e := loopSetup(t)
+	helps := func() bool {
+		t.Helper()
+		ok, err := e.St.TeamHelps(e.Ctx, e.V.ID, e.Team1.ID, e.Helped.ID)
+		require.NoError(t, err)
+		return ok
+	}
+	assert.False(t, helps(), "no job yet")
+	day := e.Day()
+	e.Job(t, e.Request(t, nil), e.Team1, day)
+	assert.True(t, helps(), "a job in the open season")
+
+	loopSeasonState(t, e, e.Season.ID, store.SeasonClosed)
+	assert.True(t, helps(), "the season closed, the job dated within 90 days")
+
+	jobDay, err := time.ParseInLocation(time.DateOnly, day, e.V.Location())
+	require.NoError(t, err)
+	e.Clock.Set(jobDay.AddDate(0, 0, 89).Add(12 * time.Hour))
+	assert.True(t, helps(), "89 days after the job")
+	e.Clock.Set(jobDay.AddDate(0, 0, 100).Add(12 * time.Hour))
+	assert.False(t, helps(), "100 days after a job of a closed season")
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -112,15 +113,36 @@ func (s *Store) GetRequests(ctx context.Context, villageID int64, ids []int64) (
 	return out, nil
 }
 
+// HelpsFor is how long after its date a team's job on a household's
+// request lets the team's leader read the household, once the job's season
+// is closed.
+const HelpsFor = 90 // days
+
 // TeamHelps reports whether a team has a job, other than a declined or
-// cancelled one, on a request of the household: its leader may then read
-// the household's balance and statement as it reads its members'.
+// cancelled one, on a request of the household, in a season still open or
+// dated within the last HelpsFor days in the village: its leader may then
+// read the household's balance and statement as it reads its members'.
+// Older help gives no lasting view of a household's account.
 func (s *Store) TeamHelps(ctx context.Context, villageID, teamID, householdID int64) (bool, error) {
+	v, err := s.village(ctx, s.db, villageID)
+	if err != nil {
+		return false, err
+	}
+	since := s.Now().In(v.Location()).AddDate(0, 0, -HelpsFor).Format(time.DateOnly)
+	requests := func() *bun.SelectQuery {
+		return s.db.NewSelect().Model((*HelpRequest)(nil)).Column("id").
+			Where("village_id = ?", villageID).Where("household_id = ?", householdID)
+	}
 	ok, err := s.db.NewSelect().Model((*Job)(nil)).
 		Where("village_id = ?", villageID).Where("team_id = ?", teamID).
 		Where("state IN (?)", bun.In([]string{JobScheduled, JobConfirmed, JobDone})).
-		Where("request_id IN (?)", s.db.NewSelect().Model((*HelpRequest)(nil)).Column("id").
-			Where("village_id = ?", villageID).Where("household_id = ?", householdID)).
+		Where("request_id IN (?)", requests()).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("date >= ?", since).
+				WhereOr("request_id IN (?)", requests().Where("season_id IN (?)",
+					s.db.NewSelect().Model((*Season)(nil)).Column("id").
+						Where("village_id = ?", villageID).Where("state = ?", SeasonOpen)))
+		}).
 		Exists(ctx)
 	return ok, translate(err, "jobs")
 }

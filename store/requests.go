@@ -168,7 +168,8 @@ func (s *Store) CreateRequestOnce(ctx context.Context, villageID int64, actor st
 		if _, err := l.db.NewInsert().Model(r).Exec(ctx); err != nil {
 			if err = translate(err, "help request"); ErrorCode(err) == ECONFLICT {
 				return &Error{Code: ECONFLICT, Field: "body.fieldId",
-					Message: fmt.Sprintf("该田块已有未完成的同类求助，请查看或修改那一个 field %d already has an open %s request; see it in list-requests (household=%d, task=%s) and change that one", f.ID, in.Task, h.ID, in.Task)}
+					Message: conflictNext("该田块已有未完成的同类求助", fmt.Sprintf("field %d already has an open %s request", f.ID, in.Task),
+						"请查看或修改那一个", fmt.Sprintf("see it in list-requests (household=%d, task=%s) and change that one (update-request)", h.ID, in.Task)).Message}
 			}
 			return err
 		}
@@ -353,7 +354,7 @@ func (s *Store) SubmitFeedback(ctx context.Context, villageID, id int64, actor s
 		}
 		if r.State != RequestDone {
 			if r.FeedbackStars != nil {
-				return Errorf(ECONFLICT, "已评价过，不能重复评价 help request %d is %s and already has feedback", id, r.State)
+				return conflictNext("已评价过，不能重复评价", fmt.Sprintf("help request %d is %s and already has feedback", id, r.State), "无需再评价", "nothing to do")
 			}
 			return stateError("help request", id, r.State, "given feedback")
 		}
@@ -436,8 +437,8 @@ func (r *HelpRequest) check(context.Context, bun.IDB) error {
 func (s *Store) UpdateRequest(ctx context.Context, villageID, id, ifVersion int64, c RequestChange) (*HelpRequest, error) {
 	return update[HelpRequest](ctx, s, villageID, id, ifVersion, func(r *HelpRequest) error {
 		if !r.Open() {
-			return Errorf(ECONFLICT, "求助已%s，不能再修改；如还需要帮忙，请重新登记一个求助 help request %d is %s and cannot be changed; if help is still needed, register a new request",
-				stateNames[r.State], id, r.State)
+			return conflictNext("求助"+stateNames[r.State]+"，不能再修改", fmt.Sprintf("help request %d is %s and cannot be changed", id, r.State),
+				"如还需要帮忙，请重新登记一个求助", "if help is still needed, register a new request (create-request)")
 		}
 		if c.ResetCrewCap {
 			r.CrewCap = nil

@@ -4844,7 +4844,7 @@ type ClientInterface interface {
 
 	// ListBalances 工日余额 Workday balances
 	//
-	// 村干部看全村，队长看本队队员户（及本队派工帮过的户），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also name a household its team helps (one with a scheduled, confirmed or done job of the team).
+	// 村干部看全村，队长看本队队员户（及本队派工帮过的户，限进行中的农时或90天内），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also name a household its team helps (one with a scheduled, confirmed or done job of the team in a season still open or dated within the last 90 days in the village).
 	//
 	// Corresponds with GET /v1/balances (the `ListBalances` operationId).
 	ListBalances(ctx context.Context, params *ListBalancesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4994,7 +4994,7 @@ type ClientInterface interface {
 
 	// GetStatement 工日明细 A household's workday statement
 	//
-	// 农户只能看本户，队长看本队队员户及本队派工帮过的户。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households and the households its team helps (a scheduled, confirmed or done job).
+	// 农户只能看本户，队长看本队队员户及本队派工帮过的户（限进行中的农时或90天内）。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households and the households its team helps (a scheduled, confirmed or done job, in a season still open or dated within the last 90 days).
 	//
 	// Corresponds with GET /v1/households/{id}/statement (the `GetStatement` operationId).
 	GetStatement(ctx context.Context, id int64, params *GetStatementParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5635,7 +5635,7 @@ func (c *Client) ListAuditLog(ctx context.Context, params *ListAuditLogParams, r
 
 // ListBalances 工日余额 Workday balances
 //
-// 村干部看全村，队长看本队队员户（及本队派工帮过的户），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also name a household its team helps (one with a scheduled, confirmed or done job of the team).
+// 村干部看全村，队长看本队队员户（及本队派工帮过的户，限进行中的农时或90天内），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also name a household its team helps (one with a scheduled, confirmed or done job of the team in a season still open or dated within the last 90 days in the village).
 //
 // Corresponds with GET /v1/balances (the `ListBalances` operationId).
 func (c *Client) ListBalances(ctx context.Context, params *ListBalancesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5985,7 +5985,7 @@ func (c *Client) ReissueToken(ctx context.Context, id int64, reqEditors ...Reque
 
 // GetStatement 工日明细 A household's workday statement
 //
-// 农户只能看本户，队长看本队队员户及本队派工帮过的户。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households and the households its team helps (a scheduled, confirmed or done job).
+// 农户只能看本户，队长看本队队员户及本队派工帮过的户（限进行中的农时或90天内）。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households and the households its team helps (a scheduled, confirmed or done job, in a season still open or dated within the last 90 days).
 //
 // Corresponds with GET /v1/households/{id}/statement (the `GetStatement` operationId).
 func (c *Client) GetStatement(ctx context.Context, id int64, params *GetStatementParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -10981,7 +10981,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListBalancesWithResponse 工日余额 Workday balances
 	//
-	// 村干部看全村，队长看本队队员户（及本队派工帮过的户），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also name a household its team helps (one with a scheduled, confirmed or done job of the team).
+	// 村干部看全村，队长看本队队员户（及本队派工帮过的户，限进行中的农时或90天内），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also name a household its team helps (one with a scheduled, confirmed or done job of the team in a season still open or dated within the last 90 days in the village).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11151,7 +11151,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetStatementWithResponse 工日明细 A household's workday statement
 	//
-	// 农户只能看本户，队长看本队队员户及本队派工帮过的户。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households and the households its team helps (a scheduled, confirmed or done job).
+	// 农户只能看本户，队长看本队队员户及本队派工帮过的户（限进行中的农时或90天内）。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households and the households its team helps (a scheduled, confirmed or done job, in a season still open or dated within the last 90 days).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -18674,7 +18674,7 @@ func (c *ClientWithResponses) ListAuditLogWithResponse(ctx context.Context, para
 
 // ListBalancesWithResponse 工日余额 Workday balances
 //
-// 村干部看全村，队长看本队队员户（及本队派工帮过的户），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also name a household its team helps (one with a scheduled, confirmed or done job of the team).
+// 村干部看全村，队长看本队队员户（及本队派工帮过的户，限进行中的农时或90天内），农户看本户。 A cadre sees every household, sortable by balance; a leader its team's member households; a household its own. household= narrows to one (outside the caller's view: 404); a leader may also name a household its team helps (one with a scheduled, confirmed or done job of the team in a season still open or dated within the last 90 days in the village).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -18964,7 +18964,7 @@ func (c *ClientWithResponses) ReissueTokenWithResponse(ctx context.Context, id i
 
 // GetStatementWithResponse 工日明细 A household's workday statement
 //
-// 农户只能看本户，队长看本队队员户及本队派工帮过的户。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households and the households its team helps (a scheduled, confirmed or done job).
+// 农户只能看本户，队长看本队队员户及本队派工帮过的户（限进行中的农时或90天内）。 Entries dated in [from, to] with the running balance. A household reads only its own, a leader its team's member households and the households its team helps (a scheduled, confirmed or done job, in a season still open or dated within the last 90 days).
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -37,6 +37,9 @@ type App struct {
 	api    *api.Server
 	server *http.Server
 	ln     net.Listener
+	// unlockDB releases the shared lock on the database file that keeps
+	// restore off it while this instance serves (nil for a DSN).
+	unlockDB func()
 
 	// Scheduler runs the cron jobs while Run serves; of several instances
 	// on one database, the one holding the lease does.
@@ -70,9 +73,21 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := a.Listen(); err != nil {
 		return nil, err
 	}
+	if plainPath(cfg.DB) {
+		unlock, err := lockDB(cfg.DB, false)
+		if errors.Is(err, errDBLocked) {
+			err = fmt.Errorf("数据库正在恢复，请恢复完成后再启动 a restore is replacing %s; start the service when it is done", cfg.DB)
+		}
+		if err != nil {
+			a.ln.Close()
+			return nil, err
+		}
+		a.unlockDB = unlock
+	}
 	st, err := store.Open(ctx, cfg.DB)
 	if err != nil {
 		a.ln.Close()
+		a.unlock()
 		return nil, err
 	}
 	a.Store = st
@@ -80,6 +95,7 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		if a.Village, a.DemoTokens, err = seed.EnsureDemo(ctx, st); err != nil {
 			a.ln.Close()
 			st.Close()
+			a.unlock()
 			return nil, fmt.Errorf("seed demo village: %w", err)
 		}
 	}
@@ -197,5 +213,15 @@ func (a *App) Close() error {
 	if a.ln != nil {
 		a.ln.Close() // when Run never served
 	}
-	return a.Store.Close()
+	err := a.Store.Close()
+	a.unlock()
+	return err
+}
+
+// unlock releases the database lock, once.
+func (a *App) unlock() {
+	if a.unlockDB != nil {
+		a.unlockDB()
+		a.unlockDB = nil
+	}
 }

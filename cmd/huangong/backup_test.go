@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,6 +78,7 @@ func TestBackupRestore(t *testing.T) {
 	require.NoError(t, os.WriteFile(junk, bytes.Repeat([]byte("x"), 4096), 0o600))
 	_, err = runCmd("restore", "--from", junk, "--db", db, "--force")
 	require.Error(t, err)
+	assert.Regexp(t, `^备份文件无法读取，不是SQLite数据库 backup: .* is not a readable SQLite database`, err.Error(), "Chinese first")
 	assert.Equal(t, backedUp+1, transactions(db), "nothing replaced")
 
 	out, err = runCmd("restore", "--from", backup, "--db", db, "--force")
@@ -96,5 +98,75 @@ func commandRunner(ctx context.Context) func(args ...string) (string, error) {
 		var out bytes.Buffer
 		err := run(ctx, args, &out, io.Discard)
 		return out.String(), err
+	}
+}
+
+// TestRestoreRefusesLiveDatabase: restore --force never replaces a
+// database a server is running on: one a running App holds (the lock serve
+// takes beside the file), or one whose scheduler lease is held and
+// unexpired (a server without the lock, or killed a moment ago); the
+// refusal names the holder and until when. An expired lease is no bar.
+func TestRestoreRefusesLiveDatabase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	runCmd := commandRunner(ctx)
+	backup := filepath.Join(dir, "backup.db")
+
+	live := filepath.Join(dir, "live.db")
+	app := mustRun(t, Config{Addr: "127.0.0.1:0", DB: live, Demo: true})
+	out, err := runCmd("backup", "--db", live, "--out", backup)
+	require.NoError(t, err, out)
+	_, err = runCmd("restore", "--from", backup, "--db", live, "--force")
+	require.Error(t, err, "a running server's database is not replaced")
+	assert.Contains(t, err.Error(), "请先停止 huangong serve")
+	status, _ := client{tb: t, base: "http://" + app.Addr()}.do("GET", "/v1/village", app.DemoTokens[store.RoleCadre], nil)
+	assert.Equal(t, 200, status, "the server still serves its database")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		assert.NotContains(t, e.Name(), ".restoring", "nothing was copied beside it")
+	}
+
+	leased := filepath.Join(dir, "leased.db")
+	_, err = runCmd("seed", "--db", leased)
+	require.NoError(t, err)
+	setLease := func(now time.Time) {
+		st, err := store.Open(ctx, leased)
+		require.NoError(t, err)
+		defer st.Close()
+		ok, err := st.AcquireLease(ctx, "村部电脑:4242", now, 2*time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	setLease(time.Now())
+	_, err = runCmd("restore", "--from", backup, "--db", leased, "--force")
+	require.Error(t, err, "a held lease: a server may be running")
+	assert.Contains(t, err.Error(), "调度租约由 村部电脑:4242 持有")
+	assert.Contains(t, err.Error(), "held by 村部电脑:4242 until")
+
+	setLease(time.Now().Add(-time.Hour)) // the holder stopped long ago
+	out, err = runCmd("restore", "--from", backup, "--db", leased, "--force")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "已恢复")
+}
+
+// TestBackupUsageChineseFirst: the operator's mistakes with backup and
+// restore are told Chinese first, English beside.
+func TestBackupUsageChineseFirst(t *testing.T) {
+	runCmd := commandRunner(context.Background())
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"backup", "--db", filepath.Join(dir, "a.db")},
+		{"backup", "--db", "postgres://localhost/huangong", "--out", filepath.Join(dir, "pg.db")},
+		{"backup", "--db", filepath.Join(dir, "missing.db"), "--out", filepath.Join(dir, "m.db")},
+		{"restore", "--db", filepath.Join(dir, "a.db")},
+		{"restore", "--from", filepath.Join(dir, "missing.db"), "--db", filepath.Join(dir, "a.db")},
+		{"restore", "--from", filepath.Join(dir, "x.db"), "--db", "file:a.db?mode=memory"},
+	} {
+		_, err := runCmd(args...)
+		if assert.Error(t, err, "%v", args) {
+			assert.Regexp(t, `^\p{Han}`, err.Error(), "%v: Chinese first", args)
+			assert.Regexp(t, `[a-z]{3,} `, err.Error(), "%v: English beside", args)
+		}
 	}
 }

@@ -433,8 +433,8 @@ func jobsDecide(ctx context.Context, verb string, args []string, stdout, stderr 
 
 // refusedJob reads the job a command's change was refused on (409). One
 // already in the wanted state is the command's effect, whoever made it:
-// that job, and success. Any other is the refusal with the next step for
-// the job's state (see jobNextStep).
+// that job, and success. Any other is the refusal, with the command for
+// the server's next step where there is one (see jobCommand).
 func (c *conn) refusedJob(ctx context.Context, id int64, verb, want string, err error) (*apiclient.Job, []byte, error) {
 	if !conflict(err) {
 		return nil, nil, err
@@ -448,8 +448,8 @@ func (c *conn) refusedJob(ctx context.Context, id int64, verb, want string, err 
 		fmt.Fprintf(c.errOut, "注意 note: 派工 %d 之前已%s job %d was already %s\n", id, decided[want][len("已"):], id, want)
 		return j, raw, nil
 	}
-	if step := jobNextStep(verb, j); step != "" {
-		err = &nextStepError{err: err, step: step}
+	if cmd := jobCommand(verb, j); cmd != "" {
+		err = &nextStepError{err: err, cmd: cmd}
 	}
 	return nil, nil, err
 }
@@ -818,8 +818,7 @@ func requestsCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		if *household != 0 {
 			list += " --household " + itoa64(*household)
 		}
-		return &nextStepError{err: err, step: "该田块已有同类求助，查看 see the open one: " + list +
-			"；要改人数或工日 to change it: huangong requests update ID"}
+		return &nextStepError{err: err, cmd: list}
 	}
 	if err != nil {
 		return err
@@ -869,9 +868,7 @@ func requestsCancel(ctx context.Context, args []string, stdout, stderr io.Writer
 	again := replayed(resp, err)
 	r, raw, err := call[apiclient.HelpRequest](c, resp, err)
 	if err != nil {
-		if r, raw, err = c.alreadyCancelled(ctx, id, err); conflict(err) {
-			return &nextStepError{err: err, step: "无需再撤销；已办结的求助如记工有误，请村干部冲正 nothing to cancel; if a posting of the help is wrong, ask the village cadre to reverse it"}
-		} else if err != nil {
+		if r, raw, err = c.alreadyCancelled(ctx, id, err); err != nil {
 			return err
 		}
 	}
@@ -923,13 +920,23 @@ func requestsUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 	resp, err := c.api.UpdateRequestWithBody(ctx, id, &apiclient.UpdateRequestParams{}, "application/json", bytes.NewReader(raw))
 	r, out, err := call[apiclient.HelpRequest](c, resp, err)
 	if conflict(err) {
-		return &nextStepError{err: err, step: "如还需要帮忙，请重新登记 if help is still needed, register it again: " +
-			"huangong requests create --household H --field F --task T --earliest today --latest YYYY-MM-DD"}
+		return &nextStepError{err: err, cmd: c.registerAgain(ctx, id)}
 	}
 	if err != nil {
 		return err
 	}
 	return c.printRequest(ctx, out, r, false, "求助 %d 已修改 request %d updated")
+}
+
+// registerAgain is the command that registers request id's help anew,
+// its household, field and task filled in when the request can be read.
+func (c *conn) registerAgain(ctx context.Context, id int64) string {
+	resp, err := c.api.GetRequest(ctx, id)
+	if r, _, err := call[apiclient.HelpRequest](c, resp, err); err == nil {
+		return fmt.Sprintf("huangong requests create --household %d --field %d --task %s --earliest today --latest YYYY-MM-DD",
+			r.HouseholdId, r.FieldId, r.Task)
+	}
+	return "huangong requests create --household H --field F --task T --earliest today --latest YYYY-MM-DD"
 }
 
 // alreadyCancelled turns a 409 on a request that this token already

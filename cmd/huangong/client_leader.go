@@ -45,14 +45,17 @@ func fieldLabel(name string, id int64, area float64) string {
 	return name + " " + num(area) + "亩"
 }
 
-// nextStepError is a refusal with what to do instead, printed on the same
-// line: "…；下一步 next: huangong jobs confirm 54".
+// nextStepError is a refusal, whose server message says the next step
+// already, with the exact command to type for it, on the same line:
+// "…；下一步：请队长先确认派工… next: …；命令 command: huangong jobs confirm 54".
+// The reasoning is the server's, so the web pages say the same; the
+// client only turns it into a command line.
 type nextStepError struct {
-	err  error
-	step string
+	err error
+	cmd string
 }
 
-func (e *nextStepError) Error() string { return e.err.Error() + "；下一步 next: " + e.step }
+func (e *nextStepError) Error() string { return e.err.Error() + "；命令 command: " + e.cmd }
 func (e *nextStepError) Unwrap() error { return e.err }
 
 // conflict is a 409: the record's state refused the change.
@@ -61,26 +64,17 @@ func conflict(err error) bool {
 	return errors.As(err, &pe) && pe.Status == http.StatusConflict
 }
 
-// jobNextStep is what to do after verb was refused on job j (409), by the
-// state the job is in: the command to run where there is one.
-func jobNextStep(verb string, j *apiclient.Job) string {
-	id := itoa64(j.Id)
-	const ask = "请村干部另派一个派工再记工 ask the village cadre for a job to record the work on; your jobs: huangong jobs list"
+// jobCommand is the command for the next step the server gave after verb
+// was refused on job j (409), by the state the job is in; "" where the
+// step is someone else's (the village cadre's) or nothing to do.
+func jobCommand(verb string, j *apiclient.Job) string {
 	switch verb + " " + string(j.State) {
-	case "complete scheduled":
-		return "huangong jobs confirm " + id + "，再记工 then run jobs complete again"
-	case "complete done":
-		return "已记过工；如有出入，请村干部冲正后再记 it is recorded already; if the record is wrong, ask the village cadre to reverse it, then record again"
-	case "complete declined", "complete cancelled":
-		return ask
-	case "confirm declined":
-		return "村里会重新安排；如队里又能去，请找村干部 the village plans the request again; if the team can go after all, ask the village cadre"
-	case "confirm done":
-		return "已完工，无需确认 nothing to confirm; done jobs: huangong jobs list --state done"
-	case "confirm cancelled", "decline cancelled":
-		return "派工已取消，不用去了 the job was cancelled, nobody goes; jobs to do: huangong jobs list"
-	case "decline done":
-		return "已完工记账；如记错，请村干部冲正 the work is recorded; if it is wrong, ask the village cadre to reverse it"
+	case "complete scheduled": // confirm first
+		return "huangong jobs confirm " + itoa64(j.Id)
+	case "confirm done": // nothing to confirm: the done jobs
+		return "huangong jobs list --state done"
+	case "confirm cancelled", "decline cancelled", "confirm declined", "complete declined", "complete cancelled":
+		return "huangong jobs list" // the jobs still to do
 	}
 	return ""
 }

@@ -368,8 +368,8 @@ func TestClientErrors(t *testing.T) {
 		{"a server URL without a host", []string{"jobs", "list", "--server", "https://:8080"}, exitUsage, "has no host"},
 		{"a login to a server URL that does not parse", []string{"login", "--server", "http://[::1", "--token", e.leader}, exitUsage, "bad server URL"},
 		{"completing a job not yet confirmed", []string{"jobs", "complete", job, "--worked", fmt.Sprintf("%d=1", e.members[0])}, exitConflict,
-			"409 冲突 Conflict: 当前状态为已派工，不能完工；请队长先确认派工，再完工记工 job " + job + " is scheduled and cannot be completed; " +
-				"the team's leader confirms it first (confirm-job), then records the work；下一步 next: huangong jobs confirm " + job},
+			"409 冲突 Conflict: 当前状态为已派工，不能完工；下一步：请队长先确认派工，再完工记工 job " + job + " is scheduled and cannot be completed; " +
+				"next: the team's leader confirms it first (confirm-job), then records the work；命令 command: huangong jobs confirm " + job},
 		{"a worker's name no member has", []string{"jobs", "complete", job, "--worked", "无此人=1"}, exitUsage,
 			"--worked 无此人=1: 第一互助队没有户主叫无此人的队员户 no member household of 第一互助队 is headed by 无此人"},
 		{"a helper by name", []string{"jobs", "complete", job, "--helper", "张三=1"}, exitUsage, "a helper from outside the team is given by household number"},
@@ -915,7 +915,8 @@ func TestClientLeaderReadsHelpedHousehold(t *testing.T) {
 
 // TestClientRefusalsSayNextStep: every change the server refuses with a
 // 409 is one line on stderr, exit 5, that says what to do instead: the
-// server's reason, and the command to run where there is one.
+// server's reason and next step as the server gave them, then the command
+// to type where there is one, and no reasoning of the client's own.
 func TestClientRefusalsSayNextStep(t *testing.T) {
 	e := mustClientEnv(t)
 	t.Setenv("HUANGONG_SERVER", e.server)
@@ -936,32 +937,32 @@ func TestClientRefusalsSayNextStep(t *testing.T) {
 	require.Equal(t, 0, huangong(t, "jobs", "complete", job, "--worked", fmt.Sprintf("%d=1", e.members[0])).code)
 
 	for _, tc := range []struct {
-		name   string
-		args   []string
-		server string // the server's reason
-		next   string // what the client says to do
+		name    string
+		args    []string
+		server  string // the server's reason and next step
+		command string // the command the client adds, "" for none
 	}{
 		{"confirming a done job", []string{"jobs", "confirm", job},
-			"job " + job + " is done and cannot be confirmed; the work is already recorded", "nothing to confirm; done jobs: huangong jobs list --state done"},
+			"job " + job + " is done and cannot be confirmed; next: the work is already recorded", "huangong jobs list --state done"},
 		{"declining a done job", []string{"jobs", "decline", job, "--reason", "算了"},
-			"the village cadre reverses it", "ask the village cadre to reverse it"},
+			"the village cadre reverses it (reverse-transaction)", ""},
 		{"completing a done job with other figures", []string{"jobs", "complete", job, "--worked", fmt.Sprintf("%d=0.5", e.members[0])},
-			"the household disputes it within 3 days (dispute-job) or the village cadre reverses it", "ask the village cadre to reverse it, then record again"},
+			"the household disputes it within 3 days (dispute-job) or the village cadre reverses it", ""},
 		{"confirming a cancelled job", []string{"jobs", "confirm", itoa64(cancelled)},
-			"nobody needs to go", "the job was cancelled, nobody goes; jobs to do: huangong jobs list"},
+			"nobody needs to go", "huangong jobs list"},
 		{"declining a cancelled job", []string{"jobs", "decline", itoa64(cancelled), "--reason", "不去了"},
-			"nothing to decline", "jobs to do: huangong jobs list"},
+			"nothing to decline", "huangong jobs list"},
 		{"completing a cancelled job", []string{"jobs", "complete", itoa64(cancelled), "--worked", m2},
-			"a cancelled job is not recorded", "ask the village cadre for a job to record the work on"},
+			"a cancelled job is not recorded", "huangong jobs list"},
 		{"confirming a declined job", []string{"jobs", "confirm", itoa64(declined)},
-			"the village plans its request again", "if the team can go after all, ask the village cadre"},
+			"the village plans its request again", "huangong jobs list"},
 		{"completing a declined job", []string{"jobs", "complete", itoa64(declined), "--worked", m2},
-			"a declined job is not recorded", "ask the village cadre for a job to record the work on"},
+			"a declined job is not recorded", "huangong jobs list"},
 		{"a second open request on a field and task", []string{"requests", "create", "--household", itoa64(e.helped), "--field",
 			itoa64(e.fields[1]), "--task", "harvest", "--earliest", "today", "--latest", e.today, "--token", e.cadre},
-			"see it in list-requests", fmt.Sprintf("huangong requests list --task harvest --household %d", e.helped)},
+			"next: see it in list-requests", fmt.Sprintf("huangong requests list --task harvest --household %d", e.helped)},
 		{"changing a cancelled request", []string{"requests", "update", id(map[string]any{"id": j["requestId"]}), "--crew-cap", "3", "--token", e.cadre},
-			"register a new request", "huangong requests create --household H"},
+			"register a new request (create-request)", "huangong requests create --household " + id(map[string]any{"id": j["householdId"]}) + " --field "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := huangong(t, tc.args...)
@@ -969,8 +970,12 @@ func TestClientRefusalsSayNextStep(t *testing.T) {
 			assert.True(t, strings.HasPrefix(r.stderr, "huangong: 409 冲突 Conflict: "), r.stderr)
 			assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 			assert.Contains(t, r.stderr, tc.server)
-			if assert.Contains(t, r.stderr, "下一步 next: ") {
-				assert.Contains(t, r.stderr[strings.Index(r.stderr, "下一步 next: "):], tc.next)
+			assert.Contains(t, r.stderr, "；下一步：", "the server's next step")
+			assert.Equal(t, 1, strings.Count(r.stderr, "下一步"), "said once, by the server")
+			if tc.command == "" {
+				assert.NotContains(t, r.stderr, "命令 command:")
+			} else if assert.Contains(t, r.stderr, "；命令 command: ") {
+				assert.Contains(t, r.stderr[strings.Index(r.stderr, "；命令 command: "):], tc.command)
 			}
 			assert.Empty(t, r.stdout)
 		})
@@ -982,7 +987,9 @@ func TestClientRefusalsSayNextStep(t *testing.T) {
 	require.NoError(t, err)
 	r = huangong(t, "requests", "cancel", id(map[string]any{"id": j["requestId"]}), "--reason", "不要了", "--token", other)
 	assert.Equal(t, exitConflict, r.code, r.stderr)
-	assert.Contains(t, r.stderr, "it is already cancelled: nothing to do；下一步 next: 无需再撤销")
+	assert.Contains(t, r.stderr, "；下一步：已撤销过，无需再撤销")
+	assert.Contains(t, r.stderr, "next: it is already cancelled: nothing to do")
+	assert.NotContains(t, r.stderr, "命令 command:")
 }
 
 // TestClientDaySheet: `jobs today` is the sheet a leader reads out before
