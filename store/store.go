@@ -20,7 +20,9 @@ import (
 	"strings"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver (PostgreSQL)
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/migrate"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -72,9 +74,20 @@ func DSN(path string) string {
 	return base + "?" + q.Encode()
 }
 
-// Open opens (creating if needed) the database at path, checks the pragmas
-// on every connection it opens and applies pending migrations.
+// IsPostgres reports whether a database name is a PostgreSQL URL
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsPostgres(name string) bool {
+	return strings.HasPrefix(name, "postgres://") || strings.HasPrefix(name, "postgresql://")
+}
+
+// Open opens the database named: a PostgreSQL URL (postgres://… or
+// postgresql://…), or else a SQLite file, created if needed, whose pragmas
+// are checked on every connection. Either way it applies pending
+// migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if IsPostgres(path) {
+		return openPostgres(ctx, path)
+	}
 	if path == "" || strings.Contains(path, ":memory:") || strings.Contains(path, "mode=memory") {
 		// Each pooled connection to :memory: is a separate empty database;
 		// tests that want isolation use a file in t.TempDir() instead.
@@ -93,6 +106,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	return s.start(ctx)
+}
+
+// start migrates a just-opened store and prepares its statements.
+func (s *Store) start(ctx context.Context) (*Store, error) {
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -150,6 +168,19 @@ func (s *Store) CheckPragmas(ctx context.Context, n int) error {
 // exists" and it tries again once the winner has marked its steps applied.
 func (s *Store) Migrate(ctx context.Context) error {
 	m := migrate.NewMigrator(s.db, migrations.Migrations, migrate.WithMarkAppliedOnSuccess(true))
+	if s.Postgres() {
+		// DDL is transactional on Postgres; a session lock puts a second
+		// process behind the first instead of racing it.
+		return s.pgMigrate(ctx, func(ctx context.Context) error {
+			if err := m.Init(ctx); err != nil {
+				return fmt.Errorf("store: migrate init: %w", err)
+			}
+			if _, err := m.Migrate(ctx); err != nil {
+				return fmt.Errorf("store: migrate: %w", err)
+			}
+			return nil
+		})
+	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		if attempt > 0 {
@@ -170,7 +201,18 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return err
 }
 
-// inTx runs fn in one write transaction.
+// Postgres reports whether the store runs on PostgreSQL.
+func (s *Store) Postgres() bool { return s.db.Dialect().Name() == dialect.PG }
+
+// inTx runs fn in one write transaction. On SQLite the transaction is
+// BEGIN IMMEDIATE: one writer at a time, which the store's write paths
+// rely on (a balance checked, then moved; the next ledger IDs). On
+// PostgreSQL the transaction takes the store's write lock first (see
+// lockWrites), and is run again from the start, a few times, when the
+// server aborts it for a serialization failure or a deadlock.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return s.db.RunInTx(ctx, nil, fn)
+	if !s.Postgres() {
+		return s.db.RunInTx(ctx, nil, fn)
+	}
+	return s.pgTx(ctx, fn)
 }
