@@ -34,6 +34,13 @@ import (
 type Store struct {
 	db    *bun.DB
 	stmts ledgerStmts // the posting path's prepared statements
+	// writer is held by the one goroutine of this process in a write
+	// transaction (inTx). The others wait here, not on a pooled
+	// connection: a write transaction that reads through the pool as well
+	// (the notice's report) always finds a connection free, where 4
+	// writers queued on the database's lock would otherwise hold the whole
+	// pool and wait on it for ever.
+	writer chan struct{}
 
 	// Now is the clock; tests replace it so nothing sleeps.
 	Now func() time.Time
@@ -111,6 +118,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // start migrates a just-opened store and prepares its statements.
 func (s *Store) start(ctx context.Context) (*Store, error) {
+	s.writer = make(chan struct{}, 1)
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -211,6 +219,12 @@ func (s *Store) Postgres() bool { return s.db.Dialect().Name() == dialect.PG }
 // lockWrites), and is run again from the start, a few times, when the
 // server aborts it for a serialization failure or a deadlock.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	select {
+	case s.writer <- struct{}{}:
+		defer func() { <-s.writer }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	if !s.Postgres() {
 		return s.db.RunInTx(ctx, nil, fn)
 	}

@@ -160,6 +160,9 @@ func TestOpen_PathsThatLookLikeURIs(t *testing.T) {
 	}
 }
 
+// SQLite-only (a file reopened, sqlite_master); on Postgres every test
+// opening a store migrates a fresh database, and a second instance
+// starting on a migrated one is cmd/huangong's two-instance test.
 func TestOpen_Twice(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.db")
 	first, _ := MustOpenAt(t, path)

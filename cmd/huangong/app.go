@@ -49,6 +49,10 @@ type App struct {
 	Village *store.Village
 }
 
+// cronOptions are the scheduler's options (zero: its defaults); the
+// several-instances test shortens the tick and the lease.
+var cronOptions scheduler.CronOptions
+
 // ShutdownTimeout bounds how long in-flight requests get on shutdown.
 const ShutdownTimeout = 15 * time.Second
 
@@ -78,7 +82,9 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	a.server.RegisterOnShutdown(srv.CloseStreams)
-	a.Scheduler = scheduler.NewScheduler(st, scheduler.CronOptions{Log: log})
+	opts := cronOptions
+	opts.Log = log
+	a.Scheduler = scheduler.NewScheduler(st, opts)
 	return a, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +14,12 @@ import (
 
 	"huangong/scheduler"
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 func TestCronList(t *testing.T) {
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "cron.db")
+	db := testdb.Database(t, "cron.db")
 	runCmd := func(args ...string) (string, error) {
 		var out bytes.Buffer
 		err := run(ctx, args, &out, io.Discard)

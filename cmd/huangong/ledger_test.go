@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,11 +14,12 @@ import (
 
 	"huangong/seed"
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 func TestLedgerCommands(t *testing.T) {
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "ledger.db")
+	db := testdb.Database(t, "ledger.db")
 	runCmd := func(args ...string) (string, error) {
 		var out bytes.Buffer
 		err := run(ctx, args, &out, io.Discard)
