@@ -1,5 +1,6 @@
 // Package store owns the village's records and the rules that guard them:
-// bun models over SQLite, embedded migrations, tokens and the audit log.
+// bun models over SQLite or PostgreSQL, embedded migrations, tokens and
+// the audit log.
 // Driver errors never leave this package; callers see *Error codes.
 //
 // Planning is not record-keeping, and this package does not import the

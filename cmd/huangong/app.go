@@ -20,7 +20,7 @@ import (
 // Config is everything the service reads from flags and the environment.
 type Config struct {
 	Addr string // listen address, e.g. ":8080" or "127.0.0.1:0"
-	DB   string // database path or modernc DSN
+	DB   string // SQLite database path or modernc DSN, or a postgres:// URL
 	Demo bool   // seed the demo village when it is absent
 }
 

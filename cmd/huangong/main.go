@@ -59,7 +59,7 @@ Client commands (team leaders' client, 队长客户端; they talk to a server):
 Exit codes 退出码: 0 ok; 1 other; 2 usage or input refused (400, 413, 422); 3 auth (401, 403);
   4 not found (404); 5 conflict (409, 412); 6 server error (5xx) or unreachable.
 
-Environment: HUANGONG_ADDR (listen address), HUANGONG_DB (database path or DSN),
+Environment: HUANGONG_ADDR (listen address), HUANGONG_DB (database path or DSN, or a postgres:// URL),
   HUANGONG_SERVER, HUANGONG_TOKEN, HUANGONG_CONFIG (client commands).
 `
 
@@ -142,7 +142,7 @@ func env(key, def string) string {
 
 func newFlags(name string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	db := fs.String("db", env("HUANGONG_DB", "huangong.db"), "database path or DSN (HUANGONG_DB)")
+	db := fs.String("db", env("HUANGONG_DB", "huangong.db"), "database path or DSN, or a postgres:// URL (HUANGONG_DB)")
 	return fs, db
 }
 
