@@ -248,10 +248,6 @@ func startInstance(t *testing.T, db string) *instance {
 	require.NoError(t, cmd.Start())
 	in := &instance{cmd: cmd, done: make(chan struct{})}
 	t.Cleanup(func() {
-		if t.Failed() && os.Getenv("HG_DUMP") != "" {
-			cmd.Process.Signal(syscall.SIGQUIT)
-			time.Sleep(time.Second)
-		}
 		cmd.Process.Kill()
 		<-in.done
 		if t.Failed() {
