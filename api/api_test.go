@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 
 	"huangong/api"
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 // testEnv is a server over a fresh database with two villages, so every
@@ -39,7 +39,7 @@ type testEnv struct {
 func mustEnv(tb testing.TB) *testEnv {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(tb.TempDir(), "api.db"))
+	st, err := store.Open(ctx, testdb.Database(tb, "api.db"))
 	require.NoError(tb, err)
 	tb.Cleanup(func() { st.Close() })
 	as := api.NewServer(st, slog.New(slog.NewTextHandler(io.Discard, nil)))

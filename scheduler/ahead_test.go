@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 // TestRequestsAheadArePlannedFromTheNightTheyArrive: in December a
@@ -19,7 +20,7 @@ func TestRequestsAheadArePlannedFromTheNightTheyArrive(t *testing.T) {
 	for _, state := range []string{store.SeasonPlanned, store.SeasonOpen} {
 		t.Run(state, func(t *testing.T) {
 			e := &cronEnv{ctx: t.Context(), clock: &cronClock{now: cronAt("2026-12-01", 9, 0)}}
-			e.path = t.TempDir() + "/cron.db"
+			e.path = testdb.Database(t, "cron.db")
 			e.st = e.open(t)
 			ctx := e.ctx
 			e.v = &store.Village{Name: "皇珠村", County: "玉山县", Township: "四股桥乡"}

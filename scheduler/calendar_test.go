@@ -3,7 +3,6 @@ package scheduler
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 var beijing = time.FixedZone("Beijing", 8*3600)
@@ -314,7 +314,7 @@ func TestValidateCron(t *testing.T) {
 
 func TestCreateDefaultSeasons(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	st, err := store.Open(ctx, testdb.Database(t, "t.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
 	v := &store.Village{Name: "测试村", County: "玉山县", Township: "四股桥乡"}

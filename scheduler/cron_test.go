@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 // cronClock is a stopped clock the tests move; schedulers and stores read
@@ -67,7 +67,7 @@ type cronEnv struct {
 
 func newCronEnv(t *testing.T, start, end string, crons map[string]string) *cronEnv {
 	t.Helper()
-	e := &cronEnv{ctx: context.Background(), path: filepath.Join(t.TempDir(), "cron.db"), clock: &cronClock{now: cronAt(start, 0, 0)}}
+	e := &cronEnv{ctx: context.Background(), path: testdb.Database(t, "cron.db"), clock: &cronClock{now: cronAt(start, 0, 0)}}
 	e.st = e.open(t)
 	e.v = &store.Village{Name: "皇珠村", County: "玉山县", Township: "四股桥乡"}
 	require.NoError(t, e.st.CreateVillage(e.ctx, e.v))

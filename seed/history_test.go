@@ -207,7 +207,7 @@ func TestPlayHistory(t *testing.T) {
 		require.NoError(t, st.DB().NewRaw("SELECT COUNT(*) FROM help_requests WHERE on_behalf").Scan(ctx, &onBehalf))
 		assert.Positive(t, onBehalf, "some requests entered by the cadre for the household")
 		var helpers int
-		require.NoError(t, st.DB().NewRaw(`SELECT COUNT(*) FROM jobs WHERE attendance LIKE '%"helper":true%'`).Scan(ctx, &helpers))
+		require.NoError(t, st.DB().NewRaw(`SELECT COUNT(*) FROM jobs WHERE CAST(attendance AS TEXT) LIKE '%"helper":true%'`).Scan(ctx, &helpers))
 		assert.Positive(t, helpers, "a named helper now and then")
 	})
 

@@ -3,7 +3,6 @@ package seed_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sync"
@@ -16,12 +15,13 @@ import (
 
 	"huangong/seed"
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 // MustOpen returns a fresh store in its own temp-file database.
 func MustOpen(tb testing.TB) *store.Store {
 	tb.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "t.db"))
+	st, err := store.Open(context.Background(), testdb.Database(tb, "t.db"))
 	require.NoError(tb, err)
 	tb.Cleanup(func() { st.Close() })
 	return st
@@ -255,7 +255,7 @@ func TestEnsureDemo(t *testing.T) {
 // at once: the demo lands once and only one of them gets the tokens.
 func TestEnsureDemoRace(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "t.db")
+	path := testdb.Database(t, "t.db")
 	first, err := store.Open(ctx, path)
 	require.NoError(t, err)
 	defer first.Close()

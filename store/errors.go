@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
+
+	"huangong/store/migrations"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -97,6 +100,23 @@ func translate(err error, what string) error {
 		case sqlite3.SQLITE_CONSTRAINT_TRIGGER:
 			return Errorf(ECONFLICT, "不可修改 %s cannot be changed", what)
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%s: database busy: %w", what, err)
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505": // unique_violation
+			return Errorf(ECONFLICT, "已存在 %s already exists", what)
+		case "23503": // foreign_key_violation
+			return Errorf(EINVALID, "引用的记录不存在 %s refers to a record that does not exist", what)
+		case "23514", "23502": // check_violation, not_null_violation
+			return Errorf(EINVALID, "不符合记录规则 %s breaks a rule of the records", what)
+		case migrations.PGTriggerRefused:
+			// The append-only and balanced-ledger triggers (see the
+			// migrations) raise this code, as SQLite's RAISE(ABORT).
+			return Errorf(ECONFLICT, "不可修改 %s cannot be changed", what)
+		case "40001", "40P01", "55P03": // serialization failure, deadlock, lock not available
 			return fmt.Errorf("%s: database busy: %w", what, err)
 		}
 	}

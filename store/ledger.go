@@ -431,7 +431,7 @@ func nextSource(ctx context.Context, db bun.IDB, villageID int64, m txMeta, line
 			// "12" or its revisions "12/2", "12/3"…: a range ('/' < '0')
 			// the UNIQUE(village, kind, source) index answers; a LIKE
 			// would scan the village's whole ledger on every posting.
-			return q.Where("source_id = ?", m.source).WhereOr("source_id > ? AND source_id < ?", m.source+"/", m.source+"0")
+			return q.Where("source_id = ?", m.source).WhereOr("source_id > ?"+byteOrder(db)+" AND source_id < ?"+byteOrder(db), m.source+"/", m.source+"0")
 		}).OrderExpr("id DESC").Scan(ctx)
 	if err != nil {
 		return nil, nil, translate(err, "transaction")

@@ -27,6 +27,8 @@ import (
 // Each check gets its own database file, a copy of one migrated once.
 // Tune with -rapid.checks (default 100; 25 under -race unless given) and
 // -rapid.steps (default 30 per check).
+// SQLite-only: each check starts from a copy of an empty database file
+// (a fresh Postgres database per check would cost more than the check).
 func TestLedger_Model(t *testing.T) {
 	if f := flag.Lookup("rapid.checks"); ledgerRaceBuild() && f != nil && f.Value.String() == f.DefValue {
 		old := f.Value.String()

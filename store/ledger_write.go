@@ -13,7 +13,7 @@ import (
 // The ledger's write path: what post reads and writes inside its
 // transaction, as statements prepared once and reused. Unlike the rest of
 // the store they are SQLite's SQL, not bun's query builder (json_each,
-// ->>, "?" placeholders); a Postgres store would need its own text.
+// ->>, "?" placeholders); PostgreSQL's text is pgLedgerSQL.
 
 // ledgerStmts are the statements of the posting path, prepared once on the
 // *sql.DB when the store opens; database/sql then prepares each once per
@@ -25,7 +25,9 @@ type ledgerStmts struct {
 	read, entries, transaction, balances *sql.Stmt
 }
 
-var ledgerSQL = struct{ read, entries, transaction, balances string }{
+type ledgerStatements struct{ read, entries, transaction, balances string }
+
+var ledgerSQL = ledgerStatements{
 	// What a posting needs before it writes, in one statement. Its first
 	// row: the village's timezone (no row: no village), the next
 	// transaction and entry IDs (writes are serialised by the IMMEDIATE
@@ -69,6 +71,10 @@ var ledgerSQL = struct{ read, entries, transaction, balances string }{
 
 // prepareLedger prepares the posting path's statements.
 func (s *Store) prepareLedger(ctx context.Context) error {
+	ledgerSQL := ledgerSQL
+	if s.Postgres() {
+		ledgerSQL = pgLedgerSQL
+	}
 	for _, p := range []struct {
 		dst   **sql.Stmt
 		query string

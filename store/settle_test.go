@@ -8,12 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"huangong/store/testdb"
 )
 
 // settleEnv is a village with an open season and a ledger that is not
@@ -29,7 +30,7 @@ type settleEnv struct {
 func mustSettleEnv(t *testing.T) *settleEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "settle.db"))
+	st, err := Open(ctx, testdb.Database(t, "settle.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, st.Close()) })
 	now := time.Date(2026, 5, 10, 21, 0, 0, 0, time.FixedZone("CST", 8*3600))

@@ -1,5 +1,6 @@
 // Package store owns the village's records and the rules that guard them:
-// bun models over SQLite, embedded migrations, tokens and the audit log.
+// bun models over SQLite or PostgreSQL, embedded migrations, tokens and
+// the audit log.
 // Driver errors never leave this package; callers see *Error codes.
 //
 // Planning is not record-keeping, and this package does not import the
@@ -20,7 +21,9 @@ import (
 	"strings"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver (PostgreSQL)
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/migrate"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -32,6 +35,13 @@ import (
 type Store struct {
 	db    *bun.DB
 	stmts ledgerStmts // the posting path's prepared statements
+	// writer is held by the one goroutine of this process in a write
+	// transaction (inTx). The others wait here, not on a pooled
+	// connection: a write transaction that reads through the pool as well
+	// (the notice's report) always finds a connection free, where 4
+	// writers queued on the database's lock would otherwise hold the whole
+	// pool and wait on it for ever.
+	writer chan struct{}
 
 	// Now is the clock; tests replace it so nothing sleeps.
 	Now func() time.Time
@@ -78,9 +88,20 @@ func escapePath(path string) string {
 	return strings.NewReplacer("%", "%25", "#", "%23", "?", "%3f").Replace(path)
 }
 
-// Open opens (creating if needed) the database at path, checks the pragmas
-// on every connection it opens and applies pending migrations.
+// IsPostgres reports whether a database name is a PostgreSQL URL
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsPostgres(name string) bool {
+	return strings.HasPrefix(name, "postgres://") || strings.HasPrefix(name, "postgresql://")
+}
+
+// Open opens the database named: a PostgreSQL URL (postgres://… or
+// postgresql://…), or else a SQLite file, created if needed, whose pragmas
+// are checked on every connection. Either way it applies pending
+// migrations.
 func Open(ctx context.Context, path string) (*Store, error) {
+	if IsPostgres(path) {
+		return openPostgres(ctx, path)
+	}
 	if path == "" || strings.Contains(path, ":memory:") || strings.Contains(path, "mode=memory") {
 		// Each pooled connection to :memory: is a separate empty database;
 		// tests that want isolation use a file in t.TempDir() instead.
@@ -99,6 +120,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	return s.start(ctx)
+}
+
+// start migrates a just-opened store and prepares its statements.
+func (s *Store) start(ctx context.Context) (*Store, error) {
+	s.writer = make(chan struct{}, 1)
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -156,6 +183,19 @@ func (s *Store) CheckPragmas(ctx context.Context, n int) error {
 // exists" and it tries again once the winner has marked its steps applied.
 func (s *Store) Migrate(ctx context.Context) error {
 	m := migrate.NewMigrator(s.db, migrations.Migrations, migrate.WithMarkAppliedOnSuccess(true))
+	if s.Postgres() {
+		// DDL is transactional on Postgres; a session lock puts a second
+		// process behind the first instead of racing it.
+		return s.pgMigrate(ctx, func(ctx context.Context) error {
+			if err := m.Init(ctx); err != nil {
+				return fmt.Errorf("store: migrate init: %w", err)
+			}
+			if _, err := m.Migrate(ctx); err != nil {
+				return fmt.Errorf("store: migrate: %w", err)
+			}
+			return nil
+		})
+	}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		if attempt > 0 {
@@ -176,22 +216,45 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return err
 }
 
-// inTx runs fn in one write transaction. When ctx carries a request's
-// unwritten audit line (WithAudit), the line is inserted after fn, in the
-// same transaction: the change and its line commit together or not at all.
+// Postgres reports whether the store runs on PostgreSQL.
+func (s *Store) Postgres() bool { return s.db.Dialect().Name() == dialect.PG }
+
+// inTx runs fn in one write transaction. On SQLite the transaction is
+// BEGIN IMMEDIATE: one writer at a time, which the store's write paths
+// rely on (a balance checked, then moved; the next ledger IDs). On
+// PostgreSQL the transaction takes the store's write lock first (see
+// lockWrites), and is run again from the start, a few times, when the
+// server aborts it for a serialization failure or a deadlock. When ctx
+// carries a request's unwritten audit line (WithAudit), the line is
+// inserted after fn, in the same transaction: the change and its line
+// commit together or not at all.
 func (s *Store) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	pa := pendingAudit(ctx)
-	if pa == nil {
-		return s.db.RunInTx(ctx, nil, fn)
+	select {
+	case s.writer <- struct{}{}:
+		defer func() { <-s.writer }()
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := fn(ctx, tx); err != nil {
-			return err
+	pa := pendingAudit(ctx)
+	body := fn
+	if pa != nil {
+		body = func(ctx context.Context, tx bun.Tx) error {
+			if err := fn(ctx, tx); err != nil {
+				return err
+			}
+			pa.Entry.Outcome, pa.Entry.At = OutcomeOK, time.Time{}
+			return s.insertAudit(ctx, tx, &pa.Entry)
 		}
-		pa.Entry.Outcome, pa.Entry.At = OutcomeOK, time.Time{}
-		return s.insertAudit(ctx, tx, &pa.Entry)
-	})
-	pa.done(err == nil)
+	}
+	var err error
+	if s.Postgres() {
+		err = s.pgTx(ctx, body)
+	} else {
+		err = s.db.RunInTx(ctx, nil, body)
+	}
+	if pa != nil {
+		pa.done(err == nil)
+	}
 	return err
 }
 

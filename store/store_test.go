@@ -51,13 +51,21 @@ func assertPragmas(t *testing.T, conns []bun.Conn) {
 	}
 }
 
+// openSQLite opens a store on a SQLite file in t's temp dir, whatever
+// database the suite runs on: the pragma tests are SQLite's alone.
+func openSQLite(t *testing.T) *store.Store {
+	t.Helper()
+	st, _ := MustOpenAt(t, filepath.Join(t.TempDir(), "x.db"))
+	return st
+}
+
 func TestOpen_PragmasOnEveryConnection(t *testing.T) {
 	t.Run("pooled connections", func(t *testing.T) {
-		st, _ := MustOpen(t)
+		st := openSQLite(t)
 		assertPragmas(t, holdConns(t, st, 4))
 	})
 	t.Run("connections opened after start-up", func(t *testing.T) {
-		st, _ := MustOpen(t)
+		st := openSQLite(t)
 		// With no idle connections kept, every Conn below is a new one,
 		// so the pragmas must come from the DSN, not from start-up code.
 		st.DB().SetMaxIdleConns(0)
@@ -69,11 +77,11 @@ func TestOpen_PragmasOnEveryConnection(t *testing.T) {
 
 func TestCheckPragmas(t *testing.T) {
 	t.Run("all set", func(t *testing.T) {
-		st, _ := MustOpen(t)
+		st := openSQLite(t)
 		assert.NoError(t, st.CheckPragmas(t.Context(), 4))
 	})
 	t.Run("one connection changed", func(t *testing.T) {
-		st, _ := MustOpen(t)
+		st := openSQLite(t)
 		c, err := st.DB().Conn(t.Context())
 		require.NoError(t, err)
 		_, err = c.ExecContext(t.Context(), "PRAGMA foreign_keys = OFF")
@@ -152,6 +160,9 @@ func TestOpen_PathsThatLookLikeURIs(t *testing.T) {
 	}
 }
 
+// SQLite-only (a file reopened, sqlite_master); on Postgres every test
+// opening a store migrates a fresh database, and a second instance
+// starting on a migrated one is cmd/huangong's two-instance test.
 func TestOpen_Twice(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.db")
 	first, _ := MustOpenAt(t, path)

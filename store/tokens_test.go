@@ -227,6 +227,7 @@ func TestToken_Revoke(t *testing.T) {
 
 // TestToken_SecretNotStored reads every column of every token row, and the
 // database files themselves, looking for the secret in any form.
+// SQLite-only: it reads the database files themselves.
 func TestToken_SecretNotStored(t *testing.T) {
 	dir := t.TempDir()
 	st, _ := MustOpenAt(t, filepath.Join(dir, "x.db"))

@@ -4,13 +4,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"huangong/store/migrations"
+	"huangong/store/testdb"
 )
 
 // TestTranslate_DriverErrors provokes each constraint with raw SQL, checks
@@ -26,28 +29,35 @@ func TestTranslate_DriverErrors(t *testing.T) {
 		sql      string
 		wantRC   int
 		wantCode string
+		wantPG   string // the SQLSTATE on Postgres
 	}{
 		{"unique", "INSERT INTO teams (village_id, name, leader_name, version, created_at, updated_at) VALUES (1, '第一互助队', '', 1, " + now + ", " + now + ")",
-			sqlite3.SQLITE_CONSTRAINT_UNIQUE, ECONFLICT},
+			sqlite3.SQLITE_CONSTRAINT_UNIQUE, ECONFLICT, "23505"},
 		{"primary key", "INSERT INTO team_members (team_id, household_id, workers_per_day, unavailable_days, created_at) VALUES (1, 1, 1, '[]', " + now + ")",
-			sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, ECONFLICT},
+			sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, ECONFLICT, "23505"},
 		{"foreign key", "INSERT INTO fields (village_id, household_id, name, area_centimu, crop, group_no, version, created_at, updated_at) VALUES (1, 999, '门口田', 100, 'other', 1, 1, " + now + ", " + now + ")",
-			sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY, EINVALID},
+			sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY, EINVALID, "23503"},
 		{"not null", "INSERT INTO villages (name, county, township, timezone, created_at) VALUES (NULL, '', '', 'Asia/Shanghai', " + now + ")",
-			sqlite3.SQLITE_CONSTRAINT_NOTNULL, EINVALID},
+			sqlite3.SQLITE_CONSTRAINT_NOTNULL, EINVALID, "23502"},
 		{"append-only update", "UPDATE audit_log SET actor = 'someone else'",
-			sqlite3.SQLITE_CONSTRAINT_TRIGGER, ECONFLICT},
+			sqlite3.SQLITE_CONSTRAINT_TRIGGER, ECONFLICT, migrations.PGTriggerRefused},
 		{"append-only delete", "DELETE FROM audit_log",
-			sqlite3.SQLITE_CONSTRAINT_TRIGGER, ECONFLICT},
+			sqlite3.SQLITE_CONSTRAINT_TRIGGER, ECONFLICT, migrations.PGTriggerRefused},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustOpenWithRecords(t)
 			_, err := s.DB().ExecContext(t.Context(), tc.sql)
 			require.Error(t, err)
 
-			var se *sqlite.Error
-			require.ErrorAs(t, err, &se)
-			assert.Equal(t, tc.wantRC, se.Code(), "driver error %v", err)
+			if s.Postgres() {
+				var pe *pgconn.PgError
+				require.ErrorAs(t, err, &pe)
+				assert.Equal(t, tc.wantPG, pe.Code, "driver error %v", err)
+			} else {
+				var se *sqlite.Error
+				require.ErrorAs(t, err, &se)
+				assert.Equal(t, tc.wantRC, se.Code(), "driver error %v", err)
+			}
 
 			got := translate(err, "record")
 			assert.Equal(t, tc.wantCode, ErrorCode(got), "translated %v", got)
@@ -91,7 +101,7 @@ func TestTranslate_OtherErrors(t *testing.T) {
 func mustOpenWithRecords(tb testing.TB) *Store {
 	tb.Helper()
 	ctx := tb.Context()
-	s, err := Open(ctx, filepath.Join(tb.TempDir(), "x.db"))
+	s, err := Open(ctx, testdb.Database(tb, "x.db"))
 	require.NoError(tb, err)
 	tb.Cleanup(func() { s.Close() })
 	v := &Village{Name: "皇珠村"}

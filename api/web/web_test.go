@@ -23,6 +23,7 @@ import (
 	"huangong/api/web"
 	"huangong/seed"
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 // env is the demo village 皇珠村 served with its pages on a real server
@@ -46,7 +47,7 @@ var cst = time.FixedZone("CST", 8*3600)
 func mustEnv(tb testing.TB) *env {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(tb.TempDir(), "web.db"))
+	st, err := store.Open(ctx, testdb.Database(tb, "web.db"))
 	require.NoError(tb, err)
 	tb.Cleanup(func() { st.Close() })
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, cst)

@@ -21,7 +21,7 @@ import (
 // Config is everything the service reads from flags and the environment.
 type Config struct {
 	Addr string // listen address, e.g. ":8080" or "127.0.0.1:0"
-	DB   string // database path or modernc DSN
+	DB   string // SQLite database path or modernc DSN, or a postgres:// URL
 	Demo bool   // seed the demo village when it is absent
 	// TrustProxy: behind a reverse proxy, whose X-Forwarded-For names the
 	// client the failed-sign-in throttle counts.
@@ -59,6 +59,10 @@ type App struct {
 	// Village is the demo village when cfg.Demo is set.
 	Village *store.Village
 }
+
+// cronOptions are the scheduler's options (zero: its defaults); the
+// several-instances test shortens the tick and the lease.
+var cronOptions scheduler.CronOptions
 
 // ShutdownTimeout bounds how long in-flight requests get on shutdown.
 const ShutdownTimeout = 15 * time.Second
@@ -113,7 +117,9 @@ func NewApp(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	a.server.RegisterOnShutdown(srv.CloseStreams)
-	a.Scheduler = scheduler.NewScheduler(st, scheduler.CronOptions{Log: log})
+	opts := cronOptions
+	opts.Log = log
+	a.Scheduler = scheduler.NewScheduler(st, opts)
 	// The relay reads the store's clock, so a test's clock rules when
 	// messages are due as it rules when they were queued.
 	a.Relay = relay.New(st, relay.Options{Holder: a.Scheduler.Holder(), Log: log, Now: func() time.Time { return st.Now() }})

@@ -15,13 +15,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"huangong/store/testdb"
 )
 
 // TestTokenCard prints a household's card for the running service and
 // follows its link the way a phone that scanned it would: the link signs
 // the household in to its page. A cadre's card opens the board.
 func TestTokenCard(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "card.db")
+	db := testdb.Database(t, "card.db")
 	app := MustRunApp(t, db)
 	base := "http://" + app.Addr()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -27,12 +27,16 @@ import (
 	"huangong/api"
 	"huangong/seed"
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 func TestMain(m *testing.M) {
 	// Event streams look for new outbox rows this often; a second is
 	// right for people, slow for a test.
 	api.EventPoll = 20 * time.Millisecond
+	if os.Getenv(instanceEnv) != "" {
+		os.Exit(runInstance())
+	}
 	os.Exit(m.Run())
 }
 
@@ -73,7 +77,7 @@ func mustClientEnv(t *testing.T) *clientEnv {
 func mustClientEnvAt(t *testing.T, now func() time.Time) *clientEnv {
 	t.Helper()
 	ctx := context.Background()
-	app := mustRun(t, Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "client.db")}, func(a *App) {
+	app := mustRun(t, Config{Addr: "127.0.0.1:0", DB: testdb.Database(t, "client.db")}, func(a *App) {
 		if now != nil {
 			a.Store.Now = now
 		}

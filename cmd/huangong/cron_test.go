@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,11 +12,12 @@ import (
 
 	"huangong/scheduler"
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 func TestCronList(t *testing.T) {
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "cron.db")
+	db := testdb.Database(t, "cron.db")
 	runCmd := commandRunner(ctx)
 
 	st, err := store.Open(ctx, db)

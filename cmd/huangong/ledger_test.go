@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,11 +12,12 @@ import (
 
 	"huangong/seed"
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 func TestLedgerCommands(t *testing.T) {
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "ledger.db")
+	db := testdb.Database(t, "ledger.db")
 	runCmd := commandRunner(ctx)
 	_, err := runCmd("seed", "--db", db)
 	require.NoError(t, err)

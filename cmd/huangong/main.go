@@ -79,7 +79,7 @@ Exit codes 退出码: 0 ok; 1 other; 2 usage or input refused (400, 413, 422); 3
 Cards take --base, else the village's publicUrl (PATCH /v1/village), else HUANGONG_BASE_URL;
   their text needs a Chinese font: fonts-noto-cjk, or HUANGONG_CARD_FONT=FILE.
 
-Environment: HUANGONG_ADDR (listen address), HUANGONG_DB (database path or DSN),
+Environment: HUANGONG_ADDR (listen address), HUANGONG_DB (database path or DSN, or a postgres:// URL),
   HUANGONG_SERVER, HUANGONG_TOKEN, HUANGONG_CONFIG (client commands).
 `
 
@@ -168,7 +168,7 @@ func env(key, def string) string {
 
 func newFlags(name string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	db := fs.String("db", env("HUANGONG_DB", "huangong.db"), "database path or DSN (HUANGONG_DB)")
+	db := fs.String("db", env("HUANGONG_DB", "huangong.db"), "database path or DSN, or a postgres:// URL (HUANGONG_DB)")
 	return fs, db
 }
 

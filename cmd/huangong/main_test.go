@@ -20,6 +20,7 @@ import (
 
 	"huangong/seed"
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 // MustRunApp starts the whole service on :0 over a database file in dir
@@ -92,7 +93,7 @@ func id(v map[string]any) string { return strconv.FormatInt(int64(v["id"].(float
 // household token minted like `huangong token create` does.
 func TestEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	app := MustRunApp(t, filepath.Join(t.TempDir(), "e2e.db"))
+	app := MustRunApp(t, testdb.Database(t, "e2e.db"))
 	require.NotNil(t, app.DemoTokens, "first start prints the demo tokens")
 	cadre := app.DemoTokens[store.RoleCadre]
 	c := client{tb: t, base: "http://" + app.Addr()}
@@ -147,7 +148,7 @@ func TestEndToEnd(t *testing.T) {
 // start finds the village, changes nothing and mints no tokens.
 func TestDemoSeedsOnce(t *testing.T) {
 	ctx := context.Background()
-	db := filepath.Join(t.TempDir(), "demo.db")
+	db := testdb.Database(t, "demo.db")
 	first := MustRunApp(t, db)
 	require.NotNil(t, first.DemoTokens)
 	before, err := first.Store.Census(ctx, first.Village.ID)
@@ -178,7 +179,7 @@ func TestCommands(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	db := filepath.Join(dir, "cli.db")
+	db := testdb.Database(t, "cli.db")
 	runCmd := commandRunner(ctx)
 
 	out, err := runCmd("migrate", "--db", db)
@@ -231,7 +232,7 @@ func readJSON(path string) (map[string]any, error) {
 // the server's graceful shutdown until its timeout.
 func TestShutdownEndsEventStreams(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	app, err := NewApp(ctx, Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "sse.db"), Demo: true},
+	app, err := NewApp(ctx, Config{Addr: "127.0.0.1:0", DB: testdb.Database(t, "sse.db"), Demo: true},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	defer app.Close()

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 // TestREADMETour runs the README's "A five-minute tour" as written against
@@ -32,7 +32,7 @@ func TestREADMETour(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	app, err := NewApp(ctx, Config{Addr: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "tour.db"), Demo: true},
+	app, err := NewApp(ctx, Config{Addr: "127.0.0.1:0", DB: testdb.Database(t, "tour.db"), Demo: true},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	defer app.Close()

@@ -122,27 +122,49 @@ func init() {
 // row never comes fails its deferred foreign key at commit. The store's
 // code checks the same before it writes; this is the second lock.
 func balancedEntries(ctx context.Context, tx bun.Tx) error {
-	if tx.Dialect().Name() != dialect.SQLite {
-		// Postgres would use a constraint trigger DEFERRABLE INITIALLY
-		// DEFERRED on ledger_entries; it is written when pgdialect is added.
-		return fmt.Errorf("balanced-entries triggers: dialect %s not supported yet", tx.Dialect().Name())
+	switch tx.Dialect().Name() {
+	case dialect.SQLite:
+		return execAll(ctx, tx, "balanced entries", []string{
+			`CREATE TRIGGER ledger_entries_nonzero BEFORE INSERT ON ledger_entries
+			 WHEN NEW.amount = 0
+			 BEGIN SELECT RAISE(ABORT, 'ledger entry of zero'); END`,
+			`CREATE TRIGGER ledger_entries_sealed BEFORE INSERT ON ledger_entries
+			 WHEN EXISTS (SELECT 1 FROM ledger_transactions WHERE id = NEW.transaction_id)
+			 BEGIN SELECT RAISE(ABORT, 'ledger transaction already posted; entries cannot be added'); END`,
+			`CREATE TRIGGER ledger_transactions_balanced BEFORE INSERT ON ledger_transactions
+			 WHEN NEW.entry_count < 2
+			   OR (SELECT COUNT(*) FROM ledger_entries WHERE transaction_id = NEW.id) <> NEW.entry_count
+			   OR (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE transaction_id = NEW.id) <> 0
+			 BEGIN SELECT RAISE(ABORT, 'ledger transaction does not balance: entries missing or not summing to zero'); END`,
+		})
+	case dialect.PG:
+		// The same three rules as PL/pgSQL row triggers, raising the
+		// SQLSTATE the store maps as SQLite's RAISE(ABORT).
+		return execAll(ctx, tx, "balanced entries", []string{
+			`CREATE FUNCTION ledger_entries_check() RETURNS trigger LANGUAGE plpgsql AS $$
+			 BEGIN
+			   IF NEW.amount = 0 THEN
+			     RAISE EXCEPTION 'ledger entry of zero' USING ERRCODE = '` + PGTriggerRefused + `';
+			   END IF;
+			   IF EXISTS (SELECT 1 FROM ledger_transactions WHERE id = NEW.transaction_id) THEN
+			     RAISE EXCEPTION 'ledger transaction already posted; entries cannot be added' USING ERRCODE = '` + PGTriggerRefused + `';
+			   END IF;
+			   RETURN NEW;
+			 END $$`,
+			`CREATE TRIGGER ledger_entries_check BEFORE INSERT ON ledger_entries
+			 FOR EACH ROW EXECUTE FUNCTION ledger_entries_check()`,
+			`CREATE FUNCTION ledger_transactions_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
+			 BEGIN
+			   IF NEW.entry_count < 2
+			     OR (SELECT COUNT(*) FROM ledger_entries WHERE transaction_id = NEW.id) <> NEW.entry_count
+			     OR (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE transaction_id = NEW.id) <> 0 THEN
+			     RAISE EXCEPTION 'ledger transaction does not balance: entries missing or not summing to zero' USING ERRCODE = '` + PGTriggerRefused + `';
+			   END IF;
+			   RETURN NEW;
+			 END $$`,
+			`CREATE TRIGGER ledger_transactions_balanced BEFORE INSERT ON ledger_transactions
+			 FOR EACH ROW EXECUTE FUNCTION ledger_transactions_balanced()`,
+		})
 	}
-	for _, s := range []string{
-		`CREATE TRIGGER ledger_entries_nonzero BEFORE INSERT ON ledger_entries
-		 WHEN NEW.amount = 0
-		 BEGIN SELECT RAISE(ABORT, 'ledger entry of zero'); END`,
-		`CREATE TRIGGER ledger_entries_sealed BEFORE INSERT ON ledger_entries
-		 WHEN EXISTS (SELECT 1 FROM ledger_transactions WHERE id = NEW.transaction_id)
-		 BEGIN SELECT RAISE(ABORT, 'ledger transaction already posted; entries cannot be added'); END`,
-		`CREATE TRIGGER ledger_transactions_balanced BEFORE INSERT ON ledger_transactions
-		 WHEN NEW.entry_count < 2
-		   OR (SELECT COUNT(*) FROM ledger_entries WHERE transaction_id = NEW.id) <> NEW.entry_count
-		   OR (SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE transaction_id = NEW.id) <> 0
-		 BEGIN SELECT RAISE(ABORT, 'ledger transaction does not balance: entries missing or not summing to zero'); END`,
-	} {
-		if _, err := tx.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("balanced entries: %w", err)
-		}
-	}
-	return nil
+	return fmt.Errorf("balanced-entries triggers: dialect %s not supported", tx.Dialect().Name())
 }

@@ -49,15 +49,25 @@ func appendOnly(ctx context.Context, tx bun.Tx, name string) error {
 	case dialect.PG:
 		stmts = append(stmts,
 			fmt.Sprintf(`CREATE OR REPLACE FUNCTION %[1]s_append_only() RETURNS trigger
-			 LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '%[1]s is append-only'; END $$`, name),
+			 LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '%[1]s is append-only' USING ERRCODE = '`+PGTriggerRefused+`'; END $$`, name),
 			fmt.Sprintf(`CREATE TRIGGER %[1]s_append_only BEFORE UPDATE OR DELETE ON %[1]s
 			 FOR EACH ROW EXECUTE FUNCTION %[1]s_append_only()`, name))
 	default:
 		return fmt.Errorf("append-only triggers: dialect %s not supported", tx.Dialect().Name())
 	}
+	return execAll(ctx, tx, "append-only "+name, stmts)
+}
+
+// PGTriggerRefused is the SQLSTATE (restrict_violation) every PL/pgSQL
+// trigger here raises when it refuses a change, as SQLite's triggers
+// RAISE(ABORT): the store maps both to one error code.
+const PGTriggerRefused = "23001"
+
+// execAll runs statements in order inside tx.
+func execAll(ctx context.Context, tx bun.Tx, what string, stmts []string) error {
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("append-only %s: %w", name, err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	return nil

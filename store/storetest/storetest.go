@@ -6,7 +6,6 @@ package storetest
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,21 +13,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 // T0 is the clock every test starts from: a spring-ploughing morning in
 // the village's own zone, so tests also see the store convert to UTC.
 var T0 = time.Date(2026, 4, 20, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
-// MustOpen opens a store on a fresh database file in tb's temp dir, with
-// its clock stopped at t0, and closes it when the test ends.
+// MustOpen opens a store on a fresh database (see testdb.Database), with its
+// clock stopped at t0, and closes it when the test ends.
 func MustOpen(tb testing.TB) (*store.Store, *Clock) {
 	tb.Helper()
-	st, _ := MustOpenAt(tb, filepath.Join(tb.TempDir(), "x.db"))
+	st, _ := MustOpenAt(tb, testdb.Database(tb, "x.db"))
 	return st, SetClock(st, T0)
 }
 
-// MustOpenAt opens a store on the database file at path.
+// MustOpenAt opens a store on the database at path (a file, or a
+// PostgreSQL URL).
 func MustOpenAt(tb testing.TB, path string) (*store.Store, string) {
 	tb.Helper()
 	st, err := store.Open(context.Background(), path)
