@@ -135,8 +135,9 @@ var pgLedgerSQL = ledgerStatements{
 	transaction: `INSERT INTO ledger_transactions (id, village_id, kind, memo, actor, source_kind, source_id,
 		idempotency_key, request_hash, reverses_id, beneficiary_id, entry_count, date, posted_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-	balances: `UPDATE accounts SET balance = balance + e.amount
-		FROM ledger_entries AS e WHERE e.transaction_id = $1 AND e.account_id = accounts.id`,
+	balances: `UPDATE accounts SET balance = balance + (j.value ->> 1)::bigint,
+		given = given + (j.value ->> 2)::bigint, received = received + (j.value ->> 3)::bigint
+		FROM jsonb_array_elements($1::jsonb) AS j(value) WHERE accounts.id = (j.value ->> 0)::bigint`,
 }
 
 // byteOrder is the collation clause that makes text compare byte by byte
