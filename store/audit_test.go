@@ -119,9 +119,17 @@ func TestAudit_WrittenWithTheChange(t *testing.T) {
 	assert.Equal(t, 1, CountRows(t, st, "audit_log"))
 
 	// The line cannot be written: the posting rolls back with it.
-	_, err = st.DB().ExecContext(ctx, `CREATE TRIGGER audit_refuse BEFORE INSERT ON audit_log WHEN NEW.target = '/boom'
-		BEGIN SELECT RAISE(ABORT, 'refused'); END`)
-	require.NoError(t, err)
+	refuse := []string{`CREATE TRIGGER audit_refuse BEFORE INSERT ON audit_log WHEN NEW.target = '/boom'
+		BEGIN SELECT RAISE(ABORT, 'refused'); END`}
+	if st.Postgres() {
+		refuse = []string{`CREATE FUNCTION audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN IF NEW.target = '/boom' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$`,
+			`CREATE TRIGGER audit_refuse BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_refuse()`}
+	}
+	for _, q := range refuse {
+		_, err = st.DB().ExecContext(ctx, q)
+		require.NoError(t, err)
+	}
 	boom := pending("/boom")
 	_, _, err = st.Transfer(store.WithAudit(ctx, boom), p, hs[0].ID, hs[1].ID, 3)
 	require.Error(t, err)

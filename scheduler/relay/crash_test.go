@@ -17,6 +17,7 @@ import (
 
 	"huangong/scheduler/relay"
 	"huangong/store"
+	"huangong/store/testdb"
 )
 
 // childDB names the database a re-executed test binary relays from: the
@@ -58,8 +59,7 @@ func TestCrash_KillNine(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	e := newEnv(t)
-	var path string
-	require.NoError(t, e.St.DB().QueryRowContext(e.Ctx, "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&path))
+	path := testdb.Of(t, e.St.DB().DB)
 	_, err := e.St.SetNotifySettings(e.Ctx, e.V.ID, &store.NotifySettings{QuietFrom: "00:00", QuietTo: "00:00", GiveUpMinutes: 60})
 	require.NoError(t, err) // the child runs on the real clock: no quiet hours
 

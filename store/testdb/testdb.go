@@ -82,3 +82,28 @@ func NewPGDatabase(tb testing.TB, admin string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// Of names the database db has open as Database named it, for a child
+// process to open the same one: the SQLite file's path, or the PostgreSQL
+// database's URL on the PGEnv server.
+func Of(tb testing.TB, db *sql.DB) string {
+	tb.Helper()
+	ctx := context.Background()
+	if !Postgres() {
+		var path string
+		if err := db.QueryRowContext(ctx, "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&path); err != nil {
+			tb.Fatalf("database file: %v", err)
+		}
+		return path
+	}
+	var name string
+	if err := db.QueryRowContext(ctx, "SELECT current_database()").Scan(&name); err != nil {
+		tb.Fatalf("database name: %v", err)
+	}
+	u, err := url.Parse(os.Getenv(PGEnv))
+	if err != nil {
+		tb.Fatalf("%s: %v", PGEnv, err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
