@@ -1,12 +1,14 @@
 package store_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +42,7 @@ func BenchmarkPostgresPostingVsPgbench(b *testing.B) {
 	post := jobPoster(b)
 	bench := pgbenchSlices(b, pgbench, testdb.NewPGDatabase(b, admin))
 	var rp, rb []float64
+	var rounds []string
 	n := 0
 	for b.Loop() {
 		count, t0 := 0, time.Now()
@@ -50,7 +53,11 @@ func BenchmarkPostgresPostingVsPgbench(b *testing.B) {
 		}
 		rp = append(rp, float64(count)/time.Since(t0).Seconds())
 		rb = append(rb, bench())
+		rounds = append(rounds, fmt.Sprintf("%.0f / %.0f", rp[len(rp)-1], rb[len(rb)-1]))
 	}
+	// Every round, for -v: a disk that slows for a few seconds shows
+	// here before it moves the medians.
+	b.Logf("each round, postings/s / pgbench tps: %s", strings.Join(rounds, "  "))
 	mp, mb := median(rp), median(rb)
 	b.ReportMetric(mp, "postings/s")
 	b.ReportMetric(mb, "pgbench-tps")
