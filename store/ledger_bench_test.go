@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -142,10 +143,11 @@ func BenchmarkPostingVsRawCommit(b *testing.B) {
 	b.ReportMetric(float64(mr)/float64(mp), "ratio")
 }
 
-func median(ds []time.Duration) time.Duration {
-	ds = slices.Clone(ds)
-	slices.Sort(ds)
-	return ds[len(ds)/2]
+// median is the middle of xs (the upper middle of an even count).
+func median[T cmp.Ordered](xs []T) T {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
 
 // householdLedger makes a village of 40 households whose ledger holds
