@@ -78,10 +78,37 @@ func (s *Store) insertToken(ctx context.Context, db bun.IDB, v *Village, t *Toke
 // leader and to a household for a household. The secret is returned once;
 // only its SHA-256 is stored.
 func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err error) {
+	t.ShortHash, t.ShortSeal = nil, nil
 	if secret, err = newSecret(); err != nil {
 		return "", err
 	}
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return secret, s.createToken(ctx, t, secret)
+}
+
+// CreateCard is CreateToken for a card: a household's token also gets a
+// short link's code (shown once, as the secret), without revoking the
+// household's other cards (ReissueCard does). Any other role's token gets
+// no code.
+func (s *Store) CreateCard(ctx context.Context, t *Token) (*IssuedCard, error) {
+	secret, err := newSecret()
+	if err != nil {
+		return nil, err
+	}
+	card := &IssuedCard{Token: t, Secret: secret}
+	t.ShortHash, t.ShortSeal = nil, nil
+	if t.Role == RoleHousehold {
+		if card.Code, t.ShortHash, t.ShortSeal, err = newCardCode(secret); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.createToken(ctx, t, secret); err != nil {
+		return nil, err
+	}
+	return card, nil
+}
+
+func (s *Store) createToken(ctx context.Context, t *Token, secret string) error {
+	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		v, err := s.village(ctx, tx, t.VillageID)
 		if err != nil {
 			return err
@@ -101,10 +128,6 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 		}
 		return s.insertToken(ctx, tx, v, t, secret)
 	})
-	if err != nil {
-		return "", err
-	}
-	return secret, nil
 }
 
 // ErrTokenEnded marks an EUNAUTHORIZED from Authenticate whose secret is a
