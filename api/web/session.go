@@ -105,11 +105,17 @@ func (p *Pages) signinPage(w http.ResponseWriter, r *http.Request) {
 	p.render(c, http.StatusOK, "signin", "signin.title", signinView{Role: r.URL.Query().Get("role")})
 }
 
-// signinForm is the pasted token's sign-in, and the switch page's button.
+// signinForm is the pasted token's sign-in, the typed card code's (what
+// is not a token is taken for one), and the switch page's button.
 func (p *Pages) signinForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	c := &call{w: w, r: r, lang: p.language(w, r)}
-	p.signin(c, strings.TrimSpace(r.PostFormValue("token")))
+	typed := strings.TrimSpace(r.PostFormValue("token"))
+	if !strings.HasPrefix(typed, store.TokenPrefix) {
+		p.signinCode(c, typed, r.URL.Path)
+		return
+	}
+	p.signin(c, typed)
 }
 
 type signinView struct {
@@ -182,10 +188,15 @@ const cardLinkTarget = "/c/{code}"
 // same question before switching someone else's session. A wrong or dead
 // code is a failed sign-in, throttled and audited as a wrong token is.
 func (p *Pages) cardLink(w http.ResponseWriter, r *http.Request) {
-	c := &call{w: w, r: r, lang: p.language(w, r)}
+	p.signinCode(&call{w: w, r: r, lang: p.language(w, r)}, r.PathValue("code"), cardLinkTarget)
+}
+
+// signinCode signs in with a card's code, typed or followed; a failure is
+// audited as a denial of target.
+func (p *Pages) signinCode(c *call, code, target string) {
 	c.w.Header().Set("Referrer-Policy", "no-referrer")
-	secret, wait, err := p.srv.AdmitCard(r, r.PathValue("code"))
-	if p.signinRefused(c, cardLinkTarget, wait, err) {
+	secret, wait, err := p.srv.AdmitCard(c.r, code)
+	if p.signinRefused(c, target, wait, err) {
 		return
 	}
 	p.signin(c, secret)

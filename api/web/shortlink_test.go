@@ -54,6 +54,12 @@ func TestShortLinkSignsIn(t *testing.T) {
 		phone = c
 	}
 
+	// Typed into the sign-in page's form instead.
+	resp, _ := e.client(t).post("/signin", url.Values{"token": {" " + strings.ToLower(shown) + " "}})
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode, "the code typed in the sign-in form")
+	assert.Equal(t, hpath(e.home), resp.Header.Get("Location"))
+	require.NotNil(t, sessionCookie(resp))
+
 	_, err = e.st.RevokeToken(ctx, e.village.ID, card.Token.ID)
 	require.NoError(t, err)
 	resp, body := e.client(t).get("/c/" + shown)
