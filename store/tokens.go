@@ -82,7 +82,10 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 	if secret, err = newSecret(); err != nil {
 		return "", err
 	}
-	return secret, s.createToken(ctx, t, secret)
+	if err := s.createToken(ctx, t, secret); err != nil {
+		return "", err
+	}
+	return secret, nil
 }
 
 // CreateCard is CreateToken for a card: a household's token also gets a
