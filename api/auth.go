@@ -178,16 +178,28 @@ func Resolve(ctx context.Context, st *store.Store, secret string) (*Principal, e
 // its address is not throttled for it.
 func (s *Server) admit(ctx context.Context, addr, secret string) (*Principal, time.Duration, error) {
 	p, err := Resolve(ctx, s.store, secret)
-	if err == nil || store.ErrorCode(err) != store.EUNAUTHORIZED {
-		return p, 0, err
+	if err == nil {
+		return p, 0, nil
+	}
+	return nil, s.refuse(addr, err), err
+}
+
+// refuse counts a failed authentication from addr against its throttle:
+// the wait when addr is throttled (nothing more is counted then), else 0
+// with the failure taken from its bucket. A revoked or expired token's
+// failure is not a guess and takes nothing; an error of the database is
+// no failure at all.
+func (s *Server) refuse(addr string, err error) time.Duration {
+	if store.ErrorCode(err) != store.EUNAUTHORIZED {
+		return 0
 	}
 	if wait := s.throttle.wait(addr); wait > 0 {
-		return nil, wait, err
+		return wait
 	}
 	if !errors.Is(err, store.ErrTokenEnded) {
 		s.throttle.fail(addr)
 	}
-	return nil, 0, err
+	return 0
 }
 
 func bearerToken(header string) (string, bool) {

@@ -162,6 +162,28 @@ func (s *Server) Admit(r *http.Request, secret string) (p *Principal, wait time.
 	return s.admit(r.Context(), s.clientAddr(r.RemoteAddr, r.Header.Get), secret)
 }
 
+// AdmitCard opens a card's short link (/c/{code}) for the client of r:
+// the secret of the live token whose card carries code, to sign in with as
+// the long link does. A wrong code is a failed guess under the same
+// throttle as a wrong token. Unlike a token, a code is not looked at at
+// all from a throttled address: it is 50 bits, not 256, and an address
+// that could still tell a right code (a redirect) from a wrong one (429)
+// while throttled would guess at full speed. So a throttled address waits
+// for its short links; the QR code's long link still signs in from it
+// (see admit). On an error, wait > 0 says the address must wait that long
+// (answer 429).
+func (s *Server) AdmitCard(r *http.Request, code string) (secret string, wait time.Duration, err error) {
+	addr := s.clientAddr(r.RemoteAddr, r.Header.Get)
+	if wait := s.throttle.wait(addr); wait > 0 {
+		return "", wait, store.Errorf(store.EUNAUTHORIZED, "登录码无效 the card's code is not valid")
+	}
+	secret, err = s.store.CardSecret(r.Context(), code)
+	if err == nil {
+		return secret, 0, nil
+	}
+	return "", s.refuse(addr, err), err
+}
+
 // CountDenial notes an anonymous denial by the client of r for the audit
 // log and says whether its line is to be written now (the first of the
 // address's minute); the others are counted into one line.

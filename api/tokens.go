@@ -53,6 +53,8 @@ type Card struct {
 	Token     Token   `json:"token"`
 	Secret    string  `json:"secret" example:"hg_3x7…" doc:"The token itself, shown this once and stored only hashed 令牌（仅显示一次）"`
 	SigninURL string  `json:"signinUrl,omitempty" example:"http://192.168.1.10:8080/signin?token=hg_3x7…" doc:"The card's sign-in link, when the village has a public address 登录链接"`
+	ShortCode string  `json:"shortCode" example:"7KQ-M4XP-2RT" doc:"The card's short code, shown this once: read aloud, typed on a phone at /c/{code}, case and dashes optional 短登录码（仅显示一次）"`
+	ShortLink string  `json:"shortLink,omitempty" example:"http://192.168.1.10:8080/c/7KQ-M4XP-2RT" doc:"The card's short link, printed in large type, when the village has a public address 短登录链接"`
 	Revoked   []int64 `json:"revoked" example:"[7]" doc:"The household's previous cards, revoked by this one 已作废的旧卡"`
 }
 
@@ -60,6 +62,12 @@ type Card struct {
 // public address) + /signin?token=….
 func SigninLink(base, secret string) string {
 	return base + "/signin?" + url.Values{"token": {secret}}.Encode()
+}
+
+// ShortLink is the link printed in large type on a card, for typing:
+// base + /c/ + the card's code in groups (7KQ-M4XP-2RT).
+func ShortLink(base, code string) string {
+	return base + "/c/" + store.FormatCardCode(code)
 }
 
 // ownsToken reports whether p may see and revoke t: a cadre any of its
@@ -147,7 +155,7 @@ func (s *Server) addTokenRoutes() {
 		Summary: "补发农户登录卡 Reissue a household's sign-in card", Tags: []string{"tokens"}, Security: secured(store.RoleCadre),
 		Description: "为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 " +
 			"Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. " +
-			"The secret appears in this answer only; the link is given when the village has a public address (update-village publicUrl).",
+			"The secret and the card's short code (/c/{code}, for typing) appear in this answer only; the links are given when the village has a public address (update-village publicUrl).",
 		DefaultStatus: http.StatusCreated, Errors: []int{401, 403, 404, 422},
 	}, func(ctx context.Context, in *IDPath) (*struct {
 		CacheControl string `header:"Cache-Control" example:"no-store" doc:"The answer holds a secret: never cached 不缓存"`
@@ -155,7 +163,7 @@ func (s *Server) addTokenRoutes() {
 	}, error) {
 		p := caller(ctx)
 		tok := &store.Token{}
-		secret, revoked, err := s.store.ReissueCard(ctx, p.VillageID, in.ID, tok)
+		card, err := s.store.ReissueCard(ctx, p.VillageID, in.ID, tok)
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
@@ -163,12 +171,14 @@ func (s *Server) addTokenRoutes() {
 			CacheControl string `header:"Cache-Control" example:"no-store" doc:"The answer holds a secret: never cached 不缓存"`
 			Body         Card
 		}{CacheControl: "no-store"}
-		out.Body = Card{Token: TokenOf(tok, s.store.Now()), Secret: secret, Revoked: revoked}
+		out.Body = Card{Token: TokenOf(tok, s.store.Now()), Secret: card.Secret,
+			ShortCode: store.FormatCardCode(card.Code), Revoked: card.Revoked}
 		if out.Body.Revoked == nil {
 			out.Body.Revoked = []int64{}
 		}
 		if v, err := s.store.GetVillage(ctx, p.VillageID); err == nil && v.PublicURL != "" {
-			out.Body.SigninURL = SigninLink(v.PublicURL, secret)
+			out.Body.SigninURL = SigninLink(v.PublicURL, card.Secret)
+			out.Body.ShortLink = ShortLink(v.PublicURL, card.Code)
 		}
 		return out, nil
 	})

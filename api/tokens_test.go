@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,6 +142,12 @@ func TestReissueToken(t *testing.T) {
 	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
 	secret := body["secret"].(string)
 	assert.Equal(t, "http://192.168.1.10:8080/signin?token="+secret, body["signinUrl"])
+	code := body["shortCode"].(string)
+	assert.Regexp(t, `^[0-9A-HJKMNP-TV-Z]{3}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{3}$`, code, "Crockford base32, grouped")
+	assert.Equal(t, "http://192.168.1.10:8080/c/"+code, body["shortLink"])
+	opened, err := e.st.CardSecret(t.Context(), strings.ToLower(strings.ReplaceAll(code, "-", "")))
+	require.NoError(t, err)
+	assert.Equal(t, secret, opened, "the short code opens this card's token")
 	assert.Equal(t, []any{float64(old)}, body["revoked"])
 	assert.Equal(t, "章仁标", body["token"].(map[string]any)["headName"])
 

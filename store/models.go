@@ -198,6 +198,11 @@ type Token struct {
 	// LastUsedAt is when the token last signed a request in, to the
 	// minute: it is written at most once a minute per token.
 	LastUsedAt *time.Time ``
+	// ShortHash and ShortSeal are a household card's short code: its
+	// hash, and the secret sealed under a key derived from the code
+	// (store.CardSecret). Nil on every other token.
+	ShortHash []byte `bun:",nullzero"`
+	ShortSeal []byte `bun:",nullzero"`
 
 	// Loaded by ListTokens, for the names people know a token by.
 	Household *Household `bun:"rel:belongs-to,join:household_id=id"`

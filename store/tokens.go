@@ -78,10 +78,40 @@ func (s *Store) insertToken(ctx context.Context, db bun.IDB, v *Village, t *Toke
 // leader and to a household for a household. The secret is returned once;
 // only its SHA-256 is stored.
 func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err error) {
+	t.ShortHash, t.ShortSeal = nil, nil
 	if secret, err = newSecret(); err != nil {
 		return "", err
 	}
-	err = s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	if err := s.createToken(ctx, t, secret); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// CreateCard is CreateToken for a card: a household's token also gets a
+// short link's code (shown once, as the secret), without revoking the
+// household's other cards (ReissueCard does). Any other role's token gets
+// no code.
+func (s *Store) CreateCard(ctx context.Context, t *Token) (*IssuedCard, error) {
+	secret, err := newSecret()
+	if err != nil {
+		return nil, err
+	}
+	card := &IssuedCard{Token: t, Secret: secret}
+	t.ShortHash, t.ShortSeal = nil, nil
+	if t.Role == RoleHousehold {
+		if card.Code, t.ShortHash, t.ShortSeal, err = newCardCode(secret); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.createToken(ctx, t, secret); err != nil {
+		return nil, err
+	}
+	return card, nil
+}
+
+func (s *Store) createToken(ctx context.Context, t *Token, secret string) error {
+	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		v, err := s.village(ctx, tx, t.VillageID)
 		if err != nil {
 			return err
@@ -101,10 +131,6 @@ func (s *Store) CreateToken(ctx context.Context, t *Token) (secret string, err e
 		}
 		return s.insertToken(ctx, tx, v, t, secret)
 	})
-	if err != nil {
-		return "", err
-	}
-	return secret, nil
 }
 
 // ErrTokenEnded marks an EUNAUTHORIZED from Authenticate whose secret is a
@@ -253,24 +279,25 @@ func (s *Store) ListTokens(ctx context.Context, villageID int64, f TokenFilter, 
 // ReissueCard mints a new household token — a new sign-in card — and
 // revokes every live token of that household in the same transaction, so
 // a lost or reprinted card stops working the moment the new one exists.
-// It returns the new secret (shown once), fills t with the new token and
-// returns the IDs of the tokens it revoked.
-func (s *Store) ReissueCard(ctx context.Context, villageID, householdID int64, t *Token) (secret string, revoked []int64, err error) {
+// It fills t with the new token and returns the card: its secret and its
+// short link's code (shown once), and the IDs of the tokens it revoked.
+func (s *Store) ReissueCard(ctx context.Context, villageID, householdID int64, t *Token) (*IssuedCard, error) {
 	if t == nil {
 		t = &Token{}
 	}
 	issued, err := s.ReissueCards(ctx, villageID, []int64{householdID}, t.Label, t.ExpiresAt)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	*t = *issued[0].Token
-	return issued[0].Secret, issued[0].Revoked, nil
+	return &issued[0], nil
 }
 
 // IssuedCard is one household's new card from ReissueCards.
 type IssuedCard struct {
 	Token   *Token // with its Household loaded
 	Secret  string // shown once
+	Code    string // the short link's code, shown once (see FormatCardCode)
 	Revoked []int64
 }
 
@@ -280,12 +307,16 @@ type IssuedCard struct {
 // expires nil takes the village's default.
 func (s *Store) ReissueCards(ctx context.Context, villageID int64, householdIDs []int64, label string, expires *time.Time) ([]IssuedCard, error) {
 	out := make([]IssuedCard, len(householdIDs))
+	hashes, seals := make([][]byte, len(out)), make([][]byte, len(out))
 	for i := range out {
 		secret, err := newSecret()
 		if err != nil {
 			return nil, err
 		}
 		out[i].Secret = secret
+		if out[i].Code, hashes[i], seals[i], err = newCardCode(secret); err != nil {
+			return nil, err
+		}
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		v, err := s.village(ctx, tx, villageID)
@@ -313,7 +344,8 @@ func (s *Store) ReissueCards(ctx context.Context, villageID int64, householdIDs 
 				}
 				out[i].Revoked = append(out[i].Revoked, old.ID)
 			}
-			t := &Token{VillageID: villageID, Role: RoleHousehold, HouseholdID: &h.ID, Label: label, ExpiresAt: expires}
+			t := &Token{VillageID: villageID, Role: RoleHousehold, HouseholdID: &h.ID, Label: label, ExpiresAt: expires,
+				ShortHash: hashes[i], ShortSeal: seals[i]}
 			if t.Label == "" {
 				t.Label = "card " + h.HeadName
 			}

@@ -397,9 +397,10 @@ func TestToken_ReissueCard(t *testing.T) {
 
 	clock.Advance(time.Hour)
 	tok := &store.Token{}
-	secret, revoked, err := st.ReissueCard(t.Context(), e.village.ID, e.household.ID, tok)
+	card, err := st.ReissueCard(t.Context(), e.village.ID, e.household.ID, tok)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{old.ID}, revoked)
+	secret := card.Secret
+	assert.Equal(t, []int64{old.ID}, card.Revoked)
 	assert.Equal(t, store.RoleHousehold, tok.Role)
 	assert.Equal(t, "card "+e.household.HeadName, tok.Label)
 	_, err = st.Authenticate(t.Context(), oldSecret)
@@ -410,7 +411,7 @@ func TestToken_ReissueCard(t *testing.T) {
 	_, err = st.Authenticate(t.Context(), cadreSecret)
 	assert.NoError(t, err, "only the household's cards are revoked")
 
-	_, _, err = st.ReissueCard(t.Context(), e.village.ID, e.foreignHousehold.ID, nil)
+	_, err = st.ReissueCard(t.Context(), e.village.ID, e.foreignHousehold.ID, nil)
 	AssertError(t, err, store.ENOTFOUND, "")
 	_, err = st.Authenticate(t.Context(), secret)
 	assert.NoError(t, err, "a refused reissue revokes nothing")
@@ -456,4 +457,55 @@ func TestToken_List(t *testing.T) {
 	assert.Equal(t, []int64{leader.ID}, ids(store.TokenFilter{TeamID: e.team.ID}))
 	clock.Set(cadre.ExpiresAt.Add(time.Second))
 	assert.Equal(t, []int64{card.ID, leader.ID}, ids(store.TokenFilter{Live: true}), "an expired token is not live")
+}
+
+// A card's short code gives back its token's secret, typed in any case,
+// with or without dashes, look-alikes read as digits; it dies with the
+// token, and nothing else opens.
+func TestToken_CardCode(t *testing.T) {
+	st, clock := MustOpen(t)
+	e := mustTokenEnv(t, st)
+	ctx := t.Context()
+	card, err := st.ReissueCard(ctx, e.village.ID, e.household.ID, nil)
+	require.NoError(t, err)
+	require.Len(t, card.Code, store.CardCodeLen)
+	assert.NotContains(t, card.Code, "I")
+	assert.NotContains(t, card.Code, "O")
+	shown := store.FormatCardCode(card.Code)
+	assert.Regexp(t, `^[0-9A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{3}$`, shown)
+
+	for _, typed := range []string{card.Code, shown, strings.ToLower(shown), " " + strings.ToLower(card.Code[:5]) + " " + card.Code[5:]} {
+		got, err := st.CardSecret(ctx, typed)
+		require.NoError(t, err, typed)
+		assert.Equal(t, card.Secret, got, typed)
+	}
+	if i := strings.IndexAny(card.Code, "01"); i >= 0 {
+		typo := card.Code[:i] + map[byte]string{'0': "o", '1': "l"}[card.Code[i]] + card.Code[i+1:]
+		got, err := st.CardSecret(ctx, typo)
+		require.NoError(t, err, typo)
+		assert.Equal(t, card.Secret, got)
+	}
+
+	other := []byte(card.Code)
+	other[0] = map[bool]byte{true: 'X', false: 'Y'}[other[0] != 'X']
+	for _, bad := range []string{"", "hg_", card.Code[:9], card.Code + "Z", string(other), card.Secret, "U" + card.Code[1:]} {
+		_, err := st.CardSecret(ctx, bad)
+		AssertError(t, err, store.EUNAUTHORIZED, "")
+		assert.NotErrorIs(t, err, store.ErrTokenEnded, bad)
+	}
+
+	// Reissued: the old card's code is dead, the new one's opens.
+	again, err := st.ReissueCard(ctx, e.village.ID, e.household.ID, nil)
+	require.NoError(t, err)
+	_, err = st.CardSecret(ctx, card.Code)
+	AssertError(t, err, store.EUNAUTHORIZED, "")
+	assert.ErrorIs(t, err, store.ErrTokenEnded)
+	got, err := st.CardSecret(ctx, again.Code)
+	require.NoError(t, err)
+	assert.Equal(t, again.Secret, got)
+
+	// Expired: dead too.
+	clock.Advance(time.Duration(store.MaxTokenDays+1) * 24 * time.Hour)
+	_, err = st.CardSecret(ctx, again.Code)
+	assert.ErrorIs(t, err, store.ErrTokenEnded)
 }

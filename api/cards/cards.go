@@ -1,6 +1,6 @@
 // Package cards lays out sign-in cards: a household's head, its village
-// group, the QR code of its sign-in link and the link itself, with two
-// lines of instructions in large type, eight cut-out cards to an A4 page,
+// group, the QR code of its sign-in link and its short link in large type
+// (for typing), with two lines of instructions in large type, eight cut-out cards to an A4 page,
 // as a PDF a village office prints. The text is drawn with a Chinese font
 // found on the system (see SystemFont); the PDF keeps the text searchable.
 package cards
@@ -21,6 +21,7 @@ type Card struct {
 	Village     string
 	HouseholdID int64
 	Link        string // the sign-in link the QR code carries
+	Short       string // the short link printed in large type, for typing (/c/7KQ-M4XP-2RT)
 }
 
 // The two lines every card says, large: what the code is for, and what to
@@ -107,12 +108,19 @@ func drawCard(b *bytes.Buffer, ts *typeset, c Card, x, y float64, qr string) {
 		ts.show(b, fmt.Sprintf("户号 %d", c.HouseholdID), left, line-38, 10)
 	}
 
-	// The instructions under the code, in large type, then the link.
+	// The instructions under the code, in large type, then the short
+	// link, as large as the card's width allows: a farmer without a camera
+	// types it. A card with no short link (none is minted without one)
+	// would show the long link, small.
 	inst := 18.0
 	width := cardW - 2*pad
 	first := qy - 4 - inst*0.88
 	ts.show(b, Instruction, left, first, fit(ts, Instruction, inst, width))
 	ts.show(b, LostCard, left, first-inst*1.2, fit(ts, LostCard, inst, width))
+	if c.Short != "" {
+		ts.show(b, c.Short, left, y+pad, fit(ts, c.Short, 16, width))
+		return
+	}
 	small := 6.0
 	lines := wrap(ts, c.Link, small, width)
 	for i, l := range lines {

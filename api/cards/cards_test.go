@@ -36,17 +36,39 @@ func MustFont(tb testing.TB) *cards.Font {
 // ToUnicode map.
 func PageText(tb testing.TB, raw []byte) []string {
 	tb.Helper()
+	var pages []string
+	for _, lines := range PageLines(tb, raw) {
+		var text strings.Builder
+		for _, l := range lines {
+			text.WriteString(l.Text + "\n")
+		}
+		pages = append(pages, text.String())
+	}
+	return pages
+}
+
+// Line is one text object of a page: its text and its type size.
+type Line struct {
+	Text string
+	Size float64
+}
+
+// PageLines is the text objects of each page of a PDF, with their sizes.
+func PageLines(tb testing.TB, raw []byte) [][]Line {
+	tb.Helper()
 	r, err := pdf.NewReader(bytes.NewReader(raw), int64(len(raw)))
 	require.NoError(tb, err)
-	var pages []string
+	var pages [][]Line
 	for i := 1; i <= r.NumPage(); i++ {
 		p := r.Page(i)
 		maps := map[string]map[byte]string{}
 		for _, name := range p.Fonts() {
 			maps[name] = toUnicode(tb, p.Font(name).V.Key("ToUnicode"))
 		}
+		var lines []Line
 		var text strings.Builder
 		var cur map[byte]string
+		var size float64
 		pdf.Interpret(p.V.Key("Contents"), func(stk *pdf.Stack, op string) {
 			args := make([]pdf.Value, stk.Len())
 			for i := len(args) - 1; i >= 0; i-- {
@@ -56,6 +78,7 @@ func PageText(tb testing.TB, raw []byte) []string {
 			case "Tf":
 				cur = maps[args[0].Name()]
 				require.NotNil(tb, cur, "font %s without a ToUnicode map", args[0].Name())
+				size = args[1].Float64()
 			case "Tj":
 				for _, c := range []byte(args[0].RawString()) {
 					s, ok := cur[c]
@@ -63,10 +86,11 @@ func PageText(tb testing.TB, raw []byte) []string {
 					text.WriteString(s)
 				}
 			case "ET":
-				text.WriteString("\n")
+				lines = append(lines, Line{Text: text.String(), Size: size})
+				text.Reset()
 			}
 		})
-		pages = append(pages, text.String())
+		pages = append(pages, lines)
 	}
 	return pages
 }
@@ -135,7 +159,8 @@ func TestWrite_150NamedCards(t *testing.T) {
 	var cs []cards.Card
 	for i, h := range v.Households {
 		cs = append(cs, cards.Card{Name: h.Household.HeadName, Group: h.Household.Group, Village: "示例村", HouseholdID: int64(i + 1),
-			Link: fmt.Sprintf("http://192.168.1.10:8080/signin?token=hg_%052d", i)})
+			Link:  fmt.Sprintf("http://192.168.1.10:8080/signin?token=hg_%052d", i),
+			Short: fmt.Sprintf("http://192.168.1.10:8080/c/7KQ-%04d-2RT", i)})
 	}
 	require.Len(t, cs, 150)
 	var out bytes.Buffer
@@ -148,7 +173,13 @@ func TestWrite_150NamedCards(t *testing.T) {
 		page := pages[i/cards.PerPage]
 		assert.Contains(t, page, c.Name+"\n", "card %d's name on page %d", i, i/cards.PerPage+1)
 		assert.Contains(t, page, fmt.Sprintf("第%d组\n", c.Group))
-		assert.Contains(t, strings.ReplaceAll(page, "\n", ""), c.Link, "card %d's link, printed", i)
+		assert.Contains(t, page, c.Short+"\n", "card %d's short link, printed on one line", i)
+		assert.NotContains(t, strings.ReplaceAll(page, "\n", ""), c.Link, "the long link is the QR code's only")
+	}
+	for _, l := range PageLines(t, out.Bytes())[0] {
+		if strings.Contains(l.Text, "/c/") {
+			assert.GreaterOrEqual(t, l.Size, 12.0, "the short link %q is in large type", l.Text)
+		}
 	}
 	assert.Equal(t, cards.PerPage, strings.Count(pages[0], cards.Instruction), "every card says what the code is for")
 	assert.Equal(t, cards.PerPage, strings.Count(pages[0], cards.LostCard), "and what to do when it is lost")

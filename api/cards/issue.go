@@ -47,7 +47,7 @@ func Issue(ctx context.Context, st *store.Store, v *store.Village, group int, ba
 	for _, c := range issued {
 		h := c.Token.Household
 		sheet.Cards = append(sheet.Cards, Card{Name: h.HeadName, Group: h.Group, Village: v.Name, HouseholdID: h.ID,
-			Link: api.SigninLink(base, c.Secret)})
+			Link: api.SigninLink(base, c.Secret), Short: api.ShortLink(base, c.Code)})
 		sheet.Revoked += len(c.Revoked)
 	}
 	return sheet, nil

@@ -1483,6 +1483,16 @@ type Card struct {
 	// Example: hg_3x7…
 	Secret string `json:"secret"`
 
+	// ShortCode The card's short code, shown this once: read aloud, typed on a phone at /c/{code}, case and dashes optional 短登录码（仅显示一次）
+	//
+	// Example: 7KQ-M4XP-2RT
+	ShortCode string `json:"shortCode"`
+
+	// ShortLink The card's short link, printed in large type, when the village has a public address 短登录链接
+	//
+	// Example: http://192.168.1.10:8080/c/7KQ-M4XP-2RT
+	ShortLink *string `json:"shortLink,omitempty"`
+
 	// SigninUrl The card's sign-in link, when the village has a public address 登录链接
 	//
 	// Example: http://192.168.1.10:8080/signin?token=hg_3x7…
@@ -4987,7 +4997,7 @@ type ClientInterface interface {
 
 	// ReissueToken 补发农户登录卡 Reissue a household's sign-in card
 	//
-	// 为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. The secret appears in this answer only; the link is given when the village has a public address (update-village publicUrl).
+	// 为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. The secret and the card's short code (/c/{code}, for typing) appear in this answer only; the links are given when the village has a public address (update-village publicUrl).
 	//
 	// Corresponds with POST /v1/households/{id}/card (the `ReissueToken` operationId).
 	ReissueToken(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5968,7 +5978,7 @@ func (c *Client) UpdateHousehold(ctx context.Context, id int64, params *UpdateHo
 
 // ReissueToken 补发农户登录卡 Reissue a household's sign-in card
 //
-// 为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. The secret appears in this answer only; the link is given when the village has a public address (update-village publicUrl).
+// 为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. The secret and the card's short code (/c/{code}, for typing) appear in this answer only; the links are given when the village has a public address (update-village publicUrl).
 //
 // Corresponds with POST /v1/households/{id}/card (the `ReissueToken` operationId).
 func (c *Client) ReissueToken(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -11142,7 +11152,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReissueTokenWithResponse 补发农户登录卡 Reissue a household's sign-in card
 	//
-	// 为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. The secret appears in this answer only; the link is given when the village has a public address (update-village publicUrl).
+	// 为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. The secret and the card's short code (/c/{code}, for typing) appear in this answer only; the links are given when the village has a public address (update-village publicUrl).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -18949,7 +18959,7 @@ func (c *ClientWithResponses) UpdateHouseholdWithResponse(ctx context.Context, i
 
 // ReissueTokenWithResponse 补发农户登录卡 Reissue a household's sign-in card
 //
-// 为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. The secret appears in this answer only; the link is given when the village has a public address (update-village publicUrl).
+// 为农户发一张新登录卡（新令牌），同时作废该户以前所有有效的卡。令牌只在这次回答中出现。 Mints a new household token — a new sign-in card — and revokes every live card the household had, in one step. The secret and the card's short code (/c/{code}, for typing) appear in this answer only; the links are given when the village has a public address (update-village publicUrl).
 //
 // Returns a wrapper object for the known response body format(s).
 //

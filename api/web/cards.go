@@ -175,7 +175,7 @@ func (p *Pages) cardsReissue(c *call) error {
 	}
 	base, _ := p.cardBase(c)
 	one := cards.Card{Name: card.Token.HeadName, Group: card.Token.Group, Village: c.v.Name, HouseholdID: id,
-		Link: api.SigninLink(base, card.Secret)}
+		Link: api.SigninLink(base, card.Secret), Short: api.ShortLink(base, card.ShortCode)}
 	return p.sendCards(c, fmt.Sprintf("card-%d.pdf", id), fmt.Sprintf("%s %s 登录卡", c.v.Name, one.Name), []cards.Card{one})
 }
 

@@ -28,8 +28,8 @@ var catalogue = map[string][2]string{
 	"form.group":   {"村民小组", "village group"},
 
 	"signin.title":      {"登录", "Sign in"},
-	"signin.howto":      {"请用手机扫描村里发给您的二维码卡片；也可以把卡片上的令牌粘贴在下面。", "Scan the QR code on the card the village gave you with your phone, or paste the token printed on it below."},
-	"signin.token":      {"令牌", "Token"},
+	"signin.howto":      {"请用手机扫描村里发给您的二维码卡片；也可以在下面输入卡片上短链接最后的登录码（如 7KQ-M4XP-2RT，不分大小写），或粘贴令牌。", "Scan the QR code on the card the village gave you with your phone, or type the code at the end of its short link below (like 7KQ-M4XP-2RT, any case), or paste a token."},
+	"signin.token":      {"登录码或令牌", "Code or token"},
 	"signin.submit":     {"登录", "Sign in"},
 	"signin.bad":        {"这个登录链接无效或已作废，请找村干部重新打印。", "This sign-in link is not valid or has been revoked; ask a cadre for a new card."},
 	"signin.wait":       {"登录失败次数太多，请过几分钟再试。", "Too many failed sign-ins from here; try again in a few minutes."},

@@ -105,11 +105,17 @@ func (p *Pages) signinPage(w http.ResponseWriter, r *http.Request) {
 	p.render(c, http.StatusOK, "signin", "signin.title", signinView{Role: r.URL.Query().Get("role")})
 }
 
-// signinForm is the pasted token's sign-in, and the switch page's button.
+// signinForm is the pasted token's sign-in, the typed card code's (what
+// is not a token is taken for one), and the switch page's button.
 func (p *Pages) signinForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	c := &call{w: w, r: r, lang: p.language(w, r)}
-	p.signin(c, strings.TrimSpace(r.PostFormValue("token")))
+	typed := strings.TrimSpace(r.PostFormValue("token"))
+	if !strings.HasPrefix(typed, store.TokenPrefix) {
+		p.signinCode(c, typed, r.URL.Path)
+		return
+	}
+	p.signin(c, typed)
 }
 
 type signinView struct {
@@ -135,18 +141,7 @@ func (p *Pages) signin(c *call, secret string) {
 	// leaves it, and nothing caches it.
 	c.w.Header().Set("Referrer-Policy", "no-referrer")
 	who, wait, err := p.srv.Admit(c.r, secret)
-	if wait > 0 {
-		p.appendAudit(c.r, nil, "web:signin", c.r.URL.Path, http.StatusTooManyRequests, store.OutcomeDenied)
-		c.w.Header().Set("Retry-After", api.RetryAfter(wait))
-		p.render(c, http.StatusTooManyRequests, "signin", "signin.title", signinView{Error: text(c.lang, "signin.wait")})
-		return
-	}
-	if err != nil {
-		if store.ErrorCode(err) != store.EUNAUTHORIZED {
-			p.log.Error("web: signin", "err", err)
-		}
-		p.appendAudit(c.r, nil, "web:signin", c.r.URL.Path, http.StatusUnauthorized, store.OutcomeDenied)
-		p.render(c, http.StatusUnauthorized, "signin", "signin.title", signinView{Error: text(c.lang, "signin.bad")})
+	if p.signinRefused(c, c.r.URL.Path, wait, err) {
 		return
 	}
 	curSecret, cur := p.session(c.w, c.r)
@@ -159,6 +154,52 @@ func (p *Pages) signin(c *call, secret string) {
 	}
 	setSession(c.w, c.r, secret, who.Expires, p.store.Now())
 	http.Redirect(c.w, c.r, homeOf(who), http.StatusSeeOther)
+}
+
+// signinRefused answers a sign-in that failed (err not nil): 429 with
+// Retry-After when wait > 0, else the sign-in page's 401, each audited as
+// an anonymous denial of target (aggregated per address and minute when
+// they flood). It reports whether it answered.
+func (p *Pages) signinRefused(c *call, target string, wait time.Duration, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case wait > 0:
+		p.appendAudit(c.r, nil, "web:signin", target, http.StatusTooManyRequests, store.OutcomeDenied)
+		c.w.Header().Set("Retry-After", api.RetryAfter(wait))
+		p.render(c, http.StatusTooManyRequests, "signin", "signin.title", signinView{Error: text(c.lang, "signin.wait")})
+	default:
+		if store.ErrorCode(err) != store.EUNAUTHORIZED {
+			p.log.Error("web: signin", "err", err)
+		}
+		p.appendAudit(c.r, nil, "web:signin", target, http.StatusUnauthorized, store.OutcomeDenied)
+		p.render(c, http.StatusUnauthorized, "signin", "signin.title", signinView{Error: text(c.lang, "signin.bad")})
+	}
+	return true
+}
+
+// cardLinkTarget is how the audit log names a short link's sign-in: never
+// with the code, right or guessed.
+const cardLinkTarget = "/c/{code}"
+
+// cardLink signs in with a card's short link, /c/7KQ-M4XP-2RT (any case,
+// dashes optional): the code opens its token's secret, and the sign-in is
+// then the long link's (signin) — the same cookie, the same redirect, the
+// same question before switching someone else's session. A wrong or dead
+// code is a failed sign-in, throttled and audited as a wrong token is.
+func (p *Pages) cardLink(w http.ResponseWriter, r *http.Request) {
+	p.signinCode(&call{w: w, r: r, lang: p.language(w, r)}, r.PathValue("code"), cardLinkTarget)
+}
+
+// signinCode signs in with a card's code, typed or followed; a failure is
+// audited as a denial of target.
+func (p *Pages) signinCode(c *call, code, target string) {
+	c.w.Header().Set("Referrer-Policy", "no-referrer")
+	secret, wait, err := p.srv.AdmitCard(c.r, code)
+	if p.signinRefused(c, target, wait, err) {
+		return
+	}
+	p.signin(c, secret)
 }
 
 // samePrincipal reports whether two tokens act as the same one: another

@@ -48,7 +48,7 @@ type Pages struct {
 var LivePoll = 5 * time.Second
 
 // Mount builds the pages and serves them on the API server's mux: /signin,
-// /signout, /h/{id}, /board, /board/cards, /notice and /static/, and / for
+// a card's short link /c/{code}, /signout, /h/{id}, /board, /board/cards, /notice and /static/, and / for
 // a browser.
 func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	p := &Pages{store: st, api: srv.Handler(), srv: srv, log: log, pages: map[string]*template.Template{},
@@ -71,6 +71,7 @@ func Mount(srv *api.Server, st *store.Store, log *slog.Logger) *Pages {
 	srv.Handle("GET /static/", http.StripPrefix("/static/", cacheFor(24*time.Hour, http.FileServerFS(static))))
 	srv.Handle("GET /{$}", http.HandlerFunc(p.root))
 	srv.Handle("GET /signin", http.HandlerFunc(p.signinPage))
+	srv.Handle("GET /c/{code}", http.HandlerFunc(p.cardLink))
 	srv.Handle("POST /signin", p.cop.Handler(http.HandlerFunc(p.signinForm)))
 	srv.Handle("POST /signout", p.guard("signout", anyRole, p.signout))
 	srv.Handle("GET /h/{id}", p.guard("household-page", householdRoles, p.household))

@@ -80,28 +80,31 @@ func cardCmd(ctx context.Context, args []string, stdout, stderr io.Writer, reiss
 			t.Label = "card " + h.HeadName
 		}
 	}
-	var secret string
-	var revoked []int64
+	var card *store.IssuedCard
 	if reissue {
-		secret, revoked, err = st.ReissueCard(ctx, v.ID, *household, t)
+		card, err = st.ReissueCard(ctx, v.ID, *household, t)
 		auditCLI(ctx, st, v, "reissue-token", fmt.Sprintf("/v1/households/%d/card", *household), err)
 	} else {
-		secret, err = st.CreateToken(ctx, t)
+		card, err = st.CreateCard(ctx, t)
 	}
 	if err != nil {
 		return err
 	}
-	link := api.SigninLink(linkBase, secret)
+	link := api.SigninLink(linkBase, card.Secret)
 	bits, err := cards.QR(link)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s\n登录链接 sign-in link:\n%s\n\n", who, link)
 	writeTerminalQR(stdout, bits)
+	if card.Code != "" {
+		fmt.Fprintf(stdout, "\n短链接（可手输，不分大小写） short link, to type (any case, dashes optional):\n%s\n",
+			api.ShortLink(linkBase, card.Code))
+	}
 	fmt.Fprintln(stdout, "\n扫码登录；卡片即钥匙，请妥善保管，丢失请找村干部作废。")
 	fmt.Fprintln(stdout, "Scan to sign in. The card is a key: keep it safe; a cadre revokes a lost one.")
 	if reissue {
-		fmt.Fprintf(stdout, "该户旧卡已作废 the household's previous cards are revoked: %s\n", idList(revoked))
+		fmt.Fprintf(stdout, "该户旧卡已作废 the household's previous cards are revoked: %s\n", idList(card.Revoked))
 	}
 	if *pngOut != "" {
 		if err := writePNGQR(*pngOut, bits); err != nil {

@@ -79,6 +79,11 @@ func TestTokenCommands(t *testing.T) {
 	card := m[1]
 	status, _ = c.do(http.MethodGet, "/v1/me", card, nil)
 	require.Equal(t, http.StatusOK, status)
+	short := regexp.MustCompile(`http://192\.168\.1\.10:8080/c/([0-9A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{3})\n`).FindStringSubmatch(out)
+	require.NotNil(t, short, "the short link is printed:\n%s", out)
+	opened, err := app.Store.CardSecret(ctx, short[1])
+	require.NoError(t, err)
+	assert.Equal(t, card, opened, "the short link opens the new card")
 
 	tok, err := app.Store.Authenticate(ctx, card)
 	require.NoError(t, err)
