@@ -2,7 +2,6 @@ package migrations
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -14,17 +13,15 @@ import (
 // village's freeze horizon (days from today whose unconfirmed jobs a
 // re-plan never moves: 2 is today and tomorrow).
 func init() {
-	alters := []struct{ table, column string }{
+	alters := []column{
 		{"help_requests", "crew_cap INTEGER"},
 		{"help_requests", "unplaced_reason VARCHAR NOT NULL DEFAULT ''"},
 		{"villages", "freeze_days INTEGER NOT NULL DEFAULT 2"},
 	}
 	up := func(ctx context.Context, db *bun.DB) error {
 		return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			for _, a := range alters {
-				if _, err := tx.NewAddColumn().Table(a.table).ColumnExpr(a.column).Exec(ctx); err != nil {
-					return fmt.Errorf("%s %s: %w", a.table, a.column, err)
-				}
+			if err := addColumns(ctx, tx, alters); err != nil {
+				return err
 			}
 			return nil
 		})

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 )
 
 // Attendance rules and disputes: each village's attendance slack (how many
@@ -17,9 +16,7 @@ import (
 // posted for it. Done jobs completed before this step count from their
 // last update.
 func init() {
-	// TIMESTAMP is what bun makes of a time.Time in SQLite; Postgres gets
-	// TIMESTAMPTZ, as bun's own tables there.
-	alters := []struct{ table, column string }{
+	alters := []column{
 		{"villages", "attendance_slack INTEGER NOT NULL DEFAULT 2"},
 		{"jobs", "completed_at TIMESTAMP"},
 		{"jobs", "dispute_state VARCHAR NOT NULL DEFAULT ''"},
@@ -29,14 +26,8 @@ func init() {
 	}
 	up := func(ctx context.Context, db *bun.DB) error {
 		return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			for _, a := range alters {
-				column := a.column
-				if tx.Dialect().Name() == dialect.PG {
-					column = strings.Replace(column, " TIMESTAMP", " TIMESTAMPTZ", 1)
-				}
-				if _, err := tx.NewAddColumn().Table(a.table).ColumnExpr(column).Exec(ctx); err != nil {
-					return fmt.Errorf("%s %s: %w", a.table, a.column, err)
-				}
+			if err := addColumns(ctx, tx, alters); err != nil {
+				return err
 			}
 			if _, err := tx.ExecContext(ctx, "UPDATE jobs SET completed_at = updated_at WHERE state = 'done'"); err != nil {
 				return fmt.Errorf("jobs completed_at: %w", err)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 )
 
 // Tokens that end: each token's expiry and the last time it was used, and
@@ -16,7 +15,7 @@ import (
 // this step never expired; they get the default lifetime from today, not
 // from their creation, so no phone is signed out by the upgrade itself.
 func init() {
-	alters := []struct{ table, column string }{
+	alters := []column{
 		{"tokens", "expires_at TIMESTAMP"},
 		{"tokens", "last_used_at TIMESTAMP"},
 		{"villages", "token_days INTEGER NOT NULL DEFAULT 365"},
@@ -24,14 +23,8 @@ func init() {
 	}
 	up := func(ctx context.Context, db *bun.DB) error {
 		return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			for _, a := range alters {
-				column := a.column
-				if tx.Dialect().Name() == dialect.PG {
-					column = strings.Replace(column, " TIMESTAMP", " TIMESTAMPTZ", 1)
-				}
-				if _, err := tx.NewAddColumn().Table(a.table).ColumnExpr(column).Exec(ctx); err != nil {
-					return fmt.Errorf("%s %s: %w", a.table, a.column, err)
-				}
+			if err := addColumns(ctx, tx, alters); err != nil {
+				return err
 			}
 			now := time.Now().UTC()
 			for _, d := range []struct {

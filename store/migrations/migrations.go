@@ -6,6 +6,7 @@ package migrations
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -25,6 +26,25 @@ func createTables(ctx context.Context, tx bun.Tx, tables []table) error {
 		}
 		if _, err := q.Exec(ctx); err != nil {
 			return fmt.Errorf("create table for %T: %w", t.model, err)
+		}
+	}
+	return nil
+}
+
+// column is a column one step adds to an existing table: its name, type
+// and constraints as SQL ("disputed_at TIMESTAMP").
+type column struct{ table, column string }
+
+// addColumns adds each column inside tx. TIMESTAMP is what bun makes of a
+// time.Time in SQLite; Postgres gets TIMESTAMPTZ, as bun's own tables there.
+func addColumns(ctx context.Context, tx bun.Tx, columns []column) error {
+	for _, a := range columns {
+		def := a.column
+		if tx.Dialect().Name() == dialect.PG {
+			def = strings.Replace(def, " TIMESTAMP", " TIMESTAMPTZ", 1)
+		}
+		if _, err := tx.NewAddColumn().Table(a.table).ColumnExpr(def).Exec(ctx); err != nil {
+			return fmt.Errorf("%s %s: %w", a.table, a.column, err)
 		}
 	}
 	return nil
